@@ -1,0 +1,173 @@
+"""Commands and queries of the plans service (NATS request/reply; each answers a Reply).
+
+Subjects are ``<namespace>.<SUBJECT>``, e.g. ``spn.cmd.plans.import_plan``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.base import Part, Versioned
+from contracts.organizations import Organization, OrgCode, OrgKind
+from contracts.plans import ImprovementPlan, PlanYear
+
+PlanRef = Annotated[
+    str,
+    Field(
+        pattern=r"^([a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}|[0-9a-fA-F-]{36})$",
+        description="A plan key <organization>/<plan year> or the plan's UUID",
+        examples=["lincoln-elementary/2026-27"],
+    ),
+]
+Person = Annotated[str, Field(min_length=1, description="Name of the person acting")]
+
+
+class Command(Versioned):
+    SUBJECT: ClassVar[str]
+
+
+class RegisterOrganization(Command):
+    SCHEMA_NAME = "register-organization"
+    SUBJECT = "cmd.plans.register_organization"
+    organization: Organization
+
+
+class Adjustment(Part):
+    cause: str = Field(min_length=1, description="Why the approved plan must change")
+    justification: str = Field(min_length=1, description="Why this change addresses the cause")
+
+
+class ImportPlan(Command):
+    """Draft a plan, revise a draft, or (with ``adjustment``) adjust an approved plan.
+    Importing the same document again changes nothing."""
+
+    SCHEMA_NAME = "import-plan"
+    SUBJECT = "cmd.plans.import_plan"
+    plan: ImprovementPlan
+    by: Person
+    adjustment: Adjustment | None = None
+
+
+class PlanCommand(Command):
+    plan: PlanRef
+    organization: OrgCode = Field(description="The organization acting")
+    by: Person
+
+
+class SubmitPlan(PlanCommand):
+    SCHEMA_NAME = "submit-plan"
+    SUBJECT = "cmd.plans.submit_plan"
+
+
+class ApprovePlan(PlanCommand):
+    """Approve a submitted plan; only the owner's parent (the SEA for its own plan) may."""
+
+    SCHEMA_NAME = "approve-plan"
+    SUBJECT = "cmd.plans.approve_plan"
+
+
+class ReturnPlan(PlanCommand):
+    """Send a submitted plan back to draft, with the reason."""
+
+    SCHEMA_NAME = "return-plan"
+    SUBJECT = "cmd.plans.return_plan"
+    reason: str = Field(min_length=1)
+
+
+class ClosePlan(PlanCommand):
+    SCHEMA_NAME = "close-plan"
+    SUBJECT = "cmd.plans.close_plan"
+
+
+class GetPlan(Command):
+    SCHEMA_NAME = "get-plan"
+    SUBJECT = "qry.plans.get_plan"
+    plan: PlanRef
+
+
+class GetPlanHistory(Command):
+    SCHEMA_NAME = "get-plan-history"
+    SUBJECT = "qry.plans.get_plan_history"
+    plan: PlanRef
+
+
+class ListOrganizations(Command):
+    SCHEMA_NAME = "list-organizations"
+    SUBJECT = "qry.plans.list_organizations"
+    kind: OrgKind | None = None
+
+
+class ListPlans(Command):
+    SCHEMA_NAME = "list-plans"
+    SUBJECT = "qry.plans.list_plans"
+    organization: OrgCode | None = None
+    plan_year: PlanYear | None = None
+
+
+# -- results (the ``result`` of a successful Reply) ------------------------------------------
+
+
+class CommandResult(Versioned):
+    SCHEMA_NAME = "command-result"
+    id: UUID
+    key: str = Field(description="Organization code, or plan key <organization>/<plan year>")
+    result: str = Field(
+        description="registered, updated, drafted, revised, adjusted, submitted, approved, "
+        "returned, closed or unchanged"
+    )
+    changed: bool
+
+
+class PlanSummary(Part):
+    id: UUID
+    key: str
+    organization: OrgCode
+    plan_year: PlanYear
+    status: str
+    version: int
+
+
+class PlanDetail(Versioned):
+    SCHEMA_NAME = "plan-detail"
+    summary: PlanSummary
+    approved_by: OrgCode | None
+    adjustments: int
+    plan: ImprovementPlan
+
+
+class HistoryEntry(Part):
+    version: int
+    event: str
+    at: str = Field(description="When it was recorded (ISO 8601, UTC)")
+    by: str | None = None
+    organization: str | None = None
+    details: dict[str, object] = Field(default_factory=dict)
+
+
+class PlanHistory(Versioned):
+    SCHEMA_NAME = "plan-history"
+    summary: PlanSummary
+    entries: list[HistoryEntry]
+
+
+class OrganizationEntry(Part):
+    code: OrgCode
+    kind: OrgKind
+    name: str
+    parent: OrgCode | None
+    liaison_name: str | None
+    liaison_email: str | None
+    plans: list[PlanSummary] = Field(default_factory=list)
+
+
+class OrganizationList(Versioned):
+    SCHEMA_NAME = "organization-list"
+    organizations: list[OrganizationEntry]
+
+
+class PlanList(Versioned):
+    SCHEMA_NAME = "plan-list"
+    plans: list[PlanSummary]

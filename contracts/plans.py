@@ -1,0 +1,232 @@
+"""The improvement plan in the shape of seed 004, Tool A (School Improvement Planning Template).
+
+The same document serves schools, LEAs and the SEA. Numbering follows Tool A: priority
+area ``1``, strategy ``1.1``, milestone ``1.1.1``, action ``1.1.1.1``. Field-level shape is
+checked here; rules that span the document (numbering consistent with the parent, dates
+inside the plan year) are the plans service's domain rules, which the CLI also runs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from contracts.base import Part, Versioned
+from contracts.organizations import Contact, OrgCode
+from contracts.practices import PracticeField
+
+
+def _check_plan_year(value: str) -> str:
+    start, end = value.split("-")
+    if (int(start) + 1) % 100 != int(end):
+        raise ValueError(f"plan year {value!r} must name two consecutive years, e.g. 2026-27")
+    return value
+
+
+PlanYear = Annotated[
+    str,
+    Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-27"], description="School year, July-June"),
+    AfterValidator(_check_plan_year),
+]
+Text = Annotated[str, Field(min_length=1)]
+StrategyNumber = Annotated[str, Field(pattern=r"^[1-4]\.\d{1,2}$", examples=["1.2"])]
+MilestoneNumber = Annotated[str, Field(pattern=r"^[1-4]\.\d{1,2}\.\d{1,2}$", examples=["1.2.1"])]
+ActionNumber = Annotated[
+    str, Field(pattern=r"^[1-4]\.\d{1,2}\.\d{1,2}\.\d{1,2}$", examples=["1.2.1.3"])
+]
+NUMBER_RE = re.compile(r"^\d+(\.\d+)*$")
+
+
+class EssaStatus(StrEnum):
+    CSI = "CSI"
+    TSI = "TSI"
+    ATSI = "ATSI"
+    NONE = "none"
+
+
+class TitleIStatus(StrEnum):
+    SCHOOLWIDE = "schoolwide"
+    TARGETED = "targeted"
+    NONE = "none"
+
+
+class Direction(StrEnum):
+    """Whether a measure improves by going up or down."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+
+
+class TeamMember(Part):
+    name: Text
+    position: Text
+
+
+class PlanUpdate(Part):
+    on: date
+    summary: Text
+
+
+class AtAGlance(Part):
+    date_of_plan: date
+    updates: list[PlanUpdate] = Field(default_factory=list, description="Date of each update")
+    essa_status: EssaStatus
+    federal_accountability_designation: str | None = None
+    title_i: TitleIStatus = TitleIStatus.NONE
+    leader: Contact | None = Field(default=None, description="Principal or superintendent")
+    district_liaison: Contact = Field(
+        description="The school's district liaison; for an LEA plan, its SEA contact"
+    )
+    leadership_team: list[TeamMember] = Field(min_length=1)
+
+
+class Target(Part):
+    year: PlanYear
+    value: float
+    label: str | None = Field(default=None, examples=["At least 30%", "4% increase"])
+
+
+class PerformanceMeasure(Part):
+    """A goal or strategy performance measure: indicator, data source, baseline, targets."""
+
+    indicator: Text
+    data_source: Text
+    unit: str = "%"
+    direction: Direction = Direction.INCREASE
+    baseline: float
+    baseline_label: str | None = Field(default=None, examples=["Gr 5: 68%"])
+    targets: list[Target] = Field(min_length=2, description="One per year, at least two years")
+
+
+class TheoryOfAction(Part):
+    """If we (the practice) ..., then (adult behaviour) ..., and (student outcome) ..."""
+
+    if_: Text = Field(alias="if")
+    then: Text
+    and_: Text = Field(alias="and")
+
+
+class Goal(Part):
+    number: int = Field(ge=1, le=4)
+    statement: Text
+    explanation: Text
+    measures: list[PerformanceMeasure] = Field(min_length=1)
+
+
+class StrategicDirection(Part):
+    vision: Text
+    mission: Text
+    purpose: TheoryOfAction | None = Field(
+        default=None, description="Theory of action of the improvement effort (SEA, LEA)"
+    )
+    goals: list[Goal] = Field(min_length=1, max_length=4)
+
+
+class NeedsElement(StrEnum):
+    DEMOGRAPHICS = "demographics"
+    LEA_SEA_POLICIES_AND_SUPPORTS = "lea_sea_policies_and_supports"
+    STUDENT_OUTCOMES = "student_outcomes"
+    ACCOUNTABILITY_METRICS = "accountability_metrics"
+    STUDENT_ENGAGEMENT = "student_engagement"
+    STUDENT_OPPORTUNITIES = "student_opportunities"
+    PERSONNEL_POLICY = "personnel_policy"
+    PROFESSIONAL_PRACTICE = "professional_practice"
+    CLIMATE_AND_CULTURE = "climate_and_culture"
+    PERFORMANCE_MANAGEMENT = "performance_management"
+    VENDOR_PARTNER_PRACTICES = "vendor_partner_practices"
+    OTHER = "other"
+
+
+class Finding(Part):
+    finding: Text
+    evidence: Text
+
+
+class NeedsAssessment(Part):
+    elements: list[NeedsElement] = Field(min_length=1)
+    process: Text = Field(description="How it was completed, including root cause analysis")
+    stakeholder_input: Text
+    strengths: list[Finding] = Field(default_factory=list)
+    weaknesses: list[Finding] = Field(default_factory=list)
+    opportunities: list[Finding] = Field(default_factory=list)
+    threats: list[Finding] = Field(default_factory=list)
+    root_causes: list[Text] = Field(min_length=1)
+
+
+class Action(Part):
+    number: ActionNumber
+    description: Text
+    start: date
+    due: date
+    anticipated_outputs: list[Text] = Field(min_length=1)
+    resources: str | None = Field(default=None, description="Resources and budget source")
+    budget: Decimal | None = Field(default=None, ge=0)
+    person_responsible: Text
+    collaborators: list[Text] = Field(default_factory=list)
+
+
+class Milestone(Part):
+    number: MilestoneNumber
+    description: Text
+    due: date
+    actions: list[Action] = Field(min_length=1)
+
+
+class Strategy(Part):
+    number: StrategyNumber
+    theory_of_action: TheoryOfAction
+    practice: PracticeField = Field(description="Four Domains practice code, 1A-4C")
+    goals: list[int] = Field(default_factory=list, description="Goal numbers it serves")
+    measures: list[PerformanceMeasure] = Field(
+        min_length=1, description='Strategy performance measures (the "then": adult behaviour)'
+    )
+    milestones: list[Milestone] = Field(min_length=1)
+
+
+class PriorityArea(Part):
+    number: int = Field(ge=1, le=4)
+    title: Text
+    strategies: list[Strategy] = Field(min_length=1)
+
+
+class Support(Part):
+    needed: Text
+    provided: str | None = None
+    provider: str | None = Field(default=None, description="Organization code or name")
+    source: str | None = Field(default=None, description="District, state, vendor ...")
+    how_used: str | None = None
+    effectiveness: str | None = None
+
+
+class Signature(Part):
+    name: Text
+    position: Text
+    role: Text
+
+
+class ImprovementPlan(Versioned):
+    """An organization's improvement plan for one plan year (Tool A)."""
+
+    SCHEMA_NAME = "improvement-plan"
+    organization: OrgCode
+    plan_year: PlanYear
+    at_a_glance: AtAGlance
+    direction: StrategicDirection
+    needs_assessment: NeedsAssessment
+    priority_areas: list[PriorityArea] = Field(min_length=1, max_length=4)
+    supports: list[Support] = Field(default_factory=list)
+    signatures: list[Signature] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return plan_key(self.organization, self.plan_year)
+
+
+def plan_key(organization: str, plan_year: str) -> str:
+    """The human-readable plan identifier, ``<organization>/<plan year>``."""
+    return f"{organization}/{plan_year}"

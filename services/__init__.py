@@ -1,0 +1,1 @@
+"""The SPN services: plans, status, rollup and alerts, each its own process."""

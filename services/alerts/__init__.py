@@ -1,0 +1,1 @@
+"""Alerts service: routes and delivers alerts to liaisons (a later issue; empty for now)."""

@@ -1,0 +1,1 @@
+"""Plans service: organizations and their improvement plans, on an event store."""

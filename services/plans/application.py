@@ -1,0 +1,154 @@
+"""The plans service layer: an eventsourcing Application whose methods load, call, save."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+
+from services.plans.domain import ids
+from services.plans.domain.errors import OrganizationNotFoundError, PlanNotFoundError
+from services.plans.domain.organization import Organization
+from services.plans.domain.plan import ImprovementPlan
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: ``changed`` is False when it was a repeat with no effect."""
+
+    id: UUID
+    key: str
+    result: str
+    changed: bool
+
+
+def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
+    """Re-run a command when a concurrent writer saved the same aggregate first."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(4):
+            try:
+                return method(*args, **kwargs)
+            except IntegrityError:
+                continue
+        return method(*args, **kwargs)
+
+    return wrapper
+
+
+class PlansApplication(Application[UUID]):
+    name = "plans"
+
+    # -- organizations ---------------------------------------------------------------------
+
+    @retry_on_conflict
+    def register_organization(
+        self, *, code: str, kind: str, name: str, parent: str | None, profile: dict[str, Any]
+    ) -> Outcome:
+        """Register an organization, update its contacts, or do nothing if unchanged."""
+        existing = self._find(ids.organization_id(code))
+        if isinstance(existing, Organization):
+            changed = existing.update(kind=kind, parent_code=parent, name=name, profile=profile)
+            self.save(existing)
+            return Outcome(existing.id, code, "updated" if changed else "unchanged", changed)
+        parent_org = self.get_organization(parent) if parent else None
+        org = Organization.register(
+            code=code, kind=kind, name=name, profile=profile, parent=parent_org
+        )
+        self.save(org)
+        return Outcome(org.id, code, "registered", True)
+
+    def get_organization(self, code: str) -> Organization:
+        org = self._find(ids.organization_id(code))
+        if not isinstance(org, Organization):
+            raise OrganizationNotFoundError(f"organization {code} is not registered")
+        return org
+
+    # -- plans -----------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def import_plan(
+        self,
+        document: dict[str, Any],
+        *,
+        by: str,
+        cause: str | None = None,
+        justification: str | None = None,
+    ) -> Outcome:
+        """Draft a new plan, revise a draft, or adjust an approved plan (cause required)."""
+        owner = self.get_organization(document["organization"])
+        plan = self._find(ids.plan_id(owner.code, document["plan_year"]))
+        if not isinstance(plan, ImprovementPlan):
+            plan = ImprovementPlan.draft(document, by=by)
+            result = "drafted"
+        elif cause is not None or justification is not None:
+            changed = plan.adjust(
+                document, cause=cause or "", justification=justification or "", by=by
+            )
+            result = "adjusted" if changed else "unchanged"
+        else:
+            result = "revised" if plan.revise(document, by=by) else "unchanged"
+        self.save(plan)
+        return Outcome(plan.id, plan.key, result, result != "unchanged")
+
+    @retry_on_conflict
+    def submit_plan(self, plan_id: UUID, *, organization: str, by: str) -> Outcome:
+        plan = self.get_plan(plan_id)
+        plan.submit(organization=organization, by=by)
+        return self._saved(plan, "submitted")
+
+    @retry_on_conflict
+    def approve_plan(self, plan_id: UUID, *, organization: str, by: str) -> Outcome:
+        plan = self.get_plan(plan_id)
+        plan.approve(organization=organization, approver=self._approver_of(plan), by=by)
+        return self._saved(plan, "approved")
+
+    @retry_on_conflict
+    def return_plan(self, plan_id: UUID, *, organization: str, by: str, reason: str) -> Outcome:
+        plan = self.get_plan(plan_id)
+        plan.return_to_draft(
+            organization=organization, approver=self._approver_of(plan), by=by, reason=reason
+        )
+        return self._saved(plan, "returned")
+
+    @retry_on_conflict
+    def close_plan(self, plan_id: UUID, *, organization: str, by: str) -> Outcome:
+        plan = self.get_plan(plan_id)
+        plan.close(organization=organization, approver=self._approver_of(plan), by=by)
+        return self._saved(plan, "closed")
+
+    def get_plan(self, plan_id: UUID) -> ImprovementPlan:
+        plan = self._find(plan_id)
+        if not isinstance(plan, ImprovementPlan):
+            raise PlanNotFoundError(f"plan {plan_id} does not exist")
+        return plan
+
+    def plan_history(self, plan_id: UUID) -> Sequence[DomainEventProtocol[UUID]]:
+        """Every stored event of the plan, oldest first (the auditor's view)."""
+        self.get_plan(plan_id)
+        return list(self.events.get(plan_id))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _approver_of(self, plan: ImprovementPlan) -> str:
+        return self.get_organization(plan.organization_code).approver_code
+
+    def _saved(self, plan: ImprovementPlan, result: str) -> Outcome:
+        self.save(plan)
+        return Outcome(plan.id, plan.key, result, True)
+
+    def _find(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None

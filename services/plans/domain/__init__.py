@@ -1,0 +1,1 @@
+"""The plans domain: aggregates and rules. Imports no adapters, settings or contracts."""

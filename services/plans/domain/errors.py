@@ -1,0 +1,60 @@
+"""Errors raised by the plans domain; each names what is wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PlansError(Exception):
+    """Base of every plans-domain error; ``code`` is machine-readable."""
+
+    code = "plans_error"
+
+
+class OrganizationNotFoundError(PlansError):
+    code = "organization_not_found"
+
+
+class OrganizationConflictError(PlansError):
+    code = "organization_conflict"
+
+
+class PlanNotFoundError(PlansError):
+    code = "plan_not_found"
+
+
+class PlanStatusError(PlansError):
+    """The command does not fit the plan's lifecycle state."""
+
+    code = "invalid_status"
+
+
+class NotAuthorizedError(PlansError):
+    code = "not_authorized"
+
+
+class AdjustmentRequiredError(PlansError):
+    """An approved plan changes only by an adjustment with a cause and justification."""
+
+    code = "adjustment_required"
+
+
+@dataclass(frozen=True)
+class Violation:
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class PlanRuleError(PlansError):
+    """The plan document breaks one or more of the plan's rules."""
+
+    code = "plan_rules"
+
+    def __init__(self, violations: list[Violation]):
+        self.violations = violations
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        super().__init__(f"{first}{more}")

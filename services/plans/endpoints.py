@@ -1,0 +1,131 @@
+"""What each plans request does: call the application, map the result to its contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from contracts import plan_commands as cmd
+from contracts.replies import ErrorInfo, FieldError
+from services.plans import translator
+from services.plans.application import Outcome, PlansApplication
+from services.plans.directory import PlansDirectory
+from services.plans.domain import ids
+from services.plans.domain.errors import PlanNotFoundError, PlanRuleError, PlansError
+
+ReadModelWait = Callable[[], None]
+
+
+def resolve_plan(ref: str) -> UUID:
+    """A plan key ``org/2026-27`` or a UUID, as the plan's id."""
+    if "/" in ref:
+        organization, plan_year = ref.split("/", 1)
+        return ids.plan_id(organization, plan_year)
+    try:
+        return UUID(ref)
+    except ValueError:
+        raise PlanNotFoundError(f"{ref!r} is neither a plan key nor a plan id") from None
+
+
+def describe_error(error: Exception) -> ErrorInfo:
+    assert isinstance(error, PlansError)
+    details = []
+    if isinstance(error, PlanRuleError):
+        details = [FieldError(field=v.location, message=v.message) for v in error.violations]
+    return ErrorInfo(
+        code=error.code,
+        message=str(error),
+        field=details[0].field if details else None,
+        details=details,
+    )
+
+
+class PlansEndpoints:
+    def __init__(
+        self,
+        app: PlansApplication,
+        directory: PlansDirectory,
+        wait_for_directory: ReadModelWait,
+        on_stored: Callable[[], None],
+    ):
+        self._app = app
+        self._directory = directory
+        self._wait_for_directory = wait_for_directory
+        self._on_stored = on_stored
+
+    # -- commands ------------------------------------------------------------------------
+
+    def register_organization(self, request: cmd.RegisterOrganization) -> cmd.CommandResult:
+        fields = translator.organization_fields(request.organization)
+        return self._result(self._app.register_organization(**fields))
+
+    def import_plan(self, request: cmd.ImportPlan) -> cmd.CommandResult:
+        adjustment: dict[str, Any] = request.adjustment.model_dump() if request.adjustment else {}
+        document = translator.plan_document(request.plan)
+        return self._result(self._app.import_plan(document, by=request.by, **adjustment))
+
+    def submit_plan(self, request: cmd.SubmitPlan) -> cmd.CommandResult:
+        return self._result(self._app.submit_plan(resolve_plan(request.plan), **_acting(request)))
+
+    def approve_plan(self, request: cmd.ApprovePlan) -> cmd.CommandResult:
+        return self._result(self._app.approve_plan(resolve_plan(request.plan), **_acting(request)))
+
+    def return_plan(self, request: cmd.ReturnPlan) -> cmd.CommandResult:
+        outcome = self._app.return_plan(
+            resolve_plan(request.plan), reason=request.reason, **_acting(request)
+        )
+        return self._result(outcome)
+
+    def close_plan(self, request: cmd.ClosePlan) -> cmd.CommandResult:
+        return self._result(self._app.close_plan(resolve_plan(request.plan), **_acting(request)))
+
+    # -- queries -------------------------------------------------------------------------
+
+    def get_plan(self, request: cmd.GetPlan) -> cmd.PlanDetail:
+        return translator.plan_detail(self._app.get_plan(resolve_plan(request.plan)))
+
+    def get_plan_history(self, request: cmd.GetPlanHistory) -> cmd.PlanHistory:
+        plan_id = resolve_plan(request.plan)
+        plan = self._app.get_plan(plan_id)
+        return translator.plan_history(plan, list(self._app.plan_history(plan_id)))
+
+    def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
+        self._wait_for_directory()
+        plans_by_org: dict[str, list[cmd.PlanSummary]] = {}
+        for row in self._directory.plans():
+            plans_by_org.setdefault(row["organization"], []).append(_summary(row))
+        kind = request.kind.value if request.kind else None
+        return cmd.OrganizationList(
+            organizations=[
+                cmd.OrganizationEntry(**row, plans=plans_by_org.get(row["code"], []))
+                for row in self._directory.organizations(kind)
+            ]
+        )
+
+    def list_plans(self, request: cmd.ListPlans) -> cmd.PlanList:
+        self._wait_for_directory()
+        rows = self._directory.plans(request.organization, request.plan_year)
+        return cmd.PlanList(plans=[_summary(row) for row in rows])
+
+    def _result(self, outcome: Outcome) -> cmd.CommandResult:
+        if outcome.changed:
+            self._on_stored()
+        return cmd.CommandResult(
+            id=outcome.id, key=outcome.key, result=outcome.result, changed=outcome.changed
+        )
+
+
+def _acting(request: cmd.PlanCommand) -> dict[str, str]:
+    return {"organization": request.organization, "by": request.by}
+
+
+def _summary(row: dict[str, Any]) -> cmd.PlanSummary:
+    return cmd.PlanSummary(
+        id=row["plan_id"],
+        key=row["key"],
+        organization=row["organization"],
+        plan_year=row["plan_year"],
+        status=row["status"],
+        version=row["version"],
+    )

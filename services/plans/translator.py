@@ -1,0 +1,160 @@
+"""The one place where the plans domain meets the contracts: domain events to integration
+events, aggregates to query results, and contract payloads to command arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+
+from contracts import organizations as org_contracts
+from contracts import plan_events as evt
+from contracts.plan_commands import HistoryEntry, PlanDetail, PlanHistory, PlanSummary
+from contracts.plans import ImprovementPlan as PlanDocument
+from services.plans.application import PlansApplication
+from services.plans.domain.organization import Organization
+from services.plans.domain.plan import ImprovementPlan
+
+IDENTITY_FIELDS = ("code", "kind", "name", "parent", "schema_version")
+DETAIL_FIELDS = ("cause", "justification", "changes", "reason")
+
+
+# -- contracts -> domain -----------------------------------------------------------------------
+
+
+def organization_fields(organization: org_contracts.Organization) -> dict[str, Any]:
+    """Keyword arguments of PlansApplication.register_organization."""
+    data = organization.to_jsonable()
+    profile = {k: v for k, v in data.items() if k not in IDENTITY_FIELDS}
+    return {
+        "code": organization.code,
+        "kind": organization.kind.value,
+        "name": organization.name,
+        "parent": organization.parent,
+        "profile": profile,
+    }
+
+
+def plan_document(plan: PlanDocument) -> dict[str, Any]:
+    """The canonical JSON form the aggregate stores (same input, same dict)."""
+    return plan.to_jsonable()
+
+
+# -- domain -> contracts -----------------------------------------------------------------------
+
+
+def organization_contract(org: Organization) -> org_contracts.Organization:
+    return org_contracts.Organization.model_validate(
+        {"code": org.code, "kind": org.kind, "name": org.name, "parent": org.parent_code}
+        | org.profile
+    )
+
+
+def plan_summary(plan: ImprovementPlan) -> PlanSummary:
+    return PlanSummary(
+        id=plan.id,
+        key=plan.key,
+        organization=plan.organization_code,
+        plan_year=plan.plan_year,
+        status=plan.status.value,
+        version=plan.version,
+    )
+
+
+def plan_detail(plan: ImprovementPlan) -> PlanDetail:
+    return PlanDetail(
+        summary=plan_summary(plan),
+        approved_by=plan.approved_by,
+        adjustments=plan.adjustment_count,
+        plan=PlanDocument.model_validate(plan.document),
+    )
+
+
+def plan_history(plan: ImprovementPlan, events: list[DomainEventProtocol[UUID]]) -> PlanHistory:
+    return PlanHistory(summary=plan_summary(plan), entries=[_history_entry(e) for e in events])
+
+
+def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:
+    attrs = vars(event)
+    return HistoryEntry(
+        version=event.originator_version,
+        event=type(event).__name__,
+        at=event.timestamp.isoformat(),
+        by=attrs.get("by"),
+        organization=attrs.get("organization"),
+        details={k: attrs[k] for k in DETAIL_FIELDS if k in attrs},
+    )
+
+
+class EventTranslator:
+    """Maps each stored domain event of the plans application to its integration event."""
+
+    def __init__(self, app: PlansApplication):
+        self._app = app
+        self._builders: dict[type, Callable[[Any], evt.IntegrationEvent]] = {
+            Organization.Registered: self._organization(evt.OrganizationRegistered),  # type: ignore[attr-defined]
+            Organization.ProfileUpdated: self._organization(evt.OrganizationUpdated),  # type: ignore[attr-defined]
+            ImprovementPlan.Drafted: self._plan(evt.PlanDrafted, with_plan=True),  # type: ignore[attr-defined]
+            ImprovementPlan.DraftRevised: self._plan(evt.PlanRevised, with_plan=True),  # type: ignore[attr-defined]
+            ImprovementPlan.Submitted: self._plan(evt.PlanSubmitted),  # type: ignore[attr-defined]
+            ImprovementPlan.Returned: self._plan(  # type: ignore[attr-defined]
+                evt.PlanReturned, returned_by="organization", reason="reason"
+            ),
+            ImprovementPlan.Approved: self._plan(  # type: ignore[attr-defined]
+                evt.PlanApproved, with_plan=True, approved_by="organization"
+            ),
+            ImprovementPlan.Adjusted: self._plan(  # type: ignore[attr-defined]
+                evt.PlanAdjusted,
+                with_plan=True,
+                cause="cause",
+                justification="justification",
+                changes="changes",
+            ),
+            ImprovementPlan.Closed: self._plan(evt.PlanClosed, closed_by="organization"),  # type: ignore[attr-defined]
+        }
+
+    def __call__(self, domain_event: DomainEventProtocol[UUID]) -> evt.IntegrationEvent | None:
+        builder = self._builders.get(type(domain_event))
+        return builder(domain_event) if builder else None
+
+    def _at_version(self, domain_event: Any) -> Any:
+        return self._app.repository.get(
+            domain_event.originator_id, version=domain_event.originator_version
+        )
+
+    def _organization(self, cls: type[evt.IntegrationEvent]) -> Callable[[Any], evt.IntegrationEvent]:
+        def build(domain_event: Any) -> evt.IntegrationEvent:
+            org = self._at_version(domain_event)
+            return cls(**_envelope(domain_event), organization=organization_contract(org))
+
+        return build
+
+    def _plan(
+        self, cls: type[evt.PlanEvent], *, with_plan: bool = False, **copied: str
+    ) -> Callable[[Any], evt.IntegrationEvent]:
+        def build(domain_event: Any) -> evt.IntegrationEvent:
+            plan: ImprovementPlan = self._at_version(domain_event)
+            fields = {name: getattr(domain_event, attr) for name, attr in copied.items()}
+            if with_plan:
+                fields["plan"] = PlanDocument.model_validate(plan.document)
+            return cls(
+                **_envelope(domain_event),
+                plan_id=plan.id,
+                key=plan.key,
+                organization=plan.organization_code,
+                plan_year=plan.plan_year,
+                by=domain_event.by,
+                **fields,
+            )
+
+        return build
+
+
+def _envelope(domain_event: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
+        "version": domain_event.originator_version,
+        "occurred_at": domain_event.timestamp,
+    }

@@ -1,0 +1,1 @@
+"""Infrastructure every service shares: settings base, event store config, relay, HTTP."""

@@ -1,0 +1,30 @@
+"""eventsourcing configuration (an env mapping) from a PostgreSQL URL."""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict
+
+
+class DatabaseNotConfiguredError(RuntimeError):
+    pass
+
+
+def postgres_env(database_url: str | None, schema: str = "public") -> dict[str, str]:
+    """The env an eventsourcing Application needs to store events in PostgreSQL."""
+    if not database_url:
+        raise DatabaseNotConfiguredError(
+            "SPN_DATABASE_URL is not set: start the services with `spn up`, or set it to a "
+            "PostgreSQL URL"
+        )
+    info = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(info.get("port") or "5432"),
+        "POSTGRES_USER": str(info.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+    }

@@ -1,0 +1,135 @@
+"""The relay: stored events reach JetStream from the notification log, never by dual write.
+
+It tails an eventsourcing application's notification log, translates each domain event to
+its integration event, and publishes it to the events stream with header
+``Nats-Msg-Id: <app>:<notification id>``, waiting for the PubAck before moving on. It
+resumes from the later of its tracked position (in PostgreSQL) and the last message of its
+own in the stream, so a crash at any point publishes nothing twice and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from prometheus_client import Counter, Gauge
+
+from contracts.plan_events import IntegrationEvent
+from contracts.subjects import events_stream, events_wildcard, subject
+
+log = logging.getLogger(__name__)
+
+PUBLISHED = Counter("spn_relay_published_total", "Events published to JetStream", ["app"])
+FAILURES = Counter("spn_relay_publish_failures_total", "Failed publish attempts", ["app"])
+POSITION = Gauge("spn_relay_position", "Last notification id relayed", ["app"])
+
+Translate = Callable[[Any], IntegrationEvent | None]
+
+
+class Relay:
+    def __init__(
+        self,
+        *,
+        app: Application[Any],
+        translate: Translate,
+        js: JetStreamContext,
+        namespace: str,
+        tracking: TrackingRecorder,
+        batch_size: int = 200,
+        idle_seconds: float = 0.5,
+        max_backoff: float = 5.0,
+    ):
+        self._app = app
+        self._translate = translate
+        self._js = js
+        self._namespace = namespace
+        self._stream = events_stream(namespace)
+        self._tracking = tracking
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._max_backoff = max_backoff
+        self._wake = asyncio.Event()
+        self.position = 0
+
+    def wake(self) -> None:
+        """Tell the relay new events were stored (it also polls when idle)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until cancelled."""
+        self.position = await self.resume_position()
+        log.info("relay %s resuming after notification %d", self._app.name, self.position)
+        while True:
+            self._wake.clear()
+            batch = await asyncio.to_thread(
+                self._app.recorder.select_notifications, self.position + 1, self._batch_size
+            )
+            if not batch:
+                await self._sleep_until_woken()
+                continue
+            for notification in batch:
+                await self._relay(notification)
+            await asyncio.to_thread(
+                self._tracking.insert_tracking, Tracking(self._app.name, self.position)
+            )
+
+    async def resume_position(self) -> int:
+        tracked = await asyncio.to_thread(self._tracking.max_tracking_id, self._app.name)
+        return max(tracked or 0, await self._last_in_stream())
+
+    async def _last_in_stream(self) -> int:
+        try:
+            last = await self._js.get_last_msg(
+                self._stream, events_wildcard(self._namespace, self._app.name)
+            )
+        except NotFoundError:
+            return 0
+        msg_id = (last.headers or {}).get("Nats-Msg-Id", "")
+        app_name, _, number = msg_id.partition(":")
+        return int(number) if app_name == self._app.name and number.isdigit() else 0
+
+    async def _relay(self, notification: Notification) -> None:
+        domain_event = self._app.mapper.to_domain_event(notification)
+        message = self._translate(domain_event)
+        if message is not None:
+            await self._publish(notification.id, message)
+            PUBLISHED.labels(self._app.name).inc()
+        self.position = notification.id
+        POSITION.labels(self._app.name).set(notification.id)
+
+    async def _publish(self, notification_id: int, message: IntegrationEvent) -> None:
+        headers = {
+            "Nats-Msg-Id": f"{self._app.name}:{notification_id}",
+            "Spn-Schema": f"{message.SCHEMA_NAME}.v{message.schema_version}",
+        }
+        backoff = 0.1
+        while True:
+            try:
+                await self._js.publish(
+                    subject(self._namespace, message.SUBJECT),
+                    message.to_json(),
+                    stream=self._stream,
+                    headers=headers,
+                )
+                return
+            except (TimeoutError, NatsError) as error:
+                FAILURES.labels(self._app.name).inc()
+                log.warning(
+                    "relay %s: publishing notification %d failed (%s: %s); retrying in %.1fs",
+                    self._app.name, notification_id, type(error).__name__, error, backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _sleep_until_woken(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
+        except TimeoutError:
+            pass

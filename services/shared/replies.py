@@ -1,0 +1,72 @@
+"""Turning a request into a Reply: validate, call, and answer with a result or an error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from contracts.base import Versioned
+from contracts.replies import ErrorInfo, FieldError, Reply
+
+log = logging.getLogger(__name__)
+REQUESTS = Counter("spn_requests_total", "Requests answered", ["service", "request", "outcome"])
+
+C = TypeVar("C", bound=Versioned)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("plan", "priority_areas", 0, "number")`` -> ``plan.priority_areas[0].number``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def validation_error(error: ValidationError) -> ErrorInfo:
+    details = [
+        FieldError(field=field_path(e["loc"]) or "(message)", message=e["msg"])
+        for e in error.errors()
+    ]
+    first = details[0]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return ErrorInfo(
+        code="validation_error",
+        message=f"{first.field}: {first.message}{more}",
+        field=first.field,
+        details=details,
+    )
+
+
+async def answer(
+    service: str,
+    contract: type[C],
+    raw: bytes,
+    call: Callable[[C], Versioned],
+    known_errors: tuple[type[Exception], ...],
+    describe: Callable[[Exception], ErrorInfo],
+) -> bytes:
+    """Validate ``raw`` against ``contract``, run ``call`` in a worker thread, reply."""
+    name = contract.SCHEMA_NAME
+    try:
+        request = contract.model_validate_json(raw)
+    except ValidationError as error:
+        return _reply(service, name, "invalid", Reply(ok=False, error=validation_error(error)))
+    try:
+        result = await asyncio.to_thread(call, request)
+    except known_errors as error:
+        return _reply(service, name, "refused", Reply(ok=False, error=describe(error)))
+    except Exception:
+        log.exception("%s: %s failed", service, name)
+        info = ErrorInfo(code="internal_error", message=f"{service} failed to process {name}")
+        return _reply(service, name, "error", Reply(ok=False, error=info))
+    return _reply(service, name, "ok", Reply(ok=True, result=result.to_jsonable()))
+
+
+def _reply(service: str, name: str, outcome: str, reply: Reply) -> bytes:
+    REQUESTS.labels(service, name, outcome).inc()
+    return reply.to_json()

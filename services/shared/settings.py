@@ -1,0 +1,25 @@
+"""Settings common to every service, read from ``SPN_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.subjects import DEFAULT_NAMESPACE
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPN_", extra="ignore")
+
+    nats_url: str = Field("nats://127.0.0.1:4222", description="SPN_NATS_URL")
+    database_url: str | None = Field(
+        None, description="SPN_DATABASE_URL, e.g. postgresql://spn@db:5432/spn (spn up sets it)"
+    )
+    db_schema: str = Field("public", description="SPN_DB_SCHEMA: PostgreSQL schema for tables")
+    namespace: str = Field(
+        DEFAULT_NAMESPACE,
+        pattern=r"^[a-z][a-z0-9-]{0,30}$",
+        description="SPN_NAMESPACE: prefix of every subject and stream name",
+    )
+    http_host: str = Field("127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind")
+    log_level: str = Field("INFO", description="SPN_LOG_LEVEL")

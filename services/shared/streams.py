@@ -1,0 +1,29 @@
+"""JetStream streams shared by the services."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from contracts.subjects import events_stream, events_wildcard
+
+
+async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
+    """Create ``<NS>_EVENTS`` (file storage) or make sure it takes every event subject.
+
+    Publishers deduplicate on ``Nats-Msg-Id`` within the stream's duplicate window (NATS
+    default, two minutes); the relay also resumes from the stream's last message, so a
+    restart after a longer outage publishes nothing twice.
+    """
+    name = events_stream(namespace)
+    subjects = [events_wildcard(namespace)]
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE))
+        return name
+    if info.config.subjects != subjects:
+        info.config.subjects = subjects
+        await js.update_stream(info.config)
+    return name

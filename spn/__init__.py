@@ -1,0 +1,1 @@
+"""The ``spn`` command line and the local stack (NATS, PostgreSQL, services)."""

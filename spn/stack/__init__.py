@@ -1,0 +1,1 @@
+"""Running the stack on this machine: embedded NATS and PostgreSQL, service processes."""

