@@ -59,7 +59,9 @@ PRACTICES: dict[PracticeCode, Practice] = {
         Practice(PracticeCode.P3A, "Diagnose and respond to student learning needs"),
         Practice(PracticeCode.P3B, "Provide rigorous evidence-based instruction"),
         Practice(PracticeCode.P3C, "Remove barriers and provide opportunities"),
-        Practice(PracticeCode.P4A, "Build a strong community intensely focused on student learning"),
+        Practice(
+            PracticeCode.P4A, "Build a strong community intensely focused on student learning"
+        ),
         Practice(PracticeCode.P4B, "Solicit and act upon stakeholder input"),
         Practice(PracticeCode.P4C, "Engage students and families in pursuing education goals"),
     )

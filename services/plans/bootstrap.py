@@ -33,9 +33,7 @@ READ_MODEL_TIMEOUT = 10.0
 class PlansService:
     """The running plans service. ``start``/``stop`` bracket everything that connects."""
 
-    def __init__(
-        self, settings: PlansSettings, registry: CollectorRegistry = REGISTRY
-    ) -> None:
+    def __init__(self, settings: PlansSettings, registry: CollectorRegistry = REGISTRY) -> None:
         self.settings = settings
         self.env = postgres_env(settings.database_url, settings.db_schema)
         self.broker = NatsBroker(

@@ -31,7 +31,8 @@ class PlansDirectory(PostgresTrackingRecorder):
         self._plans_table = SQL("{0}.{1}").format(schema, Identifier(f"{prefix}_plans"))
         self.sql_create_statements += [
             SQL(
-                "CREATE TABLE IF NOT EXISTS {0} (code text PRIMARY KEY, org_id uuid UNIQUE NOT NULL, "
+                "CREATE TABLE IF NOT EXISTS {0} (code text PRIMARY KEY, "
+                "org_id uuid UNIQUE NOT NULL, "
                 "kind text NOT NULL, name text NOT NULL, parent text, liaison_name text, "
                 "liaison_email text)"
             ).format(self._orgs_table),
@@ -64,9 +65,7 @@ class PlansDirectory(PostgresTrackingRecorder):
         ).format(self._plans_table)
         self._execute_tracked(statement, row, tracking)
 
-    def set_plan_status(
-        self, plan_id: UUID, status: str, version: int, tracking: Tracking
-    ) -> None:
+    def set_plan_status(self, plan_id: UUID, status: str, version: int, tracking: Tracking) -> None:
         statement = SQL(
             "UPDATE {0} SET status = %(status)s, version = %(version)s WHERE plan_id = %(plan_id)s"
         ).format(self._plans_table)
@@ -90,7 +89,9 @@ class PlansDirectory(PostgresTrackingRecorder):
         ).format(self._plans_table)
         return self._select(statement, {"org": organization, "year": plan_year})
 
-    def _execute_tracked(self, statement: SQL | Any, row: dict[str, Any], tracking: Tracking) -> None:
+    def _execute_tracked(
+        self, statement: SQL | Any, row: dict[str, Any], tracking: Tracking
+    ) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(statement, row)
             self._insert_tracking(curs, tracking)
@@ -127,9 +128,7 @@ class PlansDirectoryProjection(Projection[PlansDirectory]):
     @process_event.register(Organization.Registered)  # type: ignore[attr-defined]
     def _organization_registered(self, domain_event: Any, tracking: Tracking) -> None:
         row = _organization_row(domain_event)
-        row.update(
-            code=domain_event.code, kind=domain_event.kind, parent=domain_event.parent_code
-        )
+        row.update(code=domain_event.code, kind=domain_event.kind, parent=domain_event.parent_code)
         self.view.insert_organization(row, tracking)
 
     @process_event.register(Organization.ProfileUpdated)  # type: ignore[attr-defined]

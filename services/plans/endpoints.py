@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,15 @@ from services.plans.domain import ids
 from services.plans.domain.errors import PlanNotFoundError, PlanRuleError, PlansError
 
 ReadModelWait = Callable[[], None]
+
+
+@contextmanager
+def naming(ref: str) -> Iterator[None]:
+    """Report a missing plan by the reference the caller gave, not only its id."""
+    try:
+        yield
+    except PlanNotFoundError:
+        raise PlanNotFoundError(f"plan {ref} does not exist") from None
 
 
 def resolve_plan(ref: str) -> UUID:
@@ -66,28 +76,37 @@ class PlansEndpoints:
         return self._result(self._app.import_plan(document, by=request.by, **adjustment))
 
     def submit_plan(self, request: cmd.SubmitPlan) -> cmd.CommandResult:
-        return self._result(self._app.submit_plan(resolve_plan(request.plan), **_acting(request)))
+        with naming(request.plan):
+            outcome = self._app.submit_plan(resolve_plan(request.plan), **_acting(request))
+        return self._result(outcome)
 
     def approve_plan(self, request: cmd.ApprovePlan) -> cmd.CommandResult:
-        return self._result(self._app.approve_plan(resolve_plan(request.plan), **_acting(request)))
+        with naming(request.plan):
+            outcome = self._app.approve_plan(resolve_plan(request.plan), **_acting(request))
+        return self._result(outcome)
 
     def return_plan(self, request: cmd.ReturnPlan) -> cmd.CommandResult:
-        outcome = self._app.return_plan(
-            resolve_plan(request.plan), reason=request.reason, **_acting(request)
-        )
+        with naming(request.plan):
+            outcome = self._app.return_plan(
+                resolve_plan(request.plan), reason=request.reason, **_acting(request)
+            )
         return self._result(outcome)
 
     def close_plan(self, request: cmd.ClosePlan) -> cmd.CommandResult:
-        return self._result(self._app.close_plan(resolve_plan(request.plan), **_acting(request)))
+        with naming(request.plan):
+            outcome = self._app.close_plan(resolve_plan(request.plan), **_acting(request))
+        return self._result(outcome)
 
     # -- queries -------------------------------------------------------------------------
 
     def get_plan(self, request: cmd.GetPlan) -> cmd.PlanDetail:
-        return translator.plan_detail(self._app.get_plan(resolve_plan(request.plan)))
+        with naming(request.plan):
+            return translator.plan_detail(self._app.get_plan(resolve_plan(request.plan)))
 
     def get_plan_history(self, request: cmd.GetPlanHistory) -> cmd.PlanHistory:
         plan_id = resolve_plan(request.plan)
-        plan = self._app.get_plan(plan_id)
+        with naming(request.plan):
+            plan = self._app.get_plan(plan_id)
         return translator.plan_history(plan, list(self._app.plan_history(plan_id)))
 
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:

@@ -124,7 +124,9 @@ class EventTranslator:
             domain_event.originator_id, version=domain_event.originator_version
         )
 
-    def _organization(self, cls: type[evt.IntegrationEvent]) -> Callable[[Any], evt.IntegrationEvent]:
+    def _organization(
+        self, cls: type[evt.IntegrationEvent]
+    ) -> Callable[[Any], evt.IntegrationEvent]:
         def build(domain_event: Any) -> evt.IntegrationEvent:
             org = self._at_version(domain_event)
             return cls(**_envelope(domain_event), organization=organization_contract(org))

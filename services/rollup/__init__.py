@@ -1,1 +1,1 @@
-"""Rollup service: interlaced read models, waning progress, support cases (issue 4; empty for now)."""
+"""Rollup service: interlaced read models, waning progress, support cases (issue 4; empty)."""

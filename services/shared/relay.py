@@ -10,6 +10,7 @@ own in the stream, so a crash at any point publishes nothing twice and loses not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -123,13 +124,15 @@ class Relay:
                 FAILURES.labels(self._app.name).inc()
                 log.warning(
                     "relay %s: publishing notification %d failed (%s: %s); retrying in %.1fs",
-                    self._app.name, notification_id, type(error).__name__, error, backoff,
+                    self._app.name,
+                    notification_id,
+                    type(error).__name__,
+                    error,
+                    backoff,
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
     async def _sleep_until_woken(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
-        except TimeoutError:
-            pass

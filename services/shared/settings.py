@@ -21,5 +21,7 @@ class ServiceSettings(BaseSettings):
         pattern=r"^[a-z][a-z0-9-]{0,30}$",
         description="SPN_NAMESPACE: prefix of every subject and stream name",
     )
-    http_host: str = Field("127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind")
+    http_host: str = Field(
+        "127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind"
+    )
     log_level: str = Field("INFO", description="SPN_LOG_LEVEL")

@@ -22,7 +22,13 @@ class Organization(Aggregate):
 
     @classmethod
     def register(
-        cls, *, code: str, kind: str, name: str, profile: dict[str, Any], parent: Organization | None
+        cls,
+        *,
+        code: str,
+        kind: str,
+        name: str,
+        profile: dict[str, Any],
+        parent: Organization | None,
     ) -> Organization:
         check_parent(code, kind, parent)
         return cls(

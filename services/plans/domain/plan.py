@@ -84,9 +84,7 @@ class ImprovementPlan(Aggregate):
     def _revise(self, *, document: dict[str, Any], by: str) -> None:
         self.document = document
 
-    def adjust(
-        self, document: dict[str, Any], *, cause: str, justification: str, by: str
-    ) -> bool:
+    def adjust(self, document: dict[str, Any], *, cause: str, justification: str, by: str) -> bool:
         """Change an approved plan; return False when the document is unchanged."""
         self._check_same_plan(document)
         if document == self.document:
@@ -185,6 +183,4 @@ class ImprovementPlan(Aggregate):
             self.organization_code,
             self.plan_year,
         ):
-            raise PlanRuleError(
-                [Violation("organization", f"document is not plan {self.key}")]
-            )
+            raise PlanRuleError([Violation("organization", f"document is not plan {self.key}")])

@@ -55,7 +55,9 @@ def _violations(doc: Mapping[str, Any]) -> Iterator[Violation]:
                 m_where = f"{where}.milestones[{k}]"
                 yield from _numbered(m_where, milestone["number"], strategy["number"], seen)
                 if not milestone.get("due"):
-                    yield Violation(m_where + ".due", f"milestone {milestone['number']} has no due date")
+                    yield Violation(
+                        m_where + ".due", f"milestone {milestone['number']} has no due date"
+                    )
                 for n, action in enumerate(milestone["actions"]):
                     a_where = f"{m_where}.actions[{n}]"
                     yield from _numbered(a_where, action["number"], milestone["number"], seen)
@@ -87,7 +89,9 @@ def _strategy_violations(
         )
     unknown = sorted(set(strategy.get("goals", ())) - goal_numbers)
     if unknown:
-        yield Violation(where + ".goals", f"strategy {strategy['number']} names unknown goals {unknown}")
+        yield Violation(
+            where + ".goals", f"strategy {strategy['number']} names unknown goals {unknown}"
+        )
 
 
 def _action_dates(
@@ -95,7 +99,9 @@ def _action_dates(
 ) -> Iterator[Violation]:
     start, due = date.fromisoformat(action["start"]), date.fromisoformat(action["due"])
     if start > due:
-        yield Violation(where, f"action {action['number']} starts ({start}) after it is due ({due})")
+        yield Violation(
+            where, f"action {action['number']} starts ({start}) after it is due ({due})"
+        )
     for name, day in (("start", start), ("due", due)):
         if not first_day <= day <= last_day:
             yield Violation(

@@ -1,0 +1,1 @@
+"""The ``spn`` command line."""

@@ -1,0 +1,65 @@
+"""Request/reply client of the services, as the CLI (or any script) uses it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from contracts.plan_commands import Command
+from contracts.replies import Reply
+from contracts.subjects import subject
+from spn.cli.errors import RefusedError, StackUnreachableError
+
+
+class SpnClient:
+    def __init__(self, nats_url: str, namespace: str, timeout: float = 30.0):
+        self.nats_url = nats_url
+        self.namespace = namespace
+        self.timeout = timeout
+        self._nc: Client | None = None
+
+    async def __aenter__(self) -> SpnClient:
+        try:
+            self._nc = await nats.connect(
+                self.nats_url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False
+            )
+        except (TimeoutError, OSError, NatsError) as error:
+            raise StackUnreachableError(
+                f"cannot reach NATS at {self.nats_url} ({type(error).__name__}): "
+                "is `spn up` running? (set SPN_NATS_URL for another server)"
+            ) from None
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._nc:
+            await self._nc.close()
+
+    async def request(self, command: Command) -> dict[str, Any]:
+        """Send a command or query; return its result, or raise RefusedError."""
+        assert self._nc, "use SpnClient as an async context manager"
+        target = subject(self.namespace, command.SUBJECT)
+        try:
+            message = await self._nc.request(target, command.to_json(), timeout=self.timeout)
+        except NoRespondersError:
+            raise StackUnreachableError(
+                f"no service answers {target}: is the plans service running (`spn up`)?"
+            ) from None
+        except NatsTimeoutError:
+            raise StackUnreachableError(f"no answer on {target} within {self.timeout}s") from None
+        reply = Reply.model_validate_json(message.data)
+        if not reply.ok:
+            assert reply.error
+            details = [d.model_dump() for d in reply.error.details]
+            raise RefusedError(reply.error.code, reply.error.message, details)
+        return reply.result or {}

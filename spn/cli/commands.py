@@ -1,0 +1,207 @@
+"""What each ``spn`` subcommand does. Each returns the process exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from contracts import plan_commands as cmd
+from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
+from spn.cli import output
+from spn.cli.client import SpnClient
+from spn.cli.errors import InvalidInputError
+from spn.cli.files import load_network, load_plan
+from spn.stack.settings import StackSettings
+
+Handler = Callable[[argparse.Namespace, StackSettings], int]
+
+
+def default_person() -> str:
+    return os.environ.get("SPN_USER") or _login_name()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "spn-cli"
+
+
+def with_client(settings: StackSettings, work: Callable[[SpnClient], Awaitable[int]]) -> int:
+    async def run() -> int:
+        async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+            return await work(client)
+
+    return asyncio.run(run())
+
+
+# -- organizations ---------------------------------------------------------------------------
+
+
+def org_import(args: argparse.Namespace, settings: StackSettings) -> int:
+    network = load_network(Path(args.file))
+
+    async def work(client: SpnClient) -> int:
+        results = []
+        for i, org in enumerate(network.organizations, 1):
+            result = await client.request(cmd.RegisterOrganization(organization=org))
+            results.append(result)
+            if not args.json:
+                print(f"[{i}/{len(network.organizations)}] {org.code:<24} {result['result']}")
+        if args.json:
+            output.emit_json({"organizations": results})
+        else:
+            print(_tally(results, "organizations"))
+        return 0
+
+    return with_client(settings, work)
+
+
+def org_list(args: argparse.Namespace, settings: StackSettings) -> int:
+    async def work(client: SpnClient) -> int:
+        result = await client.request(cmd.ListOrganizations(kind=args.kind))
+        if args.json:
+            output.emit_json(result)
+        else:
+            for line in output.organization_tree(result["organizations"]):
+                print(line)
+        return 0
+
+    return with_client(settings, work)
+
+
+# -- plans -----------------------------------------------------------------------------------
+
+
+def plan_validate(args: argparse.Namespace, settings: StackSettings) -> int:
+    for path in args.files:
+        plan = load_plan(Path(path))
+        print(f"{path}: valid plan {plan.key}")
+    return 0
+
+
+def plan_import(args: argparse.Namespace, settings: StackSettings) -> int:
+    if (args.cause is None) != (args.justification is None):
+        raise InvalidInputError("an adjustment needs both --cause and --justification")
+    plans = [load_plan(Path(path)) for path in args.files]  # all valid before anything is sent
+    adjustment = (
+        cmd.Adjustment(cause=args.cause, justification=args.justification)
+        if args.cause is not None
+        else None
+    )
+
+    async def work(client: SpnClient) -> int:
+        results = []
+        for i, plan in enumerate(plans, 1):
+            request = cmd.ImportPlan(plan=plan, by=args.by, adjustment=adjustment)
+            result = await client.request(request)
+            results.append(result)
+            if not args.json:
+                print(f"[{i}/{len(plans)}] {plan.key:<32} {result['result']}")
+        if args.json:
+            output.emit_json({"plans": results})
+        elif len(plans) > 1:
+            print(_tally(results, "plans"))
+        return 0
+
+    return with_client(settings, work)
+
+
+def plan_show(args: argparse.Namespace, settings: StackSettings) -> int:
+    return _query(settings, cmd.GetPlan(plan=args.plan), args.json, output.plan_lines)
+
+
+def plan_history(args: argparse.Namespace, settings: StackSettings) -> int:
+    return _query(settings, cmd.GetPlanHistory(plan=args.plan), args.json, output.history_lines)
+
+
+def plan_list(args: argparse.Namespace, settings: StackSettings) -> int:
+    def lines(result: dict[str, Any]) -> list[str]:
+        return [
+            f"{p['key']:<36} {p['status']:<10} v{p['version']:<4} {p['id']}"
+            for p in result["plans"]
+        ] or ["no plans"]
+
+    query = cmd.ListPlans(organization=args.org, plan_year=args.year)
+    return _query(settings, query, args.json, lines)
+
+
+def plan_transition(command: type[cmd.PlanCommand]) -> Handler:
+    """submit / approve / return / close: the plan, the organization acting, the person."""
+
+    def run(args: argparse.Namespace, settings: StackSettings) -> int:
+        acting = args.as_org or _owner_of(args.plan)
+        extra = {"reason": args.reason} if command is cmd.ReturnPlan else {}
+        request = command(plan=args.plan, organization=acting, by=args.by, **extra)
+
+        async def work(client: SpnClient) -> int:
+            result = await client.request(request)
+            if args.json:
+                output.emit_json(result)
+            else:
+                print(f"{result['key']}: {result['result']} (by {args.by} for {acting})")
+            return 0
+
+        return with_client(settings, work)
+
+    return run
+
+
+def _owner_of(plan_ref: str) -> str:
+    if "/" not in plan_ref:
+        raise InvalidInputError("give --as ORG (the organization acting) when naming a plan by id")
+    return plan_ref.split("/", 1)[0]
+
+
+# -- contracts -------------------------------------------------------------------------------
+
+
+def contracts_export(args: argparse.Namespace, settings: StackSettings) -> int:
+    if args.check:
+        stale = [
+            file_name(c)
+            for c in versioned_contracts()
+            if not (SCHEMA_DIR / file_name(c)).exists()
+            or (SCHEMA_DIR / file_name(c)).read_text() != render(c)
+        ]
+        if stale:
+            print(f"stale JSON Schemas: {', '.join(stale)}; run `make schemas`")
+            return 1
+        print(f"{len(versioned_contracts())} JSON Schemas are up to date in {SCHEMA_DIR}")
+        return 0
+    written = export()
+    print(f"wrote {len(written)} JSON Schemas to {SCHEMA_DIR}")
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _query(
+    settings: StackSettings,
+    query: cmd.Command,
+    as_json: bool,
+    render_lines: Callable[[dict[str, Any]], Any],
+) -> int:
+    async def work(client: SpnClient) -> int:
+        result = await client.request(query)
+        if as_json:
+            output.emit_json(result)
+        else:
+            for line in render_lines(result):
+                print(line)
+        return 0
+
+    return with_client(settings, work)
+
+
+def _tally(results: list[dict[str, Any]], noun: str) -> str:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["result"]] = counts.get(result["result"], 0) + 1
+    return f"{len(results)} {noun}: " + ", ".join(f"{n} {r}" for r, n in sorted(counts.items()))

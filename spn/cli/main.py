@@ -1,0 +1,170 @@
+"""``spn``: run the Strategic Performance Network and work with its plans.
+
+Exit codes: 0 done, 1 refused or failed, 2 invalid input (nothing was sent),
+3 the stack cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from contracts import plan_commands as cmd
+from spn.cli import commands, demo
+from spn.cli.errors import CliError
+from spn.stack.nats_server import StackError
+from spn.stack.settings import StackSettings
+
+ENVIRONMENT = """environment:
+  SPN_NATS_URL       external NATS server (default: embedded, nats://127.0.0.1:$SPN_NATS_PORT)
+  SPN_NATS_PORT      port of the embedded NATS server (4222)
+  SPN_DATABASE_URL   external PostgreSQL (default: embedded, data under $SPN_DATA_DIR)
+  SPN_DATA_DIR       data directory of the embedded servers and logs (.spn-data)
+  SPN_NAMESPACE      prefix of subjects and streams (spn)
+  SPN_PLANS_HTTP_PORT  /health and /metrics of the plans service (8101)
+  SPN_USER           the person recorded as acting (default: login name)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spn",
+        description="Strategic Performance Network: improvement plans of an SEA, its LEAs "
+        "and their schools, on an event-sourced backend.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    up = sub.add_parser("up", help="run NATS, PostgreSQL and the services until Ctrl-C")
+    up.set_defaults(handler=demo.up)
+
+    demo_cmd = sub.add_parser(
+        "demo", help="start the stack, import the sample network, show it, stop"
+    )
+    demo_cmd.add_argument("--keep-running", action="store_true", help="leave the stack up after")
+    demo_cmd.add_argument("--examples", default=str(demo.EXAMPLES), help="sample network folder")
+    demo_cmd.add_argument("--plan", default=demo.SHOWN_PLAN, help="plan to show at the end")
+    demo_cmd.set_defaults(handler=demo.demo)
+
+    _org_parser(sub)
+    _plan_parser(sub)
+
+    contracts = sub.add_parser("contracts", help="the public contracts")
+    contracts_sub = contracts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = contracts_sub.add_parser("export", help="write JSON Schemas to contracts/schemas")
+    export.add_argument("--check", action="store_true", help="only report stale files")
+    export.set_defaults(handler=commands.contracts_export)
+    return parser
+
+
+def _org_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    org = sub.add_parser("org", help="organizations: the SEA, LEAs and schools")
+    org_sub = org.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = org_sub.add_parser(
+        "import", help="register organizations from a YAML/JSON file (repeatable: no duplicates)"
+    )
+    imp.add_argument("file", help="a network file: {organizations: [...]}, parents first")
+    _json_flag(imp)
+    imp.set_defaults(handler=commands.org_import)
+    lst = org_sub.add_parser("list", help="the network as a tree, with each plan's status")
+    lst.add_argument("--kind", choices=["SEA", "LEA", "SCHOOL"], help="only this kind")
+    _json_flag(lst)
+    lst.set_defaults(handler=commands.org_list)
+
+
+def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    plan = sub.add_parser("plan", help="improvement plans (Tool A)")
+    plan_sub = plan.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    imp = plan_sub.add_parser(
+        "import",
+        help="draft or revise plans from YAML/JSON files; the same file twice changes nothing",
+        description="Every file is checked against the contract and the plan's rules before "
+        "anything is sent. An approved plan changes only as an adjustment: give --cause "
+        "and --justification.",
+    )
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--by", default=commands.default_person(), help="person importing")
+    imp.add_argument("--cause", help="adjustment: why the approved plan must change")
+    imp.add_argument("--justification", help="adjustment: why this change addresses the cause")
+    _json_flag(imp)
+    imp.set_defaults(handler=commands.plan_import)
+
+    val = plan_sub.add_parser("validate", help="check plan files offline, send nothing")
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.set_defaults(handler=commands.plan_validate)
+
+    for name, handler, text in (
+        ("show", commands.plan_show, "a plan, in the order of Tool A"),
+        ("history", commands.plan_history, "every change to a plan, with causes of adjustments"),
+    ):
+        p = plan_sub.add_parser(name, help=text)
+        p.add_argument("plan", help="plan key <organization>/<plan year>, or plan id")
+        _json_flag(p)
+        p.set_defaults(handler=handler)
+
+    lst = plan_sub.add_parser("list", help="plans and their status")
+    lst.add_argument("--org", help="only this organization's plans")
+    lst.add_argument("--year", help="only this plan year, e.g. 2026-27")
+    _json_flag(lst)
+    lst.set_defaults(handler=commands.plan_list)
+
+    for name, command, text in (
+        ("submit", cmd.SubmitPlan, "submit a draft for approval (by its own organization)"),
+        (
+            "approve",
+            cmd.ApprovePlan,
+            "approve a submitted plan (a school's by its LEA, an LEA's by the SEA)",
+        ),
+        ("return", cmd.ReturnPlan, "send a submitted plan back to draft"),
+        ("close", cmd.ClosePlan, "close an approved plan at the end of its year"),
+    ):
+        p = plan_sub.add_parser(name, help=text)
+        p.add_argument("plan", help="plan key <organization>/<plan year>, or plan id")
+        p.add_argument(
+            "--as",
+            dest="as_org",
+            metavar="ORG",
+            help="code of the organization acting (default: the plan's own organization)",
+        )
+        p.add_argument("--by", default=commands.default_person(), help="person acting")
+        if command is cmd.ReturnPlan:
+            p.add_argument("--reason", required=True, help="what must change")
+        _json_flag(p)
+        p.set_defaults(handler=commands.plan_transition(command))
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = StackSettings()
+        return int(args.handler(args, settings))
+    except CliError as error:
+        return _fail(str(error), error.exit_code)
+    except StackError as error:
+        return _fail(str(error), 1)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return _fail(f"invalid setting or argument {where}: {first['msg']}", 2)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"spn: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Human-readable rendering of results (``--json`` prints the result as it came)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from contracts.practices import PracticeCode
+
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
+    sys.stdout.write("\n")
+
+
+def heading(text: str) -> str:
+    return f"\n== {text} =="
+
+
+def organization_tree(organizations: list[dict[str, Any]]) -> Iterable[str]:
+    """SEA, its LEAs, their schools, each with its plans and their status."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for org in organizations:
+        children.setdefault(org["parent"], []).append(org)
+    codes = {org["code"] for org in organizations}
+    roots = [org for org in organizations if org["parent"] not in codes]
+
+    def walk(org: dict[str, Any], depth: int) -> Iterable[str]:
+        plans = ", ".join(f"{p['plan_year']} {p['status']}" for p in org["plans"]) or "no plan"
+        liaison = (
+            f"  liaison: {org['liaison_name']} <{org['liaison_email']}>"
+            if org["liaison_name"]
+            else ""
+        )
+        yield f"{'  ' * depth}{org['kind']:<6} {org['code']:<24} {org['name']}  [{plans}]{liaison}"
+        for child in children.get(org["code"], []):
+            yield from walk(child, depth + 1)
+
+    for root in roots:
+        yield from walk(root, 0)
+
+
+def plan_lines(detail: dict[str, Any]) -> Iterable[str]:
+    """A plan in the order of Tool A: at a glance, direction, priorities and their work."""
+    summary, plan = detail["summary"], detail["plan"]
+    glance, direction = plan["at_a_glance"], plan["direction"]
+    approved = f", approved by {detail['approved_by']}" if detail["approved_by"] else ""
+    yield f"Plan {summary['key']}  status: {summary['status']}{approved}"
+    yield f"  version {summary['version']}   id: {summary['id']}"
+    yield f"  adjustments since approval: {detail['adjustments']}"
+    yield f"  date of plan {glance['date_of_plan']}  ESSA status {glance['essa_status']}  " + (
+        f"Title I {glance['title_i']}"
+    )
+    liaison = glance["district_liaison"]
+    yield f"  district liaison: {liaison['name']} <{liaison['email']}>"
+    yield f"  vision: {direction['vision']}"
+    yield f"  mission: {direction['mission']}"
+    for goal in direction["goals"]:
+        yield f"  Goal {goal['number']}: {goal['statement']}"
+        for measure in goal["measures"]:
+            yield "    measure: " + measure_text(measure)
+    for area in plan["priority_areas"]:
+        yield f"  Priority {area['number']}: {area['title']}"
+        for strategy in area["strategies"]:
+            practice = PracticeCode(strategy["practice"])
+            toa = strategy["theory_of_action"]
+            yield f"    Strategy {strategy['number']} [{practice.value} {practice.title}]"
+            yield f"      If {toa['if']}, then {toa['then']}, and {toa['and']}."
+            for measure in strategy["measures"]:
+                yield "      measure: " + measure_text(measure)
+            for milestone in strategy["milestones"]:
+                yield (
+                    f"      Milestone {milestone['number']} (due {milestone['due']}): "
+                    + (milestone["description"])
+                )
+                for action in milestone["actions"]:
+                    yield (
+                        f"        {action['number']:<9} {action['start']} .. {action['due']}  "
+                        f"{action['description']}  ({action['person_responsible']})"
+                    )
+
+
+def measure_text(measure: dict[str, Any]) -> str:
+    unit = measure["unit"]
+    targets = ", ".join(f"{t['year']}: {t['value']:g}{unit}" for t in measure["targets"])
+    return f"{measure['indicator']} — baseline {measure['baseline']:g}{unit}; targets {targets}"
+
+
+def history_lines(history: dict[str, Any]) -> Iterable[str]:
+    yield f"History of plan {history['summary']['key']} ({history['summary']['status']})"
+    for entry in history["entries"]:
+        who = " ".join(
+            x
+            for x in (entry["by"], f"({entry['organization']})" if entry["organization"] else None)
+            if x
+        )
+        yield f"  v{entry['version']:<3} {entry['at'][:19]}  {entry['event']:<13} {who}"
+        for key, value in entry["details"].items():
+            shown = "; ".join(value) if isinstance(value, list) else value
+            yield f"        {key}: {shown}"

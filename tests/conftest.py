@@ -1,0 +1,87 @@
+"""Session-scoped real infrastructure: a NATS server (JetStream) and a PostgreSQL server,
+started from the PyPI packages (or external ones from SPN_TEST_NATS_URL and
+SPN_TEST_DATABASE_URL). Each test gets its own namespace and database schema."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from uuid import uuid4
+
+import psycopg
+import pytest
+from prometheus_client import CollectorRegistry
+from psycopg import sql
+
+from services.plans.bootstrap import PlansService
+from services.plans.settings import PlansSettings
+from spn.cli.client import SpnClient
+from spn.stack.nats_server import NatsServer, free_port
+from spn.stack.postgres import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("SPN_TEST_NATS_URL")
+    if external:
+        yield external
+        return
+    server = NatsServer(tmp_path_factory.mktemp("nats"), free_port())
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("SPN_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture
+def namespace() -> str:
+    """Unique per test: subjects, streams and the database schema are all named by it."""
+    return f"t{uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def db_schema(database_url: str, namespace: str) -> Iterator[str]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(namespace)))
+    yield namespace
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(namespace)))
+
+
+@pytest.fixture
+def plans_settings(
+    nats_url: str, database_url: str, namespace: str, db_schema: str
+) -> PlansSettings:
+    return PlansSettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        db_schema=db_schema,
+        namespace=namespace,
+        SPN_PLANS_HTTP_PORT=free_port(),
+    )
+
+
+@pytest.fixture
+async def plans_service(plans_settings: PlansSettings) -> AsyncIterator[PlansService]:
+    service = PlansService(plans_settings, registry=CollectorRegistry())
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+async def client(
+    plans_service: PlansService, nats_url: str, namespace: str
+) -> AsyncIterator[SpnClient]:
+    async with SpnClient(nats_url, namespace, timeout=10) as spn:
+        yield spn

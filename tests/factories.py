@@ -1,0 +1,123 @@
+"""Small valid documents for tests, built through the contracts (canonical JSON form)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from uuid import uuid4
+
+from contracts.organizations import Organization
+from contracts.plans import ImprovementPlan
+
+
+def unique_code(prefix: str) -> str:
+    return f"{prefix}-{uuid4().hex[:8]}"
+
+
+def organization(code: str, kind: str, parent: str | None = None, name: str | None = None) -> dict:
+    data: dict[str, Any] = {"code": code, "kind": kind, "name": name or code.title()}
+    if parent:
+        data["parent"] = parent
+        data["liaison"] = {"name": f"Liaison of {code}", "email": f"liaison@{code}.example.org"}
+    return Organization.model_validate(data).to_jsonable()
+
+
+def _measure(indicator: str, baseline: float) -> dict:
+    return {
+        "indicator": indicator,
+        "data_source": "State assessments using the state growth model",
+        "baseline": baseline,
+        "targets": [{"year": "2026-27", "value": baseline + 10}, {"year": "2027-28", "value": 50}],
+    }
+
+
+def _action(number: str, start: str, due: str) -> dict:
+    return {
+        "number": number,
+        "description": f"Action {number}",
+        "start": start,
+        "due": due,
+        "anticipated_outputs": [f"Output of {number}"],
+        "person_responsible": "Principal",
+    }
+
+
+def _strategy(number: str, practice: str) -> dict:
+    return {
+        "number": number,
+        "theory_of_action": {
+            "if": "we engage our instructional teams in developing standards-aligned units",
+            "then": "teachers will plan and deliver standards-based personalized instruction",
+            "and": "each student will meet his or her growth targets each year",
+        },
+        "practice": practice,
+        "goals": [1],
+        "measures": [_measure("Lesson plans that are standards-based", 26)],
+        "milestones": [
+            {
+                "number": f"{number}.1",
+                "description": f"Milestone {number}.1",
+                "due": "2027-06-15",
+                "actions": [
+                    _action(f"{number}.1.1", "2026-08-15", "2026-10-31"),
+                    _action(f"{number}.1.2", "2026-11-01", "2027-03-31"),
+                ],
+            }
+        ],
+    }
+
+
+def plan_document(organization: str, plan_year: str = "2026-27") -> dict:
+    """A valid two-priority plan whose strategies cover all four domains."""
+    raw = {
+        "organization": organization,
+        "plan_year": plan_year,
+        "at_a_glance": {
+            "date_of_plan": "2026-08-20",
+            "essa_status": "CSI",
+            "title_i": "schoolwide",
+            "district_liaison": {"name": "Dana Liaison", "email": "dana@example.org"},
+            "leadership_team": [{"name": "Pat Principal", "position": "Principal"}],
+        },
+        "direction": {
+            "vision": "Every student thrives.",
+            "mission": "We teach each student to meet or exceed growth targets.",
+            "goals": [
+                {
+                    "number": 1,
+                    "statement": "Each student will meet his or her growth targets each year.",
+                    "explanation": "Growth is the measure of our teaching.",
+                    "measures": [_measure("Students that meet growth goals", 18)],
+                }
+            ],
+        },
+        "needs_assessment": {
+            "elements": ["student_outcomes", "professional_practice"],
+            "process": "Leadership team, 5 Whys root cause analysis",
+            "stakeholder_input": "Family survey",
+            "root_causes": ["High teacher turnover"],
+        },
+        "priority_areas": [
+            {
+                "number": 1,
+                "title": "Instruction",
+                "strategies": [_strategy("1.1", "3B"), _strategy("1.2", "1A")],
+            },
+            {
+                "number": 2,
+                "title": "Talent and families",
+                "strategies": [_strategy("2.1", "2B"), _strategy("2.2", "4c")],
+            },
+        ],
+    }
+    return ImprovementPlan.model_validate(raw).to_jsonable()
+
+
+def with_change(document: dict, path: list[Any], value: Any) -> dict:
+    """A deep copy of ``document`` with the value at ``path`` replaced."""
+    changed = copy.deepcopy(document)
+    target = changed
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return changed

@@ -1,0 +1,154 @@
+"""The plans service on a real NATS server and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nats
+import pytest
+
+from contracts import plan_commands as cmd
+from contracts.organizations import Organization
+from contracts.plans import ImprovementPlan
+from contracts.replies import Reply
+from contracts.subjects import subject
+from services.plans.bootstrap import PlansService
+from spn.cli.client import SpnClient
+from spn.cli.errors import RefusedError
+from tests.factories import organization, plan_document, with_change
+from tests.integration.helpers import stream_messages, wait_for_stream_count
+
+
+async def register_network(client: SpnClient) -> None:
+    for org in (
+        organization("state-sea", "SEA"),
+        organization("river-lea", "LEA", "state-sea"),
+        organization("oak-school", "SCHOOL", "river-lea"),
+    ):
+        await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+
+
+def import_request(document: dict, **extra) -> cmd.ImportPlan:
+    return cmd.ImportPlan(plan=ImprovementPlan.model_validate(document), by="Pat", **extra)
+
+
+async def test_plan_is_stored_relayed_and_shown(client, plans_service, nats_url, namespace):
+    await register_network(client)
+    result = await client.request(import_request(plan_document("oak-school")))
+    assert result["result"] == "drafted"
+    detail = await client.request(cmd.GetPlan(plan="oak-school/2026-27"))
+    assert detail["summary"]["status"] == "draft"
+    assert detail["plan"] == plan_document("oak-school") | {"schema_version": 1}
+    messages = await wait_for_stream_count(nats_url, namespace, 4)
+    assert [s for s, _ in messages] == [
+        f"{namespace}.evt.plans.organization.registered",
+        f"{namespace}.evt.plans.organization.registered",
+        f"{namespace}.evt.plans.organization.registered",
+        f"{namespace}.evt.plans.plan.drafted",
+    ]
+    assert [i for _, i in messages] == ["plans:1", "plans:2", "plans:3", "plans:4"]
+
+
+async def test_importing_the_same_plan_twice_changes_nothing(
+    client, plans_service, nats_url, namespace
+):
+    await register_network(client)
+    await client.request(import_request(plan_document("oak-school")))
+    again = await client.request(import_request(plan_document("oak-school")))
+    assert (again["result"], again["changed"]) == ("unchanged", False)
+    await wait_for_stream_count(nats_url, namespace, 4)
+    assert plans_service.app.recorder.max_notification_id() == 4
+    assert len(await stream_messages(nats_url, namespace)) == 4
+
+
+async def test_a_malformed_command_names_the_field_and_stores_nothing(
+    client, plans_service, nats_url, namespace
+):
+    await register_network(client)
+    before = plans_service.app.recorder.max_notification_id()
+    document = plan_document("oak-school")
+    document["priority_areas"][0]["strategies"][0]["practice"] = "9Z"
+    payload = json.dumps({"plan": document, "by": "Pat"}).encode()
+    nc = await nats.connect(nats_url)
+    try:
+        message = await nc.request(subject(namespace, cmd.ImportPlan.SUBJECT), payload, timeout=10)
+    finally:
+        await nc.close()
+    reply = Reply.model_validate_json(message.data)
+    assert not reply.ok and reply.error is not None
+    assert reply.error.code == "validation_error"
+    assert reply.error.field == "plan.priority_areas[0].strategies[0].practice"
+    assert plans_service.app.recorder.max_notification_id() == before
+
+
+async def test_a_rule_breaking_plan_is_refused_with_the_location(client, plans_service):
+    await register_network(client)
+    doc = with_change(
+        plan_document("oak-school"),
+        ["priority_areas", 1, "strategies", 0, "milestones", 0, "actions", 0, "number"],
+        "2.1.1.1",
+    )
+    doc["priority_areas"][1]["strategies"][0]["number"] = "1.7"
+    with pytest.raises(RefusedError) as caught:
+        await client.request(import_request(doc))
+    assert caught.value.code == "plan_rules"
+    assert caught.value.details[0]["field"] == "priority_areas[1].strategies[0].number"
+    with pytest.raises(RefusedError, match="plan_not_found"):
+        await client.request(cmd.GetPlan(plan="oak-school/2026-27"))
+
+
+async def test_a_school_cannot_approve_its_own_plan(client, plans_service, nats_url, namespace):
+    await register_network(client)
+    await client.request(import_request(plan_document("oak-school")))
+    key = "oak-school/2026-27"
+    await client.request(cmd.SubmitPlan(plan=key, organization="oak-school", by="Pat"))
+    with pytest.raises(RefusedError, match=r"not_authorized.*only by river-lea, not by oak-school"):
+        await client.request(cmd.ApprovePlan(plan=key, organization="oak-school", by="Pat"))
+    approved = await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
+    assert approved["result"] == "approved"
+    messages = await wait_for_stream_count(nats_url, namespace, 6)
+    assert [s.rsplit(".", 1)[-1] for s, _ in messages[3:]] == ["drafted", "submitted", "approved"]
+
+
+async def test_approved_plan_adjustment_needs_cause_and_is_in_history(client, plans_service):
+    await register_network(client)
+    doc = plan_document("oak-school")
+    await client.request(import_request(doc))
+    key = "oak-school/2026-27"
+    await client.request(cmd.SubmitPlan(plan=key, organization="oak-school", by="Pat"))
+    await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
+    changed = with_change(doc, ["direction", "mission"], "A sharper mission.")
+    with pytest.raises(RefusedError, match="adjustment_required"):
+        await client.request(import_request(changed))
+    adjustment = cmd.Adjustment(cause="Staff survey", justification="Names the students")
+    result = await client.request(import_request(changed, adjustment=adjustment))
+    assert result["result"] == "adjusted"
+    history = await client.request(cmd.GetPlanHistory(plan=key))
+    last = history["entries"][-1]
+    assert last["event"] == "Adjusted"
+    assert last["details"] == {
+        "cause": "Staff survey",
+        "justification": "Names the students",
+        "changes": ["direction changed"],
+    }
+
+
+async def test_lists_answer_from_the_read_model(client, plans_service):
+    await register_network(client)
+    await client.request(import_request(plan_document("oak-school")))
+    listing = await client.request(cmd.ListOrganizations())
+    assert [o["code"] for o in listing["organizations"]] == ["state-sea", "river-lea", "oak-school"]
+    school = listing["organizations"][2]
+    assert school["liaison_email"] == "liaison@oak-school.example.org"
+    assert [p["status"] for p in school["plans"]] == ["draft"]
+    plans = await client.request(cmd.ListPlans(organization="oak-school"))
+    assert [p["key"] for p in plans["plans"]] == ["oak-school/2026-27"]
+
+
+async def test_health_reports_each_dependency(plans_service: PlansService):
+    assert await plans_service.health() == {"nats": "ok", "database": "ok", "relay": "ok"}
+
+
+def test_examples_dir_exists():
+    assert (Path(__file__).resolve().parents[2] / "examples" / "network").is_dir()
