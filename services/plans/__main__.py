@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from faststream.asgi import AsgiFastStream
@@ -25,12 +26,10 @@ def main() -> None:
         on_startup=[service.start_dependencies],
         after_shutdown=[service.stop_dependencies],
     )
-    asyncio.run(
-        app.run(
-            log_level=logging.WARNING,
-            run_extra_options={"host": settings.http_host, "port": settings.http_port},
-        )
-    )
+    options = {"host": settings.http_host, "port": settings.http_port}
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(app.run(log_level=logging.WARNING, run_extra_options=options))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ from contracts.subjects import subject
 from spn.cli.errors import RefusedError, StackUnreachableError
 
 
+async def _quiet(error: Exception) -> None:
+    """Connection errors surface as StackUnreachableError; don't log them twice."""
+
+
 class SpnClient:
     def __init__(self, nats_url: str, namespace: str, timeout: float = 30.0):
         self.nats_url = nats_url
@@ -27,7 +31,12 @@ class SpnClient:
     async def __aenter__(self) -> SpnClient:
         try:
             self._nc = await nats.connect(
-                self.nats_url, connect_timeout=2, max_reconnect_attempts=0, allow_reconnect=False
+                self.nats_url,
+                connect_timeout=2,
+                allow_reconnect=False,
+                max_reconnect_attempts=1,  # with 0, nats-py retries an absent server forever
+                reconnect_time_wait=0.1,
+                error_cb=_quiet,
             )
         except (TimeoutError, OSError, NatsError) as error:
             raise StackUnreachableError(

@@ -1,0 +1,89 @@
+"""End to end: the `spn` command against a running stack (and without one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.conftest import EXAMPLES, Cli
+
+PLAN = EXAMPLES / "plans" / "harbor-view-elementary.yaml"
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    """The sample plan with one strategy coded to a practice that does not exist."""
+    data = yaml.safe_load(PLAN.read_text())
+    data["priority_areas"][0]["strategies"][0]["practice"] = "5D"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_an_invalid_file_is_refused_even_with_no_stack(cli_without_stack: Cli, tmp_path: Path):
+    result = cli_without_stack.run("plan", "import", str(broken_copy(tmp_path)))
+    assert result.returncode == 2
+    assert "priority_areas[0].strategies[0].practice" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_valid_file_with_no_stack_says_what_is_missing(cli_without_stack: Cli):
+    result = cli_without_stack.run("plan", "import", str(PLAN))
+    assert result.returncode == 3
+    assert "cannot reach NATS" in result.stderr and "spn up" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_import_show_and_refuse(running_stack: Cli, tmp_path: Path):
+    cli = running_stack
+    orgs = cli.run("org", "import", str(EXAMPLES / "organizations.yaml"))
+    assert orgs.returncode == 0, orgs.stderr
+    assert "9 organizations: 9 registered" in orgs.stdout
+
+    first = cli.run("plan", "import", str(PLAN), "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["plans"][0]["result"] == "drafted"
+    again = cli.run("plan", "import", str(PLAN), "--json")
+    assert json.loads(again.stdout)["plans"][0]["result"] == "unchanged"
+
+    shown = cli.run("plan", "show", "harbor-view-elementary/2026-27", "--json")
+    assert shown.returncode == 0, shown.stderr
+    detail = json.loads(shown.stdout)
+    assert detail["summary"]["status"] == "draft"
+    assert detail["plan"]["organization"] == "harbor-view-elementary"
+    assert [a["number"] for a in detail["plan"]["priority_areas"]] == [1, 2, 3]
+
+    broken = cli.run("plan", "import", str(broken_copy(tmp_path)))
+    assert broken.returncode == 2
+    assert "priority_areas[0].strategies[0].practice" in broken.stderr
+    after = cli.run("plan", "show", "harbor-view-elementary/2026-27", "--json")
+    assert json.loads(after.stdout) == detail
+
+    own = cli.run("plan", "submit", "harbor-view-elementary/2026-27")
+    assert own.returncode == 0, own.stderr
+    self_approval = cli.run(
+        "plan", "approve", "harbor-view-elementary/2026-27", "--as", "harbor-view-elementary"
+    )
+    assert self_approval.returncode == 1
+    assert "not_authorized" in self_approval.stderr
+    approved = cli.run("plan", "approve", "harbor-view-elementary/2026-27", "--as", "lakeview-sd")
+    assert approved.returncode == 0, approved.stderr
+
+    listing = json.loads(cli.run("org", "list", "--json").stdout)
+    by_code = {o["code"]: o for o in listing["organizations"]}
+    assert [p["status"] for p in by_code["harbor-view-elementary"]["plans"]] == ["approved"]
+    assert by_code["lakeview-sd"]["parent"] == "state-dept-ed"
+
+    history = cli.run("plan", "history", "harbor-view-elementary/2026-27")
+    assert history.returncode == 0
+    assert "Approved" in history.stdout and "lakeview-sd" in history.stdout
+
+
+def test_unknown_plan_is_one_clear_line(running_stack: Cli):
+    result = running_stack.run("plan", "show", "nowhere-school/2026-27")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "spn: error: refused (plan_not_found): plan nowhere-school/2026-27 does not exist"
+    )

@@ -1,0 +1,48 @@
+"""Running a service as a real process, the way `spn up` does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from services.plans.settings import PlansSettings
+
+
+def start_plans_process(settings: PlansSettings, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        SPN_NATS_URL=settings.nats_url,
+        SPN_DATABASE_URL=settings.database_url or "",
+        SPN_DB_SCHEMA=settings.db_schema,
+        SPN_NAMESPACE=settings.namespace,
+        SPN_PLANS_HTTP_PORT=str(settings.http_port),
+    )
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.plans"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    wait_healthy(process, f"http://127.0.0.1:{settings.http_port}/health", log)
+    return process
+
+
+def wait_healthy(
+    process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"service exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"service not healthy within {timeout}s:\n{log.read_text()}")
