@@ -13,8 +13,8 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert first.returncode == 0, first.stdout + first.stderr
     assert "SPN stack is up" in first.stdout
     assert first.stdout.count(" registered") == 9
-    assert "harbor-view-elementary/2026-27   submitted by harbor-view-elementary, approved by "
-    "lakeview-sd" in first.stdout
+    approval = "harbor-view-elementary/2026-27   submitted by harbor-view-elementary, approved by "
+    assert approval + "lakeview-sd" in first.stdout
     assert "SCHOOL lakeview-high" in first.stdout
     assert "Strategy 3.1 [4C Engage students and families" in first.stdout
     assert "stopped PostgreSQL" in first.stdout

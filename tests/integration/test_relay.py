@@ -16,10 +16,10 @@ from contracts.subjects import events_stream
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
 from spn.cli.client import SpnClient
+from tests.factories import plan_document
 from tests.integration.helpers import wait_for_stream_count
 from tests.integration.processes import start_plans_process
 from tests.integration.test_plans_service import import_request, register_network
-from tests.factories import plan_document
 
 KEY = "oak-school/2026-27"
 
