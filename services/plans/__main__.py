@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from faststream.asgi import AsgiFastStream
 from prometheus_client import REGISTRY
@@ -12,6 +13,9 @@ from prometheus_client import REGISTRY
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
 from services.shared.http import health_route, metrics_route
+
+if TYPE_CHECKING:
+    from faststream._internal.basic_types import SettingField
 
 
 def main() -> None:
@@ -26,7 +30,7 @@ def main() -> None:
         on_startup=[service.start_dependencies],
         after_shutdown=[service.stop_dependencies],
     )
-    options = {"host": settings.http_host, "port": settings.http_port}
+    options: dict[str, SettingField] = {"host": settings.http_host, "port": settings.http_port}
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(app.run(log_level=logging.WARNING, run_extra_options=options))

@@ -9,7 +9,8 @@ import logging
 from typing import Any
 
 import nats
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.persistence import TrackingRecorder
+from eventsourcing.postgres import PostgresFactory
 from eventsourcing.projection import ProjectionRunner
 from faststream.nats import NatsBroker
 from faststream.nats.prometheus import NatsPrometheusMiddleware
@@ -84,6 +85,7 @@ class PlansService:
             await self._nc.close()
         if self.directory:
             await asyncio.to_thread(self.directory.__exit__, None, None, None)
+            self.directory.view.datastore.close()  # the runner closes only its application
         if self.app:
             self.app.close()
 
@@ -106,11 +108,15 @@ class PlansService:
         return runner.__enter__()
 
     def _relay_tracking(self) -> TrackingRecorder:
-        env = dict(self.env, NAME="plans_relay")
-        factory = InfrastructureFactory[TrackingRecorder].construct(
-            env=ProjectionRunner._construct_env("plans_relay", env)
+        """The relay's position, in ``plans_relay_tracking``, on the application's pool."""
+        assert self.app
+        factory = self.app.factory
+        assert isinstance(factory, PostgresFactory)
+        recorder = factory.tracking_recorder_class(
+            datastore=factory.datastore, tracking_table_name="plans_relay_tracking"
         )
-        return factory.tracking_recorder()
+        recorder.create_table()
+        return recorder
 
     def _wait_for_directory(self) -> None:
         """Read your writes: wait until the read model has seen every stored event."""

@@ -76,7 +76,7 @@ def plan_history(plan: ImprovementPlan, events: list[DomainEventProtocol[UUID]])
     return PlanHistory(summary=plan_summary(plan), entries=[_history_entry(e) for e in events])
 
 
-def _history_entry(event: DomainEventProtocol[UUID]) -> HistoryEntry:
+def _history_entry(event: Any) -> HistoryEntry:
     attrs = vars(event)
     return HistoryEntry(
         version=event.originator_version,
@@ -125,7 +125,7 @@ class EventTranslator:
         )
 
     def _organization(
-        self, cls: type[evt.IntegrationEvent]
+        self, cls: type[evt.OrganizationRegistered | evt.OrganizationUpdated]
     ) -> Callable[[Any], evt.IntegrationEvent]:
         def build(domain_event: Any) -> evt.IntegrationEvent:
             org = self._at_version(domain_event)

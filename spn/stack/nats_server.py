@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+JETSTREAM_CONFIG = """# written by spn up
+jetstream {{
+  store_dir: {store_dir}
+  # fsync every write: the relay moves on after a PubAck, which NATS otherwise sends
+  # before the data reaches disk (default fsync every 2 minutes)
+  sync_interval: always
+}}
+"""
 
 
 class StackError(RuntimeError):
@@ -58,8 +68,10 @@ class NatsServer:
                 "Set SPN_NATS_PORT to another port"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "nats-server.conf"
+        config.write_text(JETSTREAM_CONFIG.format(store_dir=json.dumps(str(self.data_dir))))
         command = [
-            nats_server_binary(), "--jetstream", "--store_dir", str(self.data_dir / "jetstream"),
+            nats_server_binary(), "--config", str(config),
             "--addr", self.host, "--port", str(self.port), "--log", str(self.log_file),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)

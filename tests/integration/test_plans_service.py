@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 
 import nats
+import psycopg
 import pytest
+from prometheus_client import CollectorRegistry
+from psycopg import sql
 
 from contracts import plan_commands as cmd
 from contracts.organizations import Organization
@@ -152,3 +157,53 @@ async def test_health_reports_each_dependency(plans_service: PlansService):
 
 def test_examples_dir_exists():
     assert (Path(__file__).resolve().parents[2] / "examples" / "network").is_dir()
+
+
+async def test_the_read_model_is_rebuilt_from_the_event_store(plans_settings, nats_url, namespace):
+    first = PlansService(plans_settings, registry=CollectorRegistry())
+    await first.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            await register_network(client)
+            await client.request(import_request(plan_document("oak-school")))
+            before = await client.request(cmd.ListOrganizations())
+    finally:
+        await first.stop()
+    with psycopg.connect(plans_settings.database_url, autocommit=True) as conn:
+        for table in (
+            "plans_directory_organizations",
+            "plans_directory_plans",
+            "plans_directory_tracking",
+        ):
+            conn.execute(
+                sql.SQL("DROP TABLE {}.{}").format(
+                    sql.Identifier(plans_settings.db_schema), sql.Identifier(table)
+                )
+            )
+    second = PlansService(plans_settings, registry=CollectorRegistry())
+    await second.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            assert await client.request(cmd.ListOrganizations()) == before
+    finally:
+        await second.stop()
+
+
+async def test_a_stopped_service_leaves_no_database_connection(plans_settings, database_url):
+    def connections() -> int:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    before = connections()
+    service = PlansService(plans_settings, registry=CollectorRegistry())
+    await service.start()
+    assert connections() > before
+    await service.stop()
+    deadline = time.monotonic() + 5  # a closed backend leaves pg_stat_activity promptly
+    while connections() > before and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert connections() == before
