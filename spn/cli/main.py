@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -159,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"invalid setting or argument {where}: {first['msg']}", 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except Exception as error:  # a bug: say so in one line; SPN_DEBUG=1 shows the traceback
+        if os.environ.get("SPN_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (SPN_DEBUG=1 for details)", 1)
 
 
 def _fail(message: str, code: int) -> int:
