@@ -15,6 +15,8 @@ from psycopg import sql
 
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
+from services.status.bootstrap import StatusService
+from services.status.settings import StatusSettings
 from spn.cli.client import SpnClient
 from spn.stack.nats_server import NatsServer, free_port
 from spn.stack.postgres import EmbeddedPostgres
@@ -85,3 +87,20 @@ async def client(
 ) -> AsyncIterator[SpnClient]:
     async with SpnClient(nats_url, namespace, timeout=10) as spn:
         yield spn
+
+
+@pytest.fixture
+def status_settings(plans_settings: PlansSettings) -> StatusSettings:
+    return StatusSettings(
+        **plans_settings.model_dump(exclude={"http_port"}),
+        SPN_STATUS_HTTP_PORT=free_port(),
+        SPN_STATUS_AUTO_CLOSE_DAYS=0,
+    )
+
+
+@pytest.fixture
+async def status_service(status_settings: StatusSettings) -> AsyncIterator[StatusService]:
+    service = StatusService(status_settings, CollectorRegistry())
+    await service.start()
+    yield service
+    await service.stop()

@@ -9,15 +9,8 @@ from nats.js.errors import NotFoundError
 from contracts.subjects import events_stream, events_wildcard
 
 
-async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
-    """Create ``<NS>_EVENTS`` (file storage) or make sure it takes every event subject.
-
-    Publishers deduplicate on ``Nats-Msg-Id`` within the stream's duplicate window (NATS
-    default, two minutes); the relay also resumes from the stream's last message, so a
-    restart after a longer outage publishes nothing twice.
-    """
-    name = events_stream(namespace)
-    subjects = [events_wildcard(namespace)]
+async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> str:
+    """Create the stream (file storage) or make sure it takes exactly these subjects."""
     try:
         info = await js.stream_info(name)
     except NotFoundError:
@@ -27,3 +20,13 @@ async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
         info.config.subjects = subjects
         await js.update_stream(info.config)
     return name
+
+
+async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
+    """``<NS>_EVENTS``: every integration event.
+
+    Publishers deduplicate on ``Nats-Msg-Id`` within the stream's duplicate window (NATS
+    default, two minutes); the relay also resumes from the stream's last message, so a
+    restart after a longer outage publishes nothing twice.
+    """
+    return await ensure_stream(js, events_stream(namespace), [events_wildcard(namespace)])

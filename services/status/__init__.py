@@ -1,1 +1,3 @@
-"""Status service: monthly action status reports in, slips out (built in issue 3; empty for now)."""
+"""Status service: monthly action status reports in (JetStream inbox), each plan's progress
+and Tool A figures, and what slipped out (overdue actions, slipped milestones, missing
+reports) at each period close."""

@@ -20,6 +20,7 @@ class StackSettings(BaseSettings):
     namespace: str = DEFAULT_NAMESPACE
     http_host: str = "127.0.0.1"
     plans_http_port: int = 8101
+    status_http_port: int = 8102
     startup_timeout: float = 60.0
 
     @property

@@ -32,7 +32,10 @@ class ServiceSpec:
         return int(getattr(settings, self.port_setting))
 
 
-SERVICES = [ServiceSpec("plans", "services.plans", "plans_http_port")]
+SERVICES = [
+    ServiceSpec("plans", "services.plans", "plans_http_port"),
+    ServiceSpec("status", "services.status", "status_http_port"),
+]
 
 
 @dataclass

@@ -1,0 +1,270 @@
+"""Status reporting (seed 004, Tool A "Reporting Implementation Data"): monthly action status
+reports in, and what slipped out.
+
+Reports are published to the JetStream inbox ``<NS>_INBOX`` on
+``<namespace>.inbox.status.<organization>`` with ``Nats-Msg-Id: <report_id>``; the status
+service takes them even while it is down.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import AfterValidator, Field, model_validator
+
+from contracts.base import Part, Versioned
+from contracts.organizations import OrgCode
+from contracts.plan_commands import Command
+from contracts.plan_events import IntegrationEvent
+from contracts.plans import ActionNumber, MilestoneNumber, PlanYear, StrategyNumber
+from contracts.practices import PracticeCode
+
+PlanKey = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}$",
+        description="The plan key <organization>/<plan year>",
+        examples=["lakeview-high/2026-27"],
+    ),
+]
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _check_period(value: str) -> str:
+    if not PERIOD_RE.match(value):
+        raise ValueError(f"period {value!r} must be a month, YYYY-MM (e.g. 2026-10)")
+    return value
+
+
+Period = Annotated[str, AfterValidator(_check_period), Field(examples=["2026-10"])]
+
+
+class ActionStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+
+
+class Reporter(Part):
+    name: str = Field(min_length=1)
+    organization: OrgCode = Field(description="The reporter's organization; must own the plan")
+    email: str | None = None
+
+
+class ActionStatusReported(Versioned):
+    """One action's status for one month (Tool A, Monthly Action Status Reporting)."""
+
+    SCHEMA_NAME = "action-status-reported"
+    SUBJECT: ClassVar[str] = "inbox.status"  # + ".<organization>"
+    report_id: str = Field(
+        min_length=1, max_length=200, description="Unique per report; a repeat has no effect"
+    )
+    plan: PlanKey
+    action: ActionNumber
+    period: Period
+    status: ActionStatus
+    completed_on: date | None = Field(default=None, description="Required when complete")
+    outputs_completed: list[str] = Field(default_factory=list)
+    cause_and_adjustments: str | None = Field(default=None, description="Cause & Adjustments Made")
+    resources_used: str | None = Field(default=None, description="Resources/Budget Used")
+    budget_used: Decimal | None = Field(default=None, ge=0)
+    comments: str | None = Field(default=None, description="Additional Information/Comments")
+    reporter: Reporter
+
+    @model_validator(mode="after")
+    def _completion_date(self) -> ActionStatusReported:
+        if self.status is ActionStatus.COMPLETE and self.completed_on is None:
+            raise ValueError("completed_on is required when status is complete")
+        if self.status is not ActionStatus.COMPLETE and self.completed_on is not None:
+            raise ValueError("completed_on is only for a complete action")
+        return self
+
+
+def inbox_subject(namespace: str, organization: str) -> str:
+    return f"{namespace}.{ActionStatusReported.SUBJECT}.{organization}"
+
+
+def inbox_stream(namespace: str) -> str:
+    return f"{namespace.upper().replace('-', '_')}_INBOX"
+
+
+def dead_letter_stream(namespace: str) -> str:
+    return f"{namespace.upper().replace('-', '_')}_DEAD_LETTERS"
+
+
+class DeadLetter(Versioned):
+    """A message that can never be accepted, with the machine-readable reason."""
+
+    SCHEMA_NAME = "dead-letter"
+    SUBJECT: ClassVar[str] = "dlq.status"  # + ".<reason>"
+    reason: str = Field(
+        description="invalid_payload, unknown_plan, unknown_action, plan_not_active, "
+        "period_outside_plan_year, reporter_not_of_plan_organization, completed_after_period"
+    )
+    message: str
+    source_stream: str
+    source_sequence: int
+    source_subject: str
+    report_id: str | None = None
+    payload: str = Field(description="The original message body, as received")
+
+
+# -- commands and queries --------------------------------------------------------------------
+
+
+class ClosePeriod(Command):
+    """Evaluate every active plan as of the period's last day; a second close does nothing."""
+
+    SCHEMA_NAME = "close-period"
+    SUBJECT = "cmd.status.close_period"
+    period: Period
+
+
+class GetReportOutcomes(Command):
+    SCHEMA_NAME = "get-report-outcomes"
+    SUBJECT = "qry.status.get_report_outcomes"
+    report_ids: list[str] = Field(min_length=1, max_length=5000)
+
+
+class GetPlanProgress(Command):
+    """The Tool A figures of every closed period of a plan."""
+
+    SCHEMA_NAME = "get-plan-progress"
+    SUBJECT = "qry.status.get_plan_progress"
+    plan: PlanKey
+
+
+class ReportOutcome(Part):
+    report_id: str
+    outcome: str = Field(description="recorded, duplicate, rejected or pending")
+    reason: str | None = None
+    message: str | None = None
+
+
+class ReportOutcomes(Versioned):
+    SCHEMA_NAME = "report-outcomes"
+    outcomes: list[ReportOutcome]
+
+
+class PeriodCloseResult(Versioned):
+    SCHEMA_NAME = "period-close-result"
+    period: Period
+    result: str = Field(description="closed or unchanged (already closed)")
+    plans_evaluated: int
+
+
+# -- the Tool A figures ----------------------------------------------------------------------
+
+
+class Figures(Part):
+    """Tool A implementation figures as of a period's last day. Percentages are of the actions
+    (or milestones) in scope; ``None`` where nothing is in scope."""
+
+    actions_total: int
+    actions_due: int = Field(description="Actions due on or before the period's last day")
+    actions_completed: int
+    actions_on_time: int = Field(description="Due actions completed on or before their due date")
+    actions_behind: int = Field(description="Due actions not complete")
+    actions_completed_pct: float | None
+    actions_on_time_pct: float | None
+    actions_behind_pct: float | None
+    milestones_total: int
+    milestones_completed: int
+    milestones_completed_pct: float | None
+    milestones_behind: int
+
+
+class MilestoneFigures(Part):
+    number: MilestoneNumber
+    figures: Figures
+
+
+class StrategyFigures(Part):
+    number: StrategyNumber
+    practice: PracticeCode
+    figures: Figures
+    milestones: list[MilestoneFigures]
+
+
+class PeriodFigures(Part):
+    period: Period
+    as_of: date
+    figures: Figures
+    strategies: list[StrategyFigures]
+
+
+class PlanProgressReport(Versioned):
+    """Tool A "Reporting Implementation Data" of one plan: figures of each closed period."""
+
+    SCHEMA_NAME = "plan-progress"
+    key: str
+    organization: OrgCode
+    plan_year: PlanYear
+    active: bool
+    reports_recorded: int
+    periods: list[PeriodFigures]
+
+
+# -- integration events ----------------------------------------------------------------------
+
+
+class StatusEvent(IntegrationEvent):
+    plan_id: UUID
+    key: str
+    organization: OrgCode
+    plan_year: PlanYear
+
+
+class ActionStatusRecorded(StatusEvent):
+    SCHEMA_NAME = "action-status-recorded"
+    SUBJECT = "evt.status.action.recorded"
+    report_id: str
+    action: ActionNumber
+    period: Period
+    status: ActionStatus
+    completed_on: date | None
+
+
+class ActionOverdue(StatusEvent):
+    SCHEMA_NAME = "action-overdue"
+    SUBJECT = "evt.status.action.overdue"
+    period: Period
+    action: ActionNumber
+    strategy: StrategyNumber
+    practice: PracticeCode
+    due: date
+    days_overdue: int
+
+
+class MilestoneSlipped(StatusEvent):
+    SCHEMA_NAME = "milestone-slipped"
+    SUBJECT = "evt.status.milestone.slipped"
+    period: Period
+    milestone: MilestoneNumber
+    strategy: StrategyNumber
+    practice: PracticeCode
+    due: date
+    reason: str = Field(description="past_due or running_late")
+    incomplete_actions: list[ActionNumber]
+
+
+class ReportMissing(StatusEvent):
+    SCHEMA_NAME = "report-missing"
+    SUBJECT = "evt.status.report.missing"
+    period: Period
+
+
+class PeriodFiguresComputed(StatusEvent):
+    """A plan's Tool A figures at a period close, per plan, strategy and milestone."""
+
+    SCHEMA_NAME = "period-figures-computed"
+    SUBJECT = "evt.status.period.figures"
+    period: Period
+    as_of: date
+    figures: Figures
+    strategies: list[StrategyFigures]

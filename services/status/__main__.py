@@ -1,0 +1,9 @@
+"""``python -m services.status``: run the status service."""
+
+from services.shared.main import serve
+from services.status.bootstrap import StatusService
+from services.status.settings import StatusSettings
+
+if __name__ == "__main__":
+    settings = StatusSettings()
+    serve(StatusService(settings), settings.http_port)

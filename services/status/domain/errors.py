@@ -1,0 +1,31 @@
+"""Why a report can never be accepted; ``code`` is the dead-letter reason."""
+
+from __future__ import annotations
+
+
+class StatusError(Exception):
+    code = "status_error"
+
+
+class UnknownPlanError(StatusError):
+    code = "unknown_plan"
+
+
+class PlanNotActiveError(StatusError):
+    code = "plan_not_active"
+
+
+class UnknownActionError(StatusError):
+    code = "unknown_action"
+
+
+class PeriodOutsidePlanYearError(StatusError):
+    code = "period_outside_plan_year"
+
+
+class ForeignReporterError(StatusError):
+    code = "reporter_not_of_plan_organization"
+
+
+class CompletedAfterPeriodError(StatusError):
+    code = "completed_after_period"

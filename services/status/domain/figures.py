@@ -1,0 +1,116 @@
+"""Tool A implementation figures as of a day, computed from a plan's structure and its
+actions' completion dates. Pure functions: the same inputs give the same figures, on any
+day the computation runs.
+
+Definitions (as of day D, the period's last day):
+- an action is *due* if its due date is on or before D; *complete* if reported complete
+  (in a report for a period up to the one closing);
+- actions completed % = complete / all actions;
+- actions on time % = due actions completed on or before their due date / due actions;
+- actions behind schedule % = due actions not complete / due actions;
+- a milestone is *completed* when all its actions are complete; it is *behind schedule*
+  (slipped) when it is past due with incomplete actions, or when one of its actions is
+  overdue and the milestone is due before the end of the next period (no time left to
+  catch up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ActionState:
+    number: str
+    start: date
+    due: date
+    completed_on: date | None
+
+    @property
+    def complete(self) -> bool:
+        return self.completed_on is not None
+
+    def overdue(self, as_of: date) -> bool:
+        return self.due <= as_of and not self.complete
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    number: str
+    due: date
+    actions: tuple[ActionState, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(a.complete for a in self.actions)
+
+    def slip_reason(self, as_of: date) -> str | None:
+        if self.complete:
+            return None
+        if self.due <= as_of:
+            return "past_due"
+        next_period_end = (as_of.replace(day=1) + timedelta(days=62)).replace(day=1) - timedelta(
+            days=1
+        )
+        if any(a.overdue(as_of) for a in self.actions) and self.due <= next_period_end:
+            return "running_late"
+        return None
+
+    def incomplete_actions(self) -> list[str]:
+        return [a.number for a in self.actions if not a.complete]
+
+
+def pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def figures(milestones: Iterable[MilestoneState], as_of: date) -> dict[str, Any]:
+    milestones = list(milestones)
+    actions = [a for m in milestones for a in m.actions]
+    due = [a for a in actions if a.due <= as_of]
+    completed = [a for a in actions if a.complete]
+    on_time = [a for a in due if a.completed_on is not None and a.completed_on <= a.due]
+    behind = [a for a in due if not a.complete]
+    done_milestones = [m for m in milestones if m.complete]
+    return {
+        "actions_total": len(actions),
+        "actions_due": len(due),
+        "actions_completed": len(completed),
+        "actions_on_time": len(on_time),
+        "actions_behind": len(behind),
+        "actions_completed_pct": pct(len(completed), len(actions)),
+        "actions_on_time_pct": pct(len(on_time), len(due)),
+        "actions_behind_pct": pct(len(behind), len(due)),
+        "milestones_total": len(milestones),
+        "milestones_completed": len(done_milestones),
+        "milestones_completed_pct": pct(len(done_milestones), len(milestones)),
+        "milestones_behind": sum(1 for m in milestones if m.slip_reason(as_of)),
+    }
+
+
+def milestone_states(
+    structure: Mapping[str, Any], completed_on: Mapping[str, date | None]
+) -> dict[str, list[MilestoneState]]:
+    """Milestone states per strategy number, from the plan structure and completions."""
+    result: dict[str, list[MilestoneState]] = {}
+    for strategy in structure["strategies"]:
+        result[strategy["number"]] = [
+            MilestoneState(
+                number=m["number"],
+                due=date.fromisoformat(m["due"]),
+                actions=tuple(
+                    ActionState(
+                        number=a["number"],
+                        start=date.fromisoformat(a["start"]),
+                        due=date.fromisoformat(a["due"]),
+                        completed_on=completed_on.get(a["number"]),
+                    )
+                    for a in m["actions"]
+                ),
+            )
+            for m in strategy["milestones"]
+        ]
+    return result

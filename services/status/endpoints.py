@@ -1,0 +1,38 @@
+"""What each status request does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts import status as st
+from services.status import translator
+from services.status.application import StatusApplication
+
+
+class StatusEndpoints:
+    def __init__(self, app: StatusApplication, on_stored: Callable[[], None]):
+        self._app = app
+        self._on_stored = on_stored
+
+    def close_period(self, request: st.ClosePeriod) -> st.PeriodCloseResult:
+        closed, evaluated = self._app.close_period(request.period)
+        if closed:
+            self._on_stored()
+        return st.PeriodCloseResult(
+            period=request.period,
+            result="closed" if closed else "unchanged",
+            plans_evaluated=evaluated,
+        )
+
+    def get_report_outcomes(self, request: st.GetReportOutcomes) -> st.ReportOutcomes:
+        found = self._app.report_outcomes(request.report_ids)
+        return st.ReportOutcomes(
+            outcomes=[
+                st.ReportOutcome(**found[r]) if r in found else st.ReportOutcome(
+                    report_id=r, outcome="pending")
+                for r in request.report_ids
+            ]
+        )  # fmt: skip
+
+    def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
+        return translator.progress_result(self._app.get_progress(request.plan))

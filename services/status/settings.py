@@ -1,0 +1,20 @@
+"""Settings of the status service."""
+
+from pydantic import Field
+
+from services.shared.settings import ServiceSettings
+
+
+class StatusSettings(ServiceSettings):
+    http_port: int = Field(8102, validation_alias="SPN_STATUS_HTTP_PORT")
+    batch_size: int = Field(
+        500, ge=1, le=5000, validation_alias="SPN_STATUS_BATCH_SIZE",
+        description="reports taken per transaction",
+    )  # fmt: skip
+    auto_close_days: int = Field(
+        5, validation_alias="SPN_STATUS_AUTO_CLOSE_DAYS",
+        description="close a month this many days after it ends; 0 or less: never",
+    )  # fmt: skip
+    auto_close_check_seconds: float = Field(
+        3600, gt=0, validation_alias="SPN_STATUS_AUTO_CLOSE_CHECK_SECONDS"
+    )

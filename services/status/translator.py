@@ -1,0 +1,120 @@
+"""Where the status domain meets the contracts: inbound payloads to domain input, domain
+events to integration events, aggregates to query results."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from contracts import plan_events as plans_evt
+from contracts import status as st
+from services.status.application import StatusApplication
+from services.status.domain.plan_progress import PlanProgress, plan_structure
+
+PLAN_EVENT_KINDS: dict[str, type[plans_evt.PlanEvent]] = {
+    plans_evt.PlanApproved.SUBJECT: plans_evt.PlanApproved,
+    plans_evt.PlanAdjusted.SUBJECT: plans_evt.PlanAdjusted,
+    plans_evt.PlanClosed.SUBJECT: plans_evt.PlanClosed,
+}
+
+
+def report_input(report: st.ActionStatusReported) -> dict[str, Any]:
+    """A validated report as the PlanProgress aggregate records it."""
+    data = report.to_jsonable()
+    data.pop("schema_version")
+    return data
+
+
+def plan_event_input(relative_subject: str, body: bytes) -> dict[str, Any]:
+    """A plans integration event as the status application takes it (``kind`` names it)."""
+    contract = PLAN_EVENT_KINDS.get(relative_subject)
+    if contract is None:
+        return {"kind": "other"}
+    event = contract.model_validate_json(body)
+    data: dict[str, Any] = {
+        "kind": relative_subject.rsplit(".", 1)[-1],
+        "plan_id": str(event.plan_id),
+        "key": event.key,
+        "organization": event.organization,
+        "plan_year": event.plan_year,
+    }
+    plan = getattr(event, "plan", None)
+    if plan is not None:
+        data["structure"] = plan_structure(plan.to_jsonable())
+    return data
+
+
+def parse_report(body: bytes) -> st.ActionStatusReported | ValidationError:
+    try:
+        return st.ActionStatusReported.model_validate_json(body)
+    except ValidationError as error:
+        return error
+
+
+class EventTranslator:
+    """Domain events of the status application to their integration events."""
+
+    def __init__(self, app: StatusApplication):
+        self._app = app
+        self._identity: dict[UUID, dict[str, Any]] = {}
+
+    def __call__(self, domain_event: Any) -> st.StatusEvent | None:
+        name = type(domain_event).__name__
+        if not isinstance(domain_event, PlanProgress.Event) or name not in BUILDERS:  # type: ignore[attr-defined]
+            return None
+        fields = {k: v for k, v in vars(domain_event).items() if k in BUILDERS[name][1]}
+        return BUILDERS[name][0](**self._envelope(domain_event), **fields)
+
+    def _envelope(self, domain_event: Any) -> dict[str, Any]:
+        return {
+            "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
+            "version": domain_event.originator_version,
+            "occurred_at": domain_event.timestamp,
+            **self._plan_identity(domain_event.originator_id),
+        }
+
+    def _plan_identity(self, progress_id: UUID) -> dict[str, Any]:
+        """Plan id, key, organization and year never change: load them once per plan."""
+        if progress_id not in self._identity:
+            progress: PlanProgress = self._app.repository.get(progress_id, version=1)
+            self._identity[progress_id] = {
+                "plan_id": progress.plan_id,
+                "key": progress.key,
+                "organization": progress.organization,
+                "plan_year": progress.plan_year,
+            }
+        return self._identity[progress_id]
+
+
+BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {
+    "StatusRecorded": (
+        st.ActionStatusRecorded,
+        {"report_id", "action", "period", "status", "completed_on"},
+    ),
+    "ActionOverdue": (
+        st.ActionOverdue,
+        {"period", "action", "strategy", "practice", "due", "days_overdue"},
+    ),
+    "MilestoneSlipped": (
+        st.MilestoneSlipped,
+        {"period", "milestone", "strategy", "practice", "due", "reason", "incomplete_actions"},
+    ),
+    "ReportMissing": (st.ReportMissing, {"period"}),
+    "PeriodClosed": (st.PeriodFiguresComputed, {"period", "as_of", "figures", "strategies"}),
+}
+
+
+def progress_result(progress: PlanProgress) -> st.PlanProgressReport:
+    return st.PlanProgressReport(
+        key=progress.key,
+        organization=progress.organization,
+        plan_year=progress.plan_year,
+        active=progress.active,
+        reports_recorded=len(progress.report_ids),
+        periods=[
+            st.PeriodFigures(period=period, **close)
+            for period, close in sorted(progress.closes.items())
+        ],
+    )

@@ -1,0 +1,232 @@
+"""The status service on real NATS and PostgreSQL: reports in, figures and slips out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import nats
+import pytest
+from prometheus_client import CollectorRegistry
+
+from contracts import plan_commands as cmd
+from contracts import status as st
+from services.status.bootstrap import StatusService
+from spn.cli.client import SpnClient
+from spn.cli.errors import RefusedError
+from tests.factories import plan_document
+from tests.integration.helpers import stream_messages
+from tests.integration.test_plans_service import import_request, register_network
+
+KEY = "oak-school/2026-27"
+
+
+def report(report_id: str, action: str, period: str, status: str, completed_on: str | None = None,
+           organization: str = "oak-school") -> dict[str, Any]:  # fmt: skip
+    return {
+        "report_id": report_id,
+        "plan": KEY,
+        "action": action,
+        "period": period,
+        "status": status,
+        "completed_on": completed_on,
+        "reporter": {"name": "Pat", "organization": organization},
+    }
+
+
+async def approved_plan(client: SpnClient) -> None:
+    await register_network(client)
+    await client.request(import_request(plan_document("oak-school")))
+    await client.request(cmd.SubmitPlan(plan=KEY, organization="oak-school", by="Pat"))
+    await client.request(cmd.ApprovePlan(plan=KEY, organization="river-lea", by="Sam"))
+
+
+async def until(condition, timeout: float = 15.0) -> Any:
+    """Wait until ``condition()`` (a coroutine function) returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = await condition()
+        except RefusedError:
+            value = None
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+async def publish(nats_url: str, namespace: str, payloads: list[Any], msg_ids: bool = True) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for payload in payloads:
+            body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            headers = (
+                {"Nats-Msg-Id": payload["report_id"]}
+                if msg_ids and isinstance(payload, dict)
+                else None
+            )
+            await js.publish(
+                st.inbox_subject(namespace, "oak-school"), body, stream=st.inbox_stream(namespace),
+                headers=headers,
+            )  # fmt: skip
+    finally:
+        await nc.close()
+
+
+async def outcomes(client: SpnClient, *report_ids: str) -> dict[str, str]:
+    result = await client.request(st.GetReportOutcomes(report_ids=list(report_ids)))
+    return {o["report_id"]: o["outcome"] for o in result["outcomes"]}
+
+
+async def all_decided(client: SpnClient, *report_ids: str) -> dict[str, str] | None:
+    found = await outcomes(client, *report_ids)
+    return found if "pending" not in found.values() else None
+
+
+async def adopted(client: SpnClient) -> dict[str, Any]:
+    return await client.request(st.GetPlanProgress(plan=KEY))
+
+
+@pytest.fixture
+async def plan_with_status(client, status_service) -> SpnClient:
+    await approved_plan(client)
+    assert await until(lambda: adopted(client))
+    return client
+
+
+async def test_reports_published_while_status_is_down_are_processed_when_it_starts(
+    client, plans_service, status_settings, nats_url, namespace
+):
+    await approved_plan(client)
+    first = StatusService(status_settings, CollectorRegistry())
+    await first.start()
+    assert await until(lambda: adopted(client))
+    await first.stop()
+
+    await publish(nats_url, namespace, [report("r-down-1", "1.1.1.1", "2026-10", "in_progress")])
+    second = StatusService(status_settings, CollectorRegistry())
+    await second.start()
+    try:
+        assert await until(lambda: all_decided(client, "r-down-1")) == {"r-down-1": "recorded"}
+    finally:
+        await second.stop()
+
+
+async def test_the_same_report_twice_counts_once(plan_with_status, nats_url, namespace):
+    client = plan_with_status
+    same = report("r-twice", "1.1.1.1", "2026-10", "complete", "2026-10-20")
+    await publish(nats_url, namespace, [same])
+    await publish(nats_url, namespace, [same], msg_ids=False)  # past the stream's dedup
+    await publish(nats_url, namespace, [report("r-after", "1.2.1.1", "2026-10", "in_progress")])
+    assert await until(lambda: all_decided(client, "r-twice", "r-after"))
+    progress = await adopted(client)
+    assert progress["reports_recorded"] == 2
+    recorded = [s for s, _ in await stream_messages(nats_url, namespace) if s.endswith("recorded")]
+    assert len(recorded) == 2
+
+
+async def test_poison_reports_go_to_dead_letters_and_do_not_block(
+    plan_with_status, nats_url, namespace
+):
+    client = plan_with_status
+    await publish(nats_url, namespace, [
+        b"{not json",
+        report("r-unknown-action", "9.9.9.9", "2026-10", "in_progress") | {"action": "4.9.9.9"},
+        report("r-foreign", "1.1.1.1", "2026-10", "in_progress", organization="river-lea"),
+        report("r-out-of-year", "1.1.1.1", "2027-08", "in_progress"),
+        report("r-valid", "1.1.1.1", "2026-10", "in_progress"),
+    ])  # fmt: skip
+    decided = await until(
+        lambda: all_decided(client, "r-unknown-action", "r-foreign", "r-out-of-year", "r-valid")
+    )
+    assert decided == {
+        "r-unknown-action": "rejected",
+        "r-foreign": "rejected",
+        "r-out-of-year": "rejected",
+        "r-valid": "recorded",
+    }
+    letters = await dead_letters(nats_url, namespace, 4)
+    assert [(d["reason"], d["report_id"]) for d in letters] == [
+        ("invalid_payload", None),
+        ("unknown_action", "r-unknown-action"),
+        ("reporter_not_of_plan_organization", "r-foreign"),
+        ("period_outside_plan_year", "r-out-of-year"),
+    ]
+    assert letters[0]["payload"] == "{not json"
+
+
+async def dead_letters(nats_url: str, namespace: str, expected: int) -> list[dict[str, Any]]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe(f"{namespace}.dlq.>", stream=st.dead_letter_stream(namespace),
+                                 ordered_consumer=True)  # fmt: skip
+        letters = [json.loads((await sub.next_msg(timeout=10)).data) for _ in range(expected)]
+        await sub.unsubscribe()
+        return letters
+    finally:
+        await nc.close()
+
+
+async def test_period_close_gives_the_tool_a_figures(plan_with_status, nats_url, namespace):
+    """The plan: 4 strategies, one milestone each (due 2027-06-15) of two actions, due
+    2026-10-31 (x.x.1.1) and 2027-03-31 (x.x.1.2). As of 2026-11-30, by hand:
+    due: the four x.x.1.1 actions. 1.1.1.1 complete 10-20 (on time); 1.2.1.1 complete 11-05
+    (late); 2.1.1.1 in progress, 2.2.1.1 never reported (both behind, 30 days overdue);
+    1.1.1.2 complete 11-20 (early, not yet due).
+    Completed 3/8 = 37.5%; on time 1/4 = 25%; behind 2/4 = 50%; milestones: 1.1.1 complete
+    (1/4 = 25%); none behind (due June, not within the next period)."""
+    client = plan_with_status
+    reports = [
+        report("f1", "1.1.1.1", "2026-10", "complete", "2026-10-20"),
+        report("f2", "1.2.1.1", "2026-11", "complete", "2026-11-05"),
+        report("f3", "2.1.1.1", "2026-11", "in_progress"),
+        report("f4", "1.1.1.2", "2026-11", "complete", "2026-11-20"),
+    ]
+    await publish(nats_url, namespace, reports)
+    assert await until(lambda: all_decided(client, "f1", "f2", "f3", "f4"))
+    closed = await client.request(st.ClosePeriod(period="2026-11"))
+    assert (closed["result"], closed["plans_evaluated"]) == ("closed", 1)
+    again = await client.request(st.ClosePeriod(period="2026-11"))
+    assert again["result"] == "unchanged"
+
+    period = (await adopted(client))["periods"][0]
+    assert period["as_of"] == "2026-11-30"
+    assert period["figures"] == {
+        "actions_total": 8, "actions_due": 4, "actions_completed": 3, "actions_on_time": 1,
+        "actions_behind": 2, "actions_completed_pct": 37.5, "actions_on_time_pct": 25.0,
+        "actions_behind_pct": 50.0, "milestones_total": 4, "milestones_completed": 1,
+        "milestones_completed_pct": 25.0, "milestones_behind": 0,
+    }  # fmt: skip
+    strategy_11 = period["strategies"][0]
+    assert (strategy_11["number"], strategy_11["practice"]) == ("1.1", "3B")
+    assert strategy_11["figures"]["actions_on_time_pct"] == 100.0
+    assert strategy_11["figures"]["actions_completed_pct"] == 100.0
+    assert strategy_11["milestones"][0]["figures"]["milestones_completed"] == 1
+
+    events = [
+        s.split(".evt.", 1)[1]
+        for s, _ in await until_count(nats_url, namespace, "period.figures", 1)
+    ]
+    assert events.count("status.action.overdue") == 2
+    assert events.count("status.period.figures") == 1
+    assert "status.report.missing" not in events
+
+
+async def until_count(nats_url: str, namespace: str, suffix: str, count: int):
+    async def enough():
+        messages = await stream_messages(nats_url, namespace)
+        return messages if sum(s.endswith(suffix) for s, _ in messages) >= count else None
+
+    return await until(enough)
+
+
+async def test_an_active_plan_without_reports_is_missing_them(
+    plan_with_status, nats_url, namespace
+):
+    client = plan_with_status
+    await client.request(st.ClosePeriod(period="2026-09"))
+    messages = await until_count(nats_url, namespace, "report.missing", 1)
+    assert sum(s.endswith("status.report.missing") for s, _ in messages) == 1
