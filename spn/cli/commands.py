@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from contracts import plan_commands as cmd
+from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
-from spn.cli import output
+from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
 from spn.cli.files import load_network, load_plan
@@ -205,3 +206,67 @@ def _tally(results: list[dict[str, Any]], noun: str) -> str:
     for result in results:
         counts[result["result"]] = counts.get(result["result"], 0) + 1
     return f"{len(results)} {noun}: " + ", ".join(f"{n} {r}" for r, n in sorted(counts.items()))
+
+
+# -- status ----------------------------------------------------------------------------------
+
+
+def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
+    rows = reports.read_rows(Path(args.file), args.reporter)
+    valid = [row.report for row in rows if row.report is not None]
+    rejected: list[dict[str, Any]] = [
+        {"row": r.number, "report_id": None, "reason": "invalid_row", "message": r.problem}
+        for r in rows
+        if r.report is None
+    ]
+    if valid:
+        asyncio.run(reports.publish_reports(settings.client_nats_url, settings.namespace, valid))
+
+    async def work(client: SpnClient) -> dict[str, dict[str, Any]]:
+        ids = [r.report_id for r in valid]
+        return await reports.wait_for_outcomes(client, ids, args.timeout, not args.json)
+
+    outcomes = with_client_result(settings, work) if valid and not args.no_wait else {}
+    numbers = {row.report.report_id: row.number for row in rows if row.report is not None}
+    for report_id, outcome in outcomes.items():
+        if outcome["outcome"] == "rejected":
+            rejected.append(
+                {"row": numbers[report_id], "report_id": report_id,
+                 "reason": outcome["reason"], "message": outcome["message"]}
+            )  # fmt: skip
+    counts = {
+        "rows": len(rows),
+        "published": len(valid),
+        "accepted": sum(o["outcome"] == "recorded" for o in outcomes.values()),
+        "pending": len(valid) if args.no_wait else sum(
+            o["outcome"] == "pending" for o in outcomes.values()),
+        "rejected": sorted(rejected, key=lambda r: r["row"]),
+    }  # fmt: skip
+    if args.json:
+        output.emit_json(counts)
+    else:
+        for line in output.submit_lines(counts):
+            print(line)
+    return 1 if rejected else 0
+
+
+def period_close(args: argparse.Namespace, settings: StackSettings) -> int:
+    def lines(result: dict[str, Any]) -> list[str]:
+        if result["result"] == "unchanged":
+            return [f"period {result['period']} was already closed ({result['plans_evaluated']} "
+                    "plans evaluated then); nothing changed"]  # fmt: skip
+        return [f"closed {result['period']}: {result['plans_evaluated']} plans evaluated"]
+
+    return _query(settings, st.ClosePeriod(period=args.period), args.json, lines)
+
+
+def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
+    return _query(settings, st.GetPlanProgress(plan=args.plan), args.json, output.progress_lines)
+
+
+def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+            return await work(client)
+
+    return asyncio.run(run())

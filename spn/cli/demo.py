@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from contracts import plan_commands as cmd
+from contracts import status as st
 from contracts.organizations import OrgKind
-from spn.cli import output
+from contracts.plans import ImprovementPlan
+from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
+from spn.cli.simulation import monthly_reports
 from spn.stack.settings import StackSettings
 from spn.stack.supervisor import Stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "network"
 SHOWN_PLAN = "harbor-view-elementary/2026-27"
+REPORTED_PERIODS = ("2026-09", "2026-10", "2026-11")
+SLIPPING = ("lakeview-high", "north-shore-middle")
+PROGRESS_SHOWN = "lakeview-high/2026-27"
 KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 
 
@@ -28,6 +35,8 @@ def up(args: argparse.Namespace, settings: StackSettings) -> int:
 
 def demo(args: argparse.Namespace, settings: StackSettings) -> int:
     examples = Path(args.examples)
+    # the demo closes its periods itself; an automatic close would race its reports
+    os.environ.setdefault("SPN_STATUS_AUTO_CLOSE_DAYS", "0")
     with Stack(settings) as stack:
         asyncio.run(run_demo(settings, examples, args.plan))
         if args.keep_running:
@@ -66,6 +75,44 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
         detail = await client.request(cmd.GetPlan(plan=shown_plan))
         for line in output.plan_lines(detail):
             say(line)
+        await _report_months(settings, client, plans, kinds)
+
+
+async def _report_months(
+    settings: StackSettings, client: SpnClient, plans: list[ImprovementPlan], kinds: dict
+) -> None:
+    schools = [p for p in plans if kinds[p.organization] is OrgKind.SCHOOL]
+    say(output.heading(
+        f"Monthly status reports {REPORTED_PERIODS[0]} .. {REPORTED_PERIODS[-1]} "
+        f"({', '.join(SLIPPING)} slipping; the others on track)"
+    ))  # fmt: skip
+    for period in REPORTED_PERIODS:
+        batch = [
+            report
+            for plan in schools
+            for report in monthly_reports(
+                plan, period, slipping=plan.organization in SLIPPING, reporter="demo team"
+            )
+        ]
+        await reports.publish_reports(settings.client_nats_url, settings.namespace, batch)
+        ids = [r.report_id for r in batch]
+        outcomes = await reports.wait_for_outcomes(client, ids, timeout=120, progress=False)
+        recorded = sum(o["outcome"] == "recorded" for o in outcomes.values())
+        closed = await client.request(st.ClosePeriod(period=period))
+        say(
+            f"  {period}: {len(batch)} reports ({recorded} recorded); period close "
+            f"{closed['result']}, {closed['plans_evaluated']} plans evaluated"
+        )
+    say(output.heading(f"Schools as of {REPORTED_PERIODS[-1]}"))
+    say("  " + output.figures_header("school", width=26))
+    for plan in schools:
+        progress = await client.request(st.GetPlanProgress(plan=plan.key))
+        latest = progress["periods"][-1]["figures"]
+        say("  " + output.figures_row(plan.organization, latest, width=26))
+    say(output.heading(f"Tool A implementation data: {PROGRESS_SHOWN}"))
+    progress = await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
+    for line in output.progress_lines(progress):
+        say(line)
 
 
 async def _submit_and_approve(

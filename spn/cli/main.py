@@ -27,6 +27,8 @@ ENVIRONMENT = """environment:
   SPN_DATA_DIR       data directory of the embedded servers and logs (.spn-data)
   SPN_NAMESPACE      prefix of subjects and streams (spn)
   SPN_PLANS_HTTP_PORT  /health and /metrics of the plans service (8101)
+  SPN_STATUS_HTTP_PORT /health and /metrics of the status service (8102)
+  SPN_STATUS_AUTO_CLOSE_DAYS  close each month this many days after it ends (5; 0: never)
   SPN_USER           the person recorded as acting (default: login name)
 """
 
@@ -54,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     _org_parser(sub)
     _plan_parser(sub)
+
+    _status_parsers(sub)
 
     contracts = sub.add_parser("contracts", help="the public contracts")
     contracts_sub = contracts.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -109,6 +113,13 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         _json_flag(p)
         p.set_defaults(handler=handler)
 
+    progress = plan_sub.add_parser(
+        "progress", help="Tool A implementation figures of each closed period"
+    )
+    progress.add_argument("plan", help="plan key <organization>/<plan year>")
+    _json_flag(progress)
+    progress.set_defaults(handler=commands.plan_progress)
+
     lst = plan_sub.add_parser("list", help="plans and their status")
     lst.add_argument("--org", help="only this organization's plans")
     lst.add_argument("--year", help="only this plan year, e.g. 2026-27")
@@ -138,6 +149,35 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
             p.add_argument("--reason", required=True, help="what must change")
         _json_flag(p)
         p.set_defaults(handler=commands.plan_transition(command))
+
+
+def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    report = sub.add_parser("report", help="monthly action status reports")
+    report_sub = report.add_subparsers(dest="action", metavar="ACTION", required=True)
+    submit = report_sub.add_parser(
+        "submit",
+        help="publish a monthly status sheet (CSV or JSON); print accepted and rejected rows",
+        description="Columns/fields: plan, action, period (YYYY-MM), status (not_started, "
+        "in_progress, complete), completed_on, outputs_completed (';'-separated in CSV), "
+        "cause_and_adjustments, resources_used, budget_used, comments, report_id, "
+        "reporter_name, reporter_organization, reporter_email. Without report_id, the "
+        "row's content names it, so submitting the same sheet again repeats nothing.",
+    )
+    submit.add_argument("file", help="a .csv, or a .json list of reports")
+    submit.add_argument("--reporter", default=commands.default_person(), help="reporter name")
+    submit.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for outcomes")
+    submit.add_argument("--no-wait", action="store_true", help="publish only; don't wait")
+    _json_flag(submit)
+    submit.set_defaults(handler=commands.report_submit)
+
+    period = sub.add_parser("period", help="reporting periods (months)")
+    period_sub = period.add_subparsers(dest="action", metavar="ACTION", required=True)
+    close = period_sub.add_parser(
+        "close", help="evaluate every active plan as of the month's last day (once)"
+    )
+    close.add_argument("period", help="the month, YYYY-MM")
+    _json_flag(close)
+    close.set_defaults(handler=commands.period_close)
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:

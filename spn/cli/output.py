@@ -100,3 +100,60 @@ def history_lines(history: dict[str, Any]) -> Iterable[str]:
         for key, value in entry["details"].items():
             shown = "; ".join(value) if isinstance(value, list) else value
             yield f"        {key}: {shown}"
+
+
+def submit_lines(counts: dict[str, Any]) -> Iterable[str]:
+    yield (
+        f"{counts['rows']} rows: {counts['accepted']} accepted, {len(counts['rejected'])} "
+        f"rejected, {counts['pending']} pending"
+    )
+    if counts["pending"]:
+        yield "  pending reports wait in the inbox until the status service takes them"
+    for row in counts["rejected"]:
+        yield f"  row {row['row']}: {row['reason']}: {row['message']}"
+
+
+FIGURE_COLUMNS = (
+    ("actions completed", "actions_completed_pct"),
+    ("on time", "actions_on_time_pct"),
+    ("behind", "actions_behind_pct"),
+    ("milestones completed", "milestones_completed_pct"),
+)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def figures_row(label: str, figures: dict[str, Any], width: int = 16) -> str:
+    cells = "".join(f"{_pct(figures[key]):>{len(title) + 3}}" for title, key in FIGURE_COLUMNS)
+    return f"{label:<{width}}{cells}{figures['milestones_behind']:>21}"
+
+
+def figures_header(first: str, width: int = 16) -> str:
+    titles = "".join(f"{title:>{len(title) + 3}}" for title, _ in FIGURE_COLUMNS)
+    return f"{first:<{width}}{titles}{'milestones behind':>21}"
+
+
+def progress_lines(progress: dict[str, Any]) -> Iterable[str]:
+    """Tool A "Reporting Implementation Data": the plan per period, then the latest period
+    per strategy and milestone."""
+    state = "active" if progress["active"] else "closed"
+    yield (
+        f"Implementation of {progress['key']} ({state}; {progress['reports_recorded']} reports "
+        "recorded)"
+    )
+    if not progress["periods"]:
+        yield "  no period closed yet"
+        return
+    yield "  " + figures_header("period")
+    for period in progress["periods"]:
+        yield "  " + figures_row(period["period"], period["figures"])
+    latest = progress["periods"][-1]
+    yield f"  as of {latest['as_of']}:"
+    yield "  " + figures_header("strategy")
+    for strategy in latest["strategies"]:
+        label = f"{strategy['number']} [{strategy['practice']}]"
+        yield "  " + figures_row(label, strategy["figures"])
+        for milestone in strategy["milestones"]:
+            yield "  " + figures_row(f"  {milestone['number']}", milestone["figures"])

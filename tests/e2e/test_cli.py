@@ -89,3 +89,45 @@ def test_unknown_plan_is_one_clear_line(running_stack: Cli):
     assert result.stderr.strip() == (
         "spn: error: refused (plan_not_found): plan nowhere-school/2026-27 does not exist"
     )
+
+
+SHEET = """plan,action,period,status,completed_on,outputs_completed,comments
+cedar-grove-elementary/2026-27,1.1.1.1,2026-09,complete,2026-09-15,Literacy plan;Schedule,
+cedar-grove-elementary/2026-27,1.1.1.2,2026-09,in_progress,,,started on time
+cedar-grove-elementary/2026-27,1.1.1.2,2026-13,in_progress,,,
+cedar-grove-elementary/2026-27,4.4.4.4,2026-09,in_progress,,,
+"""
+
+
+def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tmp_path: Path):
+    cli = running_stack
+    assert cli.run("org", "import", str(EXAMPLES / "organizations.yaml")).returncode == 0
+    plan = str(EXAMPLES / "plans" / "cedar-grove-elementary.yaml")
+    assert cli.run("plan", "import", plan).returncode == 0
+    key = "cedar-grove-elementary/2026-27"
+    assert cli.run("plan", "submit", key).returncode == 0
+    assert cli.run("plan", "approve", key, "--as", "riverside-usd").returncode == 0
+    sheet = tmp_path / "september.csv"
+    sheet.write_text(SHEET)
+
+    submitted = cli.run("report", "submit", str(sheet))
+    assert submitted.returncode == 1, submitted.stderr  # some rows were rejected
+    lines = submitted.stdout.strip().splitlines()
+    assert "4 rows: 2 accepted, 2 rejected, 0 pending" in lines
+    assert any(line.startswith("  row 3: invalid_row: period:") for line in lines)
+    assert "  row 4: unknown_action: plan cedar-grove-elementary/2026-27 has no action 4.4.4.4" in (
+        lines
+    )
+    again = cli.run("report", "submit", str(sheet), "--json")
+    assert json.loads(again.stdout)["accepted"] == 2  # the same reports, recorded once
+
+    closed = cli.run("period", "close", "2026-09", "--json")
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["result"] == "closed"
+    progress = json.loads(cli.run("plan", "progress", key, "--json").stdout)
+    assert progress["reports_recorded"] == 2
+    september = progress["periods"][0]
+    assert september["period"] == "2026-09"
+    assert september["strategies"][0]["milestones"][0]["figures"]["actions_on_time"] == 1
+    table = cli.run("plan", "progress", key)
+    assert table.returncode == 0 and "as of 2026-09-30:" in table.stdout

@@ -19,7 +19,15 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert "Strategy 3.1 [4C Engage students and families" in first.stdout
     assert "stopped PostgreSQL" in first.stdout
 
+    assert "2026-11: 22 reports (22 recorded); period close closed, 9 plans evaluated" in (
+        first.stdout
+    )
+    table = first.stdout.split("Tool A implementation data: lakeview-high/2026-27", 1)[1]
+    assert "2026-11                        15.4%      0.0%    60.0%" in table
+
     second = cli.run("demo", timeout=300)  # same data: nothing changes, nothing fails
     assert second.returncode == 0, second.stdout + second.stderr
-    assert second.stdout.count(" unchanged") == 18
+    assert second.stdout.count(" unchanged") == 18 + 3
     assert "already approved" in second.stdout
+    assert "2026-11: 22 reports (22 recorded); period close unchanged" in second.stdout
+    assert table in second.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import date
 from typing import Any
 
 import nats
@@ -230,3 +231,21 @@ async def test_an_active_plan_without_reports_is_missing_them(
     await client.request(st.ClosePeriod(period="2026-09"))
     messages = await until_count(nats_url, namespace, "report.missing", 1)
     assert sum(s.endswith("status.report.missing") for s, _ in messages) == 1
+
+
+async def test_a_month_closes_itself_n_days_after_it_ends(client, plans_service, status_settings):
+    settings = status_settings.model_copy(
+        update={"auto_close_days": 5, "auto_close_check_seconds": 0.1}
+    )
+    service = StatusService(settings, CollectorRegistry(), today=lambda: date(2026, 12, 6))
+    await service.start()
+    try:
+        await approved_plan(client)
+
+        async def november_closed():
+            return (await adopted(client))["periods"]
+
+        periods = await until(november_closed)
+        assert [p["period"] for p in periods] == ["2026-11"]
+    finally:
+        await service.stop()

@@ -1,0 +1,146 @@
+"""Status reports from a school's monthly sheet (CSV or JSON) into the inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from contracts import status as st
+from services.shared.replies import field_path
+from services.shared.streams import ensure_stream
+from spn.cli.client import SpnClient
+from spn.cli.errors import InvalidInputError
+
+CSV_LIST_FIELDS = {"outputs_completed"}
+REPORTER_COLUMNS = {"reporter_name": "name", "reporter_organization": "organization",
+                    "reporter_email": "email"}  # fmt: skip
+
+
+@dataclass
+class Row:
+    number: int
+    report: st.ActionStatusReported | None = None
+    problem: str | None = None
+
+
+def read_rows(path: Path, reporter: str) -> list[Row]:
+    """Each row of the sheet, validated; a bad row is kept with its problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise InvalidInputError(f"{path}: cannot read ({error.strerror or error})") from None
+    records = _json_records(path, text) if path.suffix.lower() == ".json" else _csv_records(text)
+    return [_row(n, record, reporter) for n, record in enumerate(records, 1)]
+
+
+def _json_records(path: Path, text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"{path}: not valid JSON: {error}") from None
+    records = data.get("reports") if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise InvalidInputError(f'{path}: expected a list of reports or {{"reports": [...]}}')
+    return records
+
+
+def _csv_records(text: str) -> list[dict[str, Any]]:
+    records = []
+    for raw in csv.DictReader(io.StringIO(text)):
+        record: dict[str, Any] = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        record = {k: v for k, v in record.items() if v != ""}
+        for name in CSV_LIST_FIELDS & record.keys():
+            record[name] = [item.strip() for item in record[name].split(";") if item.strip()]
+        reporter = {
+            REPORTER_COLUMNS[k]: record.pop(k) for k in list(record) if k in REPORTER_COLUMNS
+        }
+        if reporter:
+            record["reporter"] = reporter
+        records.append(record)
+    return records
+
+
+def _row(number: int, record: Any, reporter: str) -> Row:
+    if not isinstance(record, dict):
+        return Row(number, problem="not an object")
+    record = dict(record)
+    plan = str(record.get("plan", ""))
+    default_reporter = {"name": reporter, "organization": plan.split("/", 1)[0]}
+    record["reporter"] = default_reporter | (record.get("reporter") or {})
+    record.setdefault("report_id", content_id(record))
+    try:
+        return Row(number, report=st.ActionStatusReported.model_validate(record))
+    except ValidationError as error:
+        first = error.errors()[0]
+        return Row(number, problem=f"{field_path(first['loc']) or 'row'}: {first['msg']}")
+
+
+def content_id(record: dict[str, Any]) -> str:
+    """A report id from the row's content: re-submitting a sheet repeats no report, and a
+    corrected row is a new report."""
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{record.get('plan')}:{record.get('action')}:{record.get('period')}:{digest[:12]}"
+
+
+async def publish_reports(
+    nats_url: str, namespace: str, reports: list[st.ActionStatusReported]
+) -> None:
+    """Publish to the inbox, waiting for each PubAck; the inbox keeps them for the service."""
+    nc = await nats.connect(nats_url, max_reconnect_attempts=1, reconnect_time_wait=0.1)
+    try:
+        js = nc.jetstream()
+        await ensure_inbox(js, namespace)
+        stream = st.inbox_stream(namespace)
+        acks = [
+            js.publish(
+                st.inbox_subject(namespace, report.reporter.organization),
+                report.to_json(),
+                stream=stream,
+                headers={"Nats-Msg-Id": report.report_id},
+            )
+            for report in reports
+        ]
+        for chunk in range(0, len(acks), 500):
+            await asyncio.gather(*acks[chunk : chunk + 500])
+    finally:
+        await nc.close()
+
+
+async def ensure_inbox(js: JetStreamContext, namespace: str) -> None:
+    await ensure_stream(
+        js, st.inbox_stream(namespace), [f"{namespace}.{st.ActionStatusReported.SUBJECT}.>"]
+    )
+
+
+async def wait_for_outcomes(
+    client: SpnClient, report_ids: list[str], timeout: float, progress: bool
+) -> dict[str, dict[str, Any]]:
+    """Each report's outcome once decided (``pending`` for those still undecided)."""
+    deadline = time.monotonic() + timeout
+    decided: dict[str, dict[str, Any]] = {}
+    while True:
+        pending = [r for r in report_ids if r not in decided]
+        for start in range(0, len(pending), 5000):
+            query = st.GetReportOutcomes(report_ids=pending[start : start + 5000])
+            for outcome in (await client.request(query))["outcomes"]:
+                if outcome["outcome"] != "pending":
+                    decided[outcome["report_id"]] = outcome
+        if progress:
+            print(f"\r  processed {len(decided)}/{len(report_ids)}", end="", flush=True)
+        if len(decided) == len(report_ids) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    if progress:
+        print()
+    return {r: decided.get(r, {"report_id": r, "outcome": "pending"}) for r in report_ids}
