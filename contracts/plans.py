@@ -8,7 +8,6 @@ inside the plan year) are the plans service's domain rules, which the CLI also r
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -34,12 +33,10 @@ PlanYear = Annotated[
     AfterValidator(_check_plan_year),
 ]
 Text = Annotated[str, Field(min_length=1)]
-StrategyNumber = Annotated[str, Field(pattern=r"^[1-4]\.\d{1,2}$", examples=["1.2"])]
-MilestoneNumber = Annotated[str, Field(pattern=r"^[1-4]\.\d{1,2}\.\d{1,2}$", examples=["1.2.1"])]
-ActionNumber = Annotated[
-    str, Field(pattern=r"^[1-4]\.\d{1,2}\.\d{1,2}\.\d{1,2}$", examples=["1.2.1.3"])
-]
-NUMBER_RE = re.compile(r"^\d+(\.\d+)*$")
+_PART = r"\.[1-9]\d?"  # 1-99, no leading zero: "1.01" is not another "1.1"
+StrategyNumber = Annotated[str, Field(pattern=rf"^[1-4]{_PART}$", examples=["1.2"])]
+MilestoneNumber = Annotated[str, Field(pattern=rf"^[1-4]{_PART}{_PART}$", examples=["1.2.1"])]
+ActionNumber = Annotated[str, Field(pattern=rf"^[1-4]{_PART}{_PART}{_PART}$", examples=["1.2.1.3"])]
 
 
 class EssaStatus(StrEnum):

@@ -55,7 +55,7 @@ class PlansEndpoints:
     def __init__(
         self,
         app: PlansApplication,
-        directory: PlansDirectory,
+        directory: Callable[[], PlansDirectory],
         wait_for_directory: ReadModelWait,
         on_stored: Callable[[], None],
     ):
@@ -112,19 +112,19 @@ class PlansEndpoints:
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
         self._wait_for_directory()
         plans_by_org: dict[str, list[cmd.PlanSummary]] = {}
-        for row in self._directory.plans():
+        for row in self._directory().plans():
             plans_by_org.setdefault(row["organization"], []).append(_summary(row))
         kind = request.kind.value if request.kind else None
         return cmd.OrganizationList(
             organizations=[
                 cmd.OrganizationEntry(**row, plans=plans_by_org.get(row["code"], []))
-                for row in self._directory.organizations(kind)
+                for row in self._directory().organizations(kind)
             ]
         )
 
     def list_plans(self, request: cmd.ListPlans) -> cmd.PlanList:
         self._wait_for_directory()
-        rows = self._directory.plans(request.organization, request.plan_year)
+        rows = self._directory().plans(request.organization, request.plan_year)
         return cmd.PlanList(plans=[_summary(row) for row in rows])
 
     def _result(self, outcome: Outcome) -> cmd.CommandResult:

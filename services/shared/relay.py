@@ -5,6 +5,7 @@ its integration event, and publishes it to the events stream with header
 ``Nats-Msg-Id: <app>:<notification id>``, waiting for the PubAck before moving on. It
 resumes from the later of its tracked position (in PostgreSQL) and the last message of its
 own in the stream, so a crash at any point publishes nothing twice and loses nothing.
+A failure never skips an event: the relay logs it, backs off and tries the same event again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
+from eventsourcing.persistence import Tracking, TrackingRecorder
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -28,10 +29,14 @@ from contracts.subjects import events_stream, events_wildcard, subject
 log = logging.getLogger(__name__)
 
 PUBLISHED = Counter("spn_relay_published_total", "Events published to JetStream", ["app"])
-FAILURES = Counter("spn_relay_publish_failures_total", "Failed publish attempts", ["app"])
+FAILURES = Counter("spn_relay_failures_total", "Failed relay attempts (retried)", ["app"])
 POSITION = Gauge("spn_relay_position", "Last notification id relayed", ["app"])
 
 Translate = Callable[[Any], IntegrationEvent | None]
+
+
+class RelayPositionError(RuntimeError):
+    """The stream holds events this event store never stored: wrong database or stream."""
 
 
 class Relay:
@@ -57,33 +62,71 @@ class Relay:
         self._idle_seconds = idle_seconds
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.position = 0
 
     def wake(self) -> None:
-        """Tell the relay new events were stored (it also polls when idle)."""
-        self._wake.set()
+        """Tell the relay new events were stored; safe from any thread (it also polls)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         """Relay until cancelled."""
+        self._loop = asyncio.get_running_loop()
         self.position = await self.resume_position()
         log.info("relay %s resuming after notification %d", self._app.name, self.position)
+        backoff = 0.1
         while True:
-            self._wake.clear()
-            batch = await asyncio.to_thread(
-                self._app.recorder.select_notifications, self.position + 1, self._batch_size
-            )
-            if not batch:
-                await self._sleep_until_woken()
+            try:
+                relayed = await self._relay_batch()
+            except (RelayPositionError, asyncio.CancelledError):
+                raise
+            except Exception:
+                FAILURES.labels(self._app.name).inc()
+                log.exception(
+                    "relay %s: notification %d failed; retrying in %.1fs",
+                    self._app.name, self.position + 1, backoff,
+                )  # fmt: skip
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
                 continue
-            for notification in batch:
-                await self._relay(notification)
-            await asyncio.to_thread(
-                self._tracking.insert_tracking, Tracking(self._app.name, self.position)
-            )
+            backoff = 0.1
+            if not relayed:
+                await self._sleep_until_woken()
 
     async def resume_position(self) -> int:
         tracked = await asyncio.to_thread(self._tracking.max_tracking_id, self._app.name)
-        return max(tracked or 0, await self._last_in_stream())
+        in_stream = await self._last_in_stream()
+        stored = await asyncio.to_thread(self._app.recorder.max_notification_id) or 0
+        if in_stream > stored:
+            raise RelayPositionError(
+                f"stream {self._stream} already holds {self._app.name} event {in_stream}, but "
+                f"this event store has only {stored}: is the service pointed at another "
+                "database than the one that filled the stream?"
+            )
+        return max(tracked or 0, in_stream)
+
+    async def _relay_batch(self) -> bool:
+        """Publish the next batch; False when there was nothing to relay."""
+        self._wake.clear()
+        translated = await asyncio.to_thread(self._next_batch)
+        if not translated:
+            return False
+        for notification_id, message in translated:
+            if message is not None:
+                await self._publish(notification_id, message)
+                PUBLISHED.labels(self._app.name).inc()
+            self.position = notification_id
+            POSITION.labels(self._app.name).set(notification_id)
+        await asyncio.to_thread(
+            self._tracking.insert_tracking, Tracking(self._app.name, self.position)
+        )
+        return True
+
+    def _next_batch(self) -> list[tuple[int, IntegrationEvent | None]]:
+        """Read and translate the next notifications (blocking: runs in a worker thread)."""
+        notifications = self._app.recorder.select_notifications(self.position + 1, self._batch_size)
+        return [(n.id, self._translate(self._app.mapper.to_domain_event(n))) for n in notifications]
 
     async def _last_in_stream(self) -> int:
         try:
@@ -95,15 +138,6 @@ class Relay:
         msg_id = (last.headers or {}).get("Nats-Msg-Id", "")
         app_name, _, number = msg_id.partition(":")
         return int(number) if app_name == self._app.name and number.isdigit() else 0
-
-    async def _relay(self, notification: Notification) -> None:
-        domain_event = self._app.mapper.to_domain_event(notification)
-        message = self._translate(domain_event)
-        if message is not None:
-            await self._publish(notification.id, message)
-            PUBLISHED.labels(self._app.name).inc()
-        self.position = notification.id
-        POSITION.labels(self._app.name).set(notification.id)
 
     async def _publish(self, notification_id: int, message: IntegrationEvent) -> None:
         headers = {
@@ -124,12 +158,8 @@ class Relay:
                 FAILURES.labels(self._app.name).inc()
                 log.warning(
                     "relay %s: publishing notification %d failed (%s: %s); retrying in %.1fs",
-                    self._app.name,
-                    notification_id,
-                    type(error).__name__,
-                    error,
-                    backoff,
-                )
+                    self._app.name, notification_id, type(error).__name__, error, backoff,
+                )  # fmt: skip
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 

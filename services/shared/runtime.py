@@ -89,30 +89,39 @@ class ServiceRuntime(ABC, Generic[A]):
             tracking=await asyncio.to_thread(self._relay_tracking),
         )
         self.broker.include_router(self.create_router())
-        self._tasks["relay"] = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
-        for task_name, coroutine in self.background(js).items():
-            self._tasks[task_name] = asyncio.create_task(coroutine, name=f"{self.name}-{task_name}")
+        tasks = {"relay": self.relay.run(), **self.background(js)}
+        for task_name, coroutine in tasks.items():
+            task = asyncio.create_task(coroutine, name=f"{self.name}-{task_name}")
+            task.add_done_callback(self._report_end)
+            self._tasks[task_name] = task
 
     async def start(self) -> None:
         await self.start_dependencies()
         await self.broker.start()
 
     async def stop(self) -> None:
-        await self.broker.stop()
+        try:
+            await self.broker.stop()
+        except Exception as error:  # NATS already gone: still release everything else
+            log.warning("%s: stopping the broker failed: %s", self.name, error)
         await self.stop_dependencies()
 
     async def stop_dependencies(self) -> None:
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # reported when it ended
                 await task
         self._tasks.clear()
-        if self._nc:
-            await self._nc.close()
-        await asyncio.to_thread(self.close_resources)
-        if self._app:
-            self._app.close()
+        try:
+            if self._nc:
+                await self._nc.close()
+        finally:
+            try:
+                await asyncio.to_thread(self.close_resources)
+            finally:
+                if self._app:
+                    self._app.close()
 
     async def health(self) -> dict[str, Any]:
         checks = {
@@ -128,6 +137,12 @@ class ServiceRuntime(ABC, Generic[A]):
             self.relay.wake()
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _report_end(self, task: asyncio.Task[None]) -> None:
+        """A background task should run until stopped; if one ends, say why (health shows it)."""
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("%s: %s stopped: %s", self.name, task.get_name(), error, exc_info=error)
 
     def _relay_tracking(self) -> TrackingRecorder:
         """The relay's position, in ``<name>_relay_tracking``, on the application's pool."""

@@ -17,6 +17,7 @@ def due_periods(today: date, plan_years: Iterable[str], days_after: int) -> list
     """Periods of these plan years whose turn to be closed it is today."""
     if days_after <= 0:
         return []
+
     def opens(period: str) -> date:
         return last_day(period) + timedelta(days=days_after)
 

@@ -10,11 +10,12 @@ from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import ValidationError
 
 from contracts.plan_commands import Command
 from contracts.replies import Reply
 from contracts.subjects import subject
-from spn.cli.errors import RefusedError, StackUnreachableError
+from spn.cli.errors import CliError, RefusedError, StackUnreachableError
 
 
 async def _quiet(error: Exception) -> None:
@@ -66,7 +67,10 @@ class SpnClient:
             ) from None
         except NatsTimeoutError:
             raise StackUnreachableError(f"no answer on {target} within {self.timeout}s") from None
-        reply = Reply.model_validate_json(message.data)
+        try:
+            reply = Reply.model_validate_json(message.data)
+        except ValidationError as error:
+            raise CliError(f"unexpected reply on {target}: {error.errors()[0]['msg']}") from None
         if not reply.ok:
             assert reply.error
             details = [d.model_dump() for d in reply.error.details]

@@ -74,7 +74,9 @@ class NatsServer:
             nats_server_binary(), "--config", str(config),
             "--addr", self.host, "--port", str(self.port), "--log", str(self.log_file),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, start_new_session=True
+        )  # Ctrl-C reaches `spn up` only; it stops NATS after the services
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.process.poll() is not None:

@@ -189,6 +189,7 @@ class Stack:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches `spn up` only; it stops all in order
             )
         running = RunningService(
             spec, process, f"http://{self.settings.http_host}:{port}", log_path

@@ -51,8 +51,9 @@ def cli_without_stack(tmp_path: Path) -> Cli:
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     env = stack_env(tmp_path_factory.mktemp("stack") / "data")
     up = subprocess.Popen(
-        [SPN, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        [SPN, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as in a terminal
+    )  # fmt: skip
     assert up.stdout is not None
     seen = []
     for line in up.stdout:  # "SPN stack is up" comes only once every part is healthy
@@ -62,10 +63,11 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     else:
         pytest.fail("spn up ended before the stack was up:\n" + "".join(seen))
     yield Cli(env)
-    up.send_signal(signal.SIGINT)
+    os.killpg(up.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group
     rest, _ = up.communicate(timeout=60)
     assert up.returncode == 0, "".join(seen) + rest
     assert "stopped PostgreSQL" in rest
+    assert "stopped plans" in rest and "stopped status" in rest
     nats_port = int(env["SPN_NATS_PORT"])
     deadline = time.monotonic() + 10
     while port_open("127.0.0.1", nats_port) and time.monotonic() < deadline:

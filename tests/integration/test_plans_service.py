@@ -152,7 +152,22 @@ async def test_lists_answer_from_the_read_model(client, plans_service):
 
 
 async def test_health_reports_each_dependency(plans_service: PlansService):
-    assert await plans_service.health() == {"nats": "ok", "database": "ok", "relay": "ok"}
+    assert await plans_service.health() == {
+        "nats": "ok", "database": "ok", "relay": "ok", "directory": "ok"
+    }  # fmt: skip
+
+
+async def test_the_read_model_recovers_from_a_database_outage(client, plans_service, database_url):
+    """Every backend but ours is terminated, as in a PostgreSQL restart."""
+    await register_network(client)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+    listing = await client.request(cmd.ListOrganizations())
+    assert [o["code"] for o in listing["organizations"]] == ["state-sea", "river-lea", "oak-school"]
+    assert (await plans_service.health())["directory"] == "ok"
 
 
 def test_examples_dir_exists():

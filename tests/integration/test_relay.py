@@ -8,15 +8,18 @@ from pathlib import Path
 
 import nats
 import psycopg
+import pytest
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
 from contracts import plan_commands as cmd
+from contracts.organizations import Organization
 from contracts.subjects import events_stream
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
+from services.shared.relay import RelayPositionError
 from spn.cli.client import SpnClient
-from tests.factories import plan_document
+from tests.factories import organization, plan_document
 from tests.integration.helpers import wait_for_stream_count
 from tests.integration.processes import start_plans_process
 from tests.integration.test_plans_service import import_request, register_network
@@ -87,20 +90,56 @@ async def test_relay_resumes_from_the_stream_when_its_tracking_lags(
     plans_settings: PlansSettings, nats_url: str, namespace: str
 ):
     """A crash between PubAck and saving the position: the stream knows better."""
-    service = PlansService(plans_settings, registry=CollectorRegistry())
-    await service.start()
+    first = PlansService(plans_settings, registry=CollectorRegistry())
+    await first.start()
     try:
         async with SpnClient(nats_url, namespace, timeout=10) as client:
             await register_network(client)
         await wait_for_stream_count(nats_url, namespace, 3)
-        assert service.relay is not None
-        with psycopg.connect(plans_settings.database_url or "", autocommit=True) as conn:
-            conn.execute(
-                sql.SQL(
-                    "UPDATE {}.plans_relay_tracking SET notification_id = 1 "
-                    "WHERE application_name = 'plans'"
-                ).format(sql.Identifier(plans_settings.db_schema))
-            )
-        assert await service.relay.resume_position() == 3
     finally:
-        await service.stop()
+        await first.stop()  # the relay is stopped: nothing rewrites its tracking now
+    schema = sql.Identifier(plans_settings.db_schema)
+    with psycopg.connect(plans_settings.database_url or "", autocommit=True) as conn:
+        conn.execute(sql.SQL("UPDATE {}.plans_relay_tracking SET notification_id = 1 "
+                             "WHERE application_name = 'plans'").format(schema))  # fmt: skip
+    second = PlansService(plans_settings, registry=CollectorRegistry())
+    await second.start()
+    try:
+        assert second.relay is not None
+        assert await second.relay.resume_position() == 3
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            await client.request(import_request(plan_document("oak-school")))
+        messages = await wait_for_stream_count(nats_url, namespace, 4)
+    finally:
+        await second.stop()
+    assert [msg_id for _, msg_id in messages] == ["plans:1", "plans:2", "plans:3", "plans:4"]
+
+
+async def test_relay_refuses_a_stream_ahead_of_its_event_store(
+    plans_settings: PlansSettings, nats_url: str, namespace: str, database_url: str
+):
+    """Same NATS data, a new database: publishing would silently skip the new events."""
+    first = PlansService(plans_settings, registry=CollectorRegistry())
+    await first.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            await register_network(client)
+        await wait_for_stream_count(nats_url, namespace, 3)
+    finally:
+        await first.stop()
+    schema = sql.Identifier(plans_settings.db_schema)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    second = PlansService(plans_settings, registry=CollectorRegistry())
+    await second.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            await client.request(cmd.RegisterOrganization(organization=Organization(
+                **organization("new-sea", "SEA"))))  # fmt: skip
+        assert second.relay is not None
+        with pytest.raises(RelayPositionError, match="holds plans event 3, but this event store"):
+            await second.relay.resume_position()
+        assert (await second.health())["relay"] == "stopped"
+    finally:
+        await second.stop()
