@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -60,6 +60,13 @@ class PreparedBatch:
 
 class StatusApplication(Application[UUID]):
     name = "status"
+    # One writer per event store (the consumers and the period close share a lock, and one
+    # status process runs per store), so cached aggregates are current without
+    # fast-forwarding; a batch changes deep copies, and only what commits is cached.
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+    }
 
     def construct_recorder(self) -> ProcessRecorder:
         factory = self.factory

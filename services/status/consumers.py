@@ -2,7 +2,8 @@
 
 Each batch: skip what the tracking record says is done, prepare the effects, publish dead
 letters (deduplicated by ``Nats-Msg-Id``), commit effects with the tracking record, then
-ack. A failure before the commit naks the batch with a growing delay: nothing is dropped.
+ack the batch's last message (``AckPolicy.ALL``). A failure before the commit naks the
+batch with a growing delay: nothing is dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import BadRequestError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
@@ -71,10 +73,21 @@ class StatusConsumers:
             await self._take(reports, self.inbox, self._report_batch, wait=0.5)
 
     async def _subscribe(self, stream: str, subject: str, durable: str) -> Any:
+        """A durable pull consumer; acking a batch's last message acks the whole batch."""
         config = ConsumerConfig(
-            ack_policy=AckPolicy.EXPLICIT, ack_wait=120, max_ack_pending=self.batch_size * 4
+            ack_policy=AckPolicy.ALL, ack_wait=120, max_ack_pending=self.batch_size * 4
         )
-        return await self.js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+        try:
+            return await self.js.pull_subscribe(
+                subject, durable=durable, stream=stream, config=config
+            )
+        except BadRequestError:
+            # a consumer of an older configuration: replace it. Its position is not needed:
+            # the tracking record in PostgreSQL says what is done, and the rest is skipped.
+            await self.js.delete_consumer(stream, durable)
+            return await self.js.pull_subscribe(
+                subject, durable=durable, stream=stream, config=config
+            )
 
     async def _take(
         self,
@@ -103,7 +116,7 @@ class StatusConsumers:
             return True
         self._backoff = 0.1
         self.on_stored()
-        await asyncio.gather(*(m.ack() for m in messages))
+        await messages[-1].ack()  # AckPolicy.ALL: acks the batch
         BATCH.observe(len(messages))
         return True
 
