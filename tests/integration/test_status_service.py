@@ -16,7 +16,7 @@ from contracts import plan_commands as cmd
 from contracts import status as st
 from services.status.bootstrap import StatusService
 from spn.cli.client import SpnClient
-from spn.cli.errors import RefusedError
+from spn.cli.errors import RefusedError, StackUnreachableError
 from tests.factories import plan_document
 from tests.integration.helpers import stream_messages
 from tests.integration.test_plans_service import import_request, register_network
@@ -50,7 +50,7 @@ async def until(condition, timeout: float = 15.0) -> Any:
     while True:
         try:
             value = await condition()
-        except RefusedError:
+        except (RefusedError, StackUnreachableError):  # not known yet / not subscribed yet
             value = None
         if value or time.monotonic() > deadline:
             return value
