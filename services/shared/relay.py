@@ -164,5 +164,8 @@ class Relay:
                 backoff = min(backoff * 2, self._max_backoff)
 
     async def _sleep_until_woken(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as it times out, and the relay would never stop
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
+            async with asyncio.timeout(self._idle_seconds):
+                await self._wake.wait()

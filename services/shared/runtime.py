@@ -6,7 +6,6 @@ entry points on a faststream broker, and a health check. Nothing connects until
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
@@ -107,12 +106,7 @@ class ServiceRuntime(ABC, Generic[A]):
         await self.stop_dependencies()
 
     async def stop_dependencies(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):  # reported when it ended
-                await task
-        self._tasks.clear()
+        await self._stop_tasks()
         try:
             if self._nc:
                 await self._nc.close()
@@ -137,6 +131,20 @@ class ServiceRuntime(ABC, Generic[A]):
             self.relay.wake()
 
     # -- helpers ---------------------------------------------------------------------------
+
+    async def _stop_tasks(self) -> None:
+        """Cancel the background tasks, again if one swallowed it (a library may), never
+        waiting long: stopping must not hang."""
+        pending = set(self._tasks.values())
+        for _ in range(10):
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+            if not pending:
+                break
+        for task in pending:
+            log.error("%s: %s did not stop", self.name, task.get_name())
+        self._tasks.clear()
 
     def _report_end(self, task: asyncio.Task[None]) -> None:
         """A background task should run until stopped; if one ends, say why (health shows it)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import date
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts import plan_commands as cmd
 from contracts import status as st
+from contracts.subjects import events_stream
 from services.status.bootstrap import StatusService
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError, StackUnreachableError
@@ -249,3 +251,69 @@ async def test_a_month_closes_itself_n_days_after_it_ends(client, plans_service,
         assert [p["period"] for p in periods] == ["2026-11"]
     finally:
         await service.stop()
+
+
+SLIP_REPORTS = [
+    report("s1", "1.1.1.1", "2026-10", "complete", "2026-10-20"),
+    report("s2", "1.1.1.2", "2026-11", "in_progress"),
+    report("s3", "2.1.1.1", "2026-11", "complete", "2026-11-10"),
+]
+
+
+@pytest.mark.parametrize(
+    ("today", "close_by_hand"),
+    [(date(2026, 12, 6), False), (date(2027, 9, 30), True)],
+    ids=["closed-automatically-in-december", "closed-by-hand-next-september"],
+)
+async def test_the_same_reports_give_the_same_slips_on_any_day(
+    client, plans_service, status_settings, nats_url, namespace, today, close_by_hand
+):
+    """November, as of 2026-11-30, whenever it is evaluated: 1.2.1.1 and 2.2.1.1 (due 10-31)
+    are overdue by 30 days; 2.1.1.1 was done 10 days late; on time 1 of 4 due = 25%."""
+    collecting = StatusService(status_settings, CollectorRegistry())  # no automatic close
+    await collecting.start()
+    try:
+        await approved_plan(client)
+        assert await until(lambda: adopted(client))
+        await publish(nats_url, namespace, SLIP_REPORTS)
+        assert await until(lambda: all_decided(client, "s1", "s2", "s3"))
+    finally:
+        await collecting.stop()
+    settings = status_settings.model_copy(
+        update={"auto_close_days": 5, "auto_close_check_seconds": 0.1}
+    )
+    closing = StatusService(settings, CollectorRegistry(), today=lambda: today)
+    await closing.start()
+    try:
+        if close_by_hand:
+            await until(lambda: client.request(st.ClosePeriod(period="2026-11")))
+        await until_count(nats_url, namespace, "period.figures", 1)
+        progress = await adopted(client)
+    finally:
+        await closing.stop()
+    november = [e for e in await overdue_events(nats_url, namespace) if e["period"] == "2026-11"]
+    assert sorted((e["action"], e["days_overdue"]) for e in november) == [
+        ("1.2.1.1", 30), ("2.2.1.1", 30)
+    ]  # fmt: skip
+    figures = {p["period"]: p["figures"] for p in progress["periods"]}["2026-11"]
+    on_time = (figures["actions_on_time"], figures["actions_due"], figures["actions_on_time_pct"])
+    assert on_time == (1, 4, 25.0)
+
+
+async def overdue_events(nats_url: str, namespace: str) -> list[dict[str, Any]]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        stream = events_stream(namespace)
+        info = await js.stream_info(stream)
+        sub = await js.subscribe(
+            f"{namespace}.evt.status.action.overdue", stream=stream, ordered_consumer=True
+        )
+        found = []
+        with contextlib.suppress(nats.errors.TimeoutError):
+            for _ in range(info.state.messages):
+                found.append(json.loads((await sub.next_msg(timeout=1)).data))
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()
