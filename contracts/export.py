@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contracts import organizations, plan_commands, plan_events, plans, replies, status
+from contracts import organizations, plan_commands, plan_events, plans, replies, rollup, status
 from contracts.base import Versioned
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-MODULES = (organizations, plans, plan_commands, plan_events, replies, status)
+MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

@@ -101,10 +101,11 @@ class DeadLetter(Versioned):
     """A message that can never be accepted, with the machine-readable reason."""
 
     SCHEMA_NAME = "dead-letter"
-    SUBJECT: ClassVar[str] = "dlq.status"  # + ".<reason>"
+    SUBJECT: ClassVar[str] = "dlq.status"  # + ".<reason>"; rollup's go to dlq.rollup.<reason>
     reason: str = Field(
         description="invalid_payload, unknown_plan, unknown_action, plan_not_active, "
-        "period_outside_plan_year, reporter_not_of_plan_organization, completed_after_period"
+        "period_outside_plan_year, reporter_not_of_plan_organization, completed_after_period "
+        "(status); invalid_event (rollup)"
     )
     message: str
     source_stream: str

@@ -15,6 +15,8 @@ from psycopg import sql
 
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
+from services.rollup.bootstrap import RollupService
+from services.rollup.settings import RollupSettings
 from services.status.bootstrap import StatusService
 from services.status.settings import StatusSettings
 from spn.cli.client import SpnClient
@@ -101,6 +103,21 @@ def status_settings(plans_settings: PlansSettings) -> StatusSettings:
 @pytest.fixture
 async def status_service(status_settings: StatusSettings) -> AsyncIterator[StatusService]:
     service = StatusService(status_settings, CollectorRegistry())
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def rollup_settings(plans_settings: PlansSettings) -> RollupSettings:
+    return RollupSettings(
+        **plans_settings.model_dump(exclude={"http_port"}), SPN_ROLLUP_HTTP_PORT=free_port()
+    )
+
+
+@pytest.fixture
+async def rollup_service(rollup_settings: RollupSettings) -> AsyncIterator[RollupService]:
+    service = RollupService(rollup_settings, CollectorRegistry())
     await service.start()
     yield service
     await service.stop()

@@ -1,1 +1,3 @@
-"""Rollup service: interlaced read models, waning progress, support cases (issue 4; empty)."""
+"""Rollup service: read models of the network's implementation data, per action, milestone,
+strategy, plan, organization and period, aggregated per LEA and for the SEA, and per
+practice and domain. (Waning progress and support cases come next.)"""

@@ -73,6 +73,8 @@ class PullConsumer:
             messages = await self._subscription.fetch(self.batch_size, timeout=wait)
         except (NatsTimeoutError, TimeoutError):
             return False
+        if not messages:  # nats-py may answer an expired pull with no messages
+            return False
         done = await asyncio.to_thread(self.position)
         fresh = [m for m in messages if m.metadata.sequence.stream > done]
         try:

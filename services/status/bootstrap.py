@@ -47,7 +47,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
-        await ensure_stream(js, st.dead_letter_stream(ns), [f"{ns}.{st.DeadLetter.SUBJECT}.>"])
+        await ensure_stream(js, st.dead_letter_stream(ns), [f"{ns}.dlq.>"])
 
     def create_router(self) -> NatsRouter:
         endpoints = StatusEndpoints(self.app, self.wake_relay)

@@ -13,6 +13,7 @@ from typing import Any
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
+from contracts.rollup import GetRollup
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
@@ -262,6 +263,11 @@ def period_close(args: argparse.Namespace, settings: StackSettings) -> int:
 
 def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
     return _query(settings, st.GetPlanProgress(plan=args.plan), args.json, output.progress_lines)
+
+
+def rollup(args: argparse.Namespace, settings: StackSettings) -> int:
+    query = GetRollup(organization=args.org, period=args.period)
+    return _query(settings, query, args.json, output.rollup_lines)
 
 
 def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awaitable[Any]]) -> Any:

@@ -12,6 +12,7 @@ from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import OrgKind
 from contracts.plans import ImprovementPlan
+from contracts.rollup import GetRollup
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
@@ -113,6 +114,20 @@ async def _report_months(
     progress = await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
     for line in output.progress_lines(progress):
         say(line)
+    say(output.heading(f"Rollup up the chain, {REPORTED_PERIODS[-1]}"))
+    for line in output.rollup_lines(await _rollup_when_ready(client, len(schools))):
+        say("  " + line)
+
+
+async def _rollup_when_ready(client: SpnClient, schools: int) -> dict:
+    """The rollup reads the events stream; wait until it has every school's last period."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        report = await client.request(GetRollup(period=REPORTED_PERIODS[-1]))
+        ready = report["organization"]["school_plans"] == schools
+        if ready or asyncio.get_running_loop().time() > deadline:
+            return report
+        await asyncio.sleep(0.2)
 
 
 async def _submit_and_approve(

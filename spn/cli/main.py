@@ -28,6 +28,7 @@ ENVIRONMENT = """environment:
   SPN_NAMESPACE      prefix of subjects and streams (spn)
   SPN_PLANS_HTTP_PORT  /health and /metrics of the plans service (8101)
   SPN_STATUS_HTTP_PORT /health and /metrics of the status service (8102)
+  SPN_ROLLUP_HTTP_PORT /health and /metrics of the rollup service (8103)
   SPN_STATUS_AUTO_CLOSE_DAYS  close each month this many days after it ends (5; 0: never)
   SPN_USER           the person recorded as acting (default: login name)
 """
@@ -169,6 +170,17 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     submit.add_argument("--no-wait", action="store_true", help="publish only; don't wait")
     _json_flag(submit)
     submit.set_defaults(handler=commands.report_submit)
+
+    rollup = sub.add_parser(
+        "rollup",
+        help="Tool A figures up the chain: per school or LEA, per practice and domain",
+        description="For an LEA or the SEA: one row per school or LEA (their schools' plans "
+        "summed), the organization's own plan, and rows per practice (1A-4C) and domain.",
+    )
+    rollup.add_argument("--org", help="organization code (default: the SEA)")
+    rollup.add_argument("--period", help="closed period YYYY-MM (default: the latest)")
+    _json_flag(rollup)
+    rollup.set_defaults(handler=commands.rollup)
 
     period = sub.add_parser("period", help="reporting periods (months)")
     period_sub = period.add_subparsers(dest="action", metavar="ACTION", required=True)

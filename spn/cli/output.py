@@ -157,3 +157,33 @@ def progress_lines(progress: dict[str, Any]) -> Iterable[str]:
         yield "  " + figures_row(label, strategy["figures"])
         for milestone in strategy["milestones"]:
             yield "  " + figures_row(f"  {milestone['number']}", milestone["figures"])
+
+
+def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
+    """Tool A figures of an organization: its children, its own plan, its practices."""
+    org = report["organization"]
+    if report["period"] is None:
+        yield f"{org['kind']} {org['code']}: no period closed yet"
+        return
+    yield f"{org['kind']} {org['code']} ({org['name']}), as of period {report['period']}"
+    yield "  " + figures_header("organization", width=32)
+    for row in report["rows"]:
+        yield "  " + _org_row(row)
+    yield "  " + _org_row(org | {"code": f"all schools ({org['school_plans']})"})
+    if report["own_plan"]:
+        yield "  " + figures_row(f"own plan of {org['code']}", report["own_plan"], width=32)
+    yield "  " + figures_header("practice", width=32)
+    for practice in report["practices"]:
+        label = f"{practice['practice']} x{practice['strategies']} in {practice['organizations']}"
+        yield "  " + figures_row(label, practice["figures"], width=32)
+    yield "  " + figures_header("domain", width=32)
+    for domain in report["domains"]:
+        yield "  " + figures_row(
+            f"{domain['domain']} {domain['name']}", domain["figures"], width=32
+        )
+
+
+def _org_row(row: dict[str, Any]) -> str:
+    if row["figures"] is None:
+        return f"{row['code']:<32}no figures"
+    return figures_row(row["code"], row["figures"], width=32)

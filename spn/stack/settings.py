@@ -21,6 +21,7 @@ class StackSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     plans_http_port: int = 8101
     status_http_port: int = 8102
+    rollup_http_port: int = 8103
     startup_timeout: float = 60.0
 
     @property

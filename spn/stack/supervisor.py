@@ -35,6 +35,7 @@ class ServiceSpec:
 SERVICES = [
     ServiceSpec("plans", "services.plans", "plans_http_port"),
     ServiceSpec("status", "services.status", "status_http_port"),
+    ServiceSpec("rollup", "services.rollup", "rollup_http_port"),
 ]
 
 

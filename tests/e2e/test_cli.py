@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import yaml
@@ -131,3 +132,16 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
     assert september["strategies"][0]["milestones"][0]["figures"]["actions_on_time"] == 1
     table = cli.run("plan", "progress", key)
     assert table.returncode == 0 and "as of 2026-09-30:" in table.stdout
+
+    def riverside() -> dict:
+        return json.loads(cli.run("rollup", "--org", "riverside-usd", "--json").stdout)
+
+    deadline = time.monotonic() + 30  # the rollup reads the events stream
+    while riverside()["period"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    rolled = riverside()
+    assert rolled["period"] == "2026-09"
+    assert [(r["code"], r["school_plans"]) for r in rolled["rows"]] == [
+        ("cedar-grove-elementary", 1), ("jefferson-middle", 0), ("riverside-high", 0)
+    ]  # fmt: skip
+    assert rolled["organization"]["figures"] == september["figures"]

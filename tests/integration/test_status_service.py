@@ -59,7 +59,13 @@ async def until(condition, timeout: float = 15.0) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def publish(nats_url: str, namespace: str, payloads: list[Any], msg_ids: bool = True) -> None:
+async def publish(
+    nats_url: str,
+    namespace: str,
+    payloads: list[Any],
+    msg_ids: bool = True,
+    organization: str = "oak-school",
+) -> None:
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
@@ -71,7 +77,7 @@ async def publish(nats_url: str, namespace: str, payloads: list[Any], msg_ids: b
                 else None
             )
             await js.publish(
-                st.inbox_subject(namespace, "oak-school"), body, stream=st.inbox_stream(namespace),
+                st.inbox_subject(namespace, organization), body, stream=st.inbox_stream(namespace),
                 headers=headers,
             )  # fmt: skip
     finally:

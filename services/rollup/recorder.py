@@ -1,0 +1,92 @@
+"""The rollup's read models, beside its event store: each batch's rows commit with the
+tracking record of the batch's last message, in one transaction. Every write is an
+idempotent upsert, so a rebuild from the events stream gives the same tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg.types.json import Jsonb
+
+TABLES = {
+    "organizations": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent text",
+    "plan_periods": "plan_key text, organization text NOT NULL, period text, as_of date NOT NULL, "
+    "figures jsonb NOT NULL, PRIMARY KEY (plan_key, period)",
+    "strategy_periods": "plan_key text, organization text NOT NULL, period text, strategy text, "
+    "practice text NOT NULL, figures jsonb NOT NULL, PRIMARY KEY (plan_key, period, strategy)",
+    "milestone_periods": "plan_key text, organization text NOT NULL, period text, milestone text, "
+    "strategy text NOT NULL, figures jsonb NOT NULL, PRIMARY KEY (plan_key, period, milestone)",
+    "action_overdue": "plan_key text, organization text NOT NULL, period text, action text, "
+    "strategy text NOT NULL, practice text NOT NULL, due date NOT NULL, "
+    "days_overdue integer NOT NULL, PRIMARY KEY (plan_key, period, action)",
+    "milestone_slips": "plan_key text, organization text NOT NULL, milestone text, "
+    "period text NOT NULL, strategy text NOT NULL, practice text NOT NULL, reason text NOT NULL, "
+    "PRIMARY KEY (plan_key, milestone)",
+    "missing_reports": "plan_key text, organization text NOT NULL, period text, "
+    "PRIMARY KEY (plan_key, period)",
+}
+KEYS = {
+    "organizations": ("code",),
+    "plan_periods": ("plan_key", "period"),
+    "strategy_periods": ("plan_key", "period", "strategy"),
+    "milestone_periods": ("plan_key", "period", "milestone"),
+    "action_overdue": ("plan_key", "period", "action"),
+    "milestone_slips": ("plan_key", "milestone"),
+    "missing_reports": ("plan_key", "period"),
+}
+
+Row = tuple[str, dict[str, Any]]
+"""(table, columns): one upsert."""
+
+
+class RollupRecorder(PostgresProcessRecorder):
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
+        super().__init__(datastore, **kwargs)
+        self.prefix = self.events_table_name.removesuffix("_events")
+        for table, columns in TABLES.items():
+            self.sql_create_statements.append(
+                SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
+            )
+
+    def table(self, name: str) -> Composed:
+        return SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(f"{self.prefix}_{name}")
+        )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        for table, columns in kwargs.get("view_rows") or []:
+            curs.execute(self._upsert(table, list(columns)), _adapt(columns))
+
+    def _upsert(self, table: str, columns: list[str]) -> Composed:
+        keys = KEYS[table]
+        updates = [c for c in columns if c not in keys]
+        return SQL("INSERT INTO {0} ({1}) VALUES ({2}) ON CONFLICT ({3}) DO {4}").format(
+            self.table(table),
+            SQL(", ").join(Identifier(c) for c in columns),
+            SQL(", ").join(SQL("%({})s").format(SQL(c)) for c in columns),
+            SQL(", ").join(Identifier(k) for k in keys),
+            SQL("UPDATE SET ") + SQL(", ").join(
+                SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
+            ) if updates else SQL("NOTHING"),
+        )  # fmt: skip
+
+    def select(self, table: str, where: str = "TRUE", **params: Any) -> list[dict[str, Any]]:
+        """Rows of a read model table (``where`` is trusted SQL with %(name)s params)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(f"SELECT * FROM {{0}} WHERE {where}").format(self.table(table)), params
+            )
+            return [dict(row) for row in curs.fetchall()]
+
+
+def _adapt(columns: dict[str, Any]) -> dict[str, Any]:
+    return {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in columns.items()}

@@ -1,0 +1,123 @@
+"""The rollup on real NATS and PostgreSQL: school figures summed up the chain and across
+practices, from the events stream; and rebuilt from it."""
+
+from __future__ import annotations
+
+import nats
+import psycopg
+from prometheus_client import CollectorRegistry
+from psycopg import sql
+
+from contracts import plan_commands as cmd
+from contracts import status as st
+from contracts.organizations import Organization
+from contracts.rollup import GetRollup
+from contracts.subjects import events_stream
+from services.rollup.bootstrap import RollupService
+from spn.cli.client import SpnClient
+from tests.factories import organization, plan_document
+from tests.integration.test_plans_service import import_request
+from tests.integration.test_status_service import all_decided, publish, until
+
+SCHOOLS = ("oak-school", "elm-school")
+
+
+async def network_with_two_school_plans(client: SpnClient) -> None:
+    for org in (
+        organization("state-sea", "SEA"),
+        organization("river-lea", "LEA", "state-sea"),
+        *(organization(code, "SCHOOL", "river-lea") for code in SCHOOLS),
+    ):
+        await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+    for code in SCHOOLS:
+        key = f"{code}/2026-27"
+        await client.request(import_request(plan_document(code)))
+        await client.request(cmd.SubmitPlan(plan=key, organization=code, by="Pat"))
+        await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
+
+
+def report(school: str, action: str, done: str) -> dict:
+    return {
+        "report_id": f"{school}-{action}", "plan": f"{school}/2026-27", "action": action,
+        "period": "2026-10", "status": "complete", "completed_on": done,
+        "reporter": {"name": "Pat", "organization": school},
+    }  # fmt: skip
+
+
+async def october_closed(client: SpnClient, nats_url: str, namespace: str) -> None:
+    """oak completes its four October actions on time; elm only 1.1.1.1."""
+    await network_with_two_school_plans(client)
+    for school in SCHOOLS:
+        assert await until(lambda s=school: client.request(st.GetPlanProgress(plan=f"{s}/2026-27")))
+    october = [report("oak-school", f"{s}.1.1", "2026-10-20") for s in ("1.1", "1.2", "2.1", "2.2")]
+    october.append(report("elm-school", "1.1.1.1", "2026-10-25"))
+    for school in SCHOOLS:
+        await publish(nats_url, namespace, [r for r in october if r["plan"].startswith(school)],
+                      organization=school)  # fmt: skip
+    assert await until(lambda: all_decided(client, *[r["report_id"] for r in october]))
+    await client.request(st.ClosePeriod(period="2026-10"))
+
+
+async def lea_rollup(client: SpnClient) -> dict | None:
+    result = await client.request(GetRollup(organization="river-lea"))
+    return result if result["organization"]["school_plans"] == 2 else None
+
+
+async def test_school_figures_sum_up_to_the_lea_and_across_practices(
+    client, plans_service, status_service, rollup_service, nats_url, namespace
+):
+    """By hand, as of 2026-10-31 (each plan: 8 actions, 4 due by then):
+    oak 4 completed, 4 on time, 0 behind; elm 1 completed, 1 on time, 3 behind.
+    river-lea: 16 actions, 8 due, 5 completed, 5 on time (62.5%), 3 behind (37.5%).
+    4C (strategy 2.2 in both): 2 due, 1 on time -> 50%; 3B (1.1 in both): 2 on time -> 100%.
+    Domain 1 (1A, 1.2): oak on time, elm behind -> 50%."""
+    await october_closed(client, nats_url, namespace)
+    lea = await until(lambda: lea_rollup(client))
+    assert lea["period"] == "2026-10"
+    figures = lea["organization"]["figures"]
+    counts = [figures[k] for k in ("actions_total", "actions_due", "actions_completed",
+                                   "actions_on_time", "actions_behind")]  # fmt: skip
+    assert counts == [16, 8, 5, 5, 3]
+    assert (figures["actions_on_time_pct"], figures["actions_behind_pct"]) == (62.5, 37.5)
+    rows = {r["code"]: r["figures"] for r in lea["rows"]}
+    assert rows["oak-school"]["actions_on_time_pct"] == 100.0
+    assert rows["elm-school"]["actions_on_time_pct"] == 25.0
+    practices = {p["practice"]: p for p in lea["practices"]}
+    assert practices["4C"]["organizations"] == 2
+    assert practices["4C"]["figures"]["actions_on_time_pct"] == 50.0
+    assert practices["3B"]["figures"]["actions_on_time_pct"] == 100.0
+    assert practices["4C"]["title"] == "Engage students and families in pursuing education goals"
+    domains = {d["domain"]: d for d in lea["domains"]}
+    assert domains[1]["figures"]["actions_behind_pct"] == 50.0
+    sea = await client.request(GetRollup())
+    assert [r["code"] for r in sea["rows"]] == ["river-lea"]
+    assert sea["rows"][0]["figures"] == figures
+
+
+async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
+    client, plans_service, status_service, rollup_settings, nats_url, namespace
+):
+    first = RollupService(rollup_settings, CollectorRegistry())
+    await first.start()
+    try:
+        await october_closed(client, nats_url, namespace)
+        before = await until(lambda: lea_rollup(client))
+    finally:
+        await first.stop()
+    schema = sql.Identifier(rollup_settings.db_schema)
+    with psycopg.connect(rollup_settings.database_url or "", autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'rollup_%%'",
+            (rollup_settings.db_schema,),
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(sql.SQL("DROP TABLE {}.{}").format(schema, sql.Identifier(table)))
+    nc = await nats.connect(nats_url)
+    await nc.jetstream().delete_consumer(events_stream(namespace), "rollup")
+    await nc.close()
+    second = RollupService(rollup_settings, CollectorRegistry())
+    await second.start()
+    try:
+        assert await until(lambda: lea_rollup(client)) == before
+    finally:
+        await second.stop()
