@@ -3,13 +3,43 @@ across the Four Domains' practices (seed 004, steps 4-6)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from contracts.base import Part, Versioned
 from contracts.organizations import OrgCode, OrgKind
 from contracts.plan_commands import Command
+from contracts.plan_events import IntegrationEvent
 from contracts.practices import PracticeCode
 from contracts.status import Figures, Period
+
+
+class StrategyRef(Part):
+    number: str
+    practice: PracticeCode
+
+
+class ProgressWaning(IntegrationEvent):
+    """An organization's progress is waning by one rule in one period (raised once)."""
+
+    SCHEMA_NAME = "progress-waning"
+    SUBJECT = "evt.rollup.progress.waning"
+    organization: OrgCode
+    rule: str = Field(description="behind, declining, lagging, silent or milestone_slipped")
+    period: Period
+    evidence: dict[str, Any] = Field(description="The figures the rule was judged on")
+    strategies: list[StrategyRef] = Field(description="Strategies involved, with practice codes")
+
+
+class ProgressRecovered(IntegrationEvent):
+    """A rule that flagged an organization no longer holds."""
+
+    SCHEMA_NAME = "progress-recovered"
+    SUBJECT = "evt.rollup.progress.recovered"
+    organization: OrgCode
+    rule: str
+    period: Period
 
 
 class GetRollup(Command):

@@ -260,6 +260,15 @@ class ReportMissing(StatusEvent):
     period: Period
 
 
+class PeriodClosed(IntegrationEvent):
+    """A period close is complete: every active plan's events for it came before this one."""
+
+    SCHEMA_NAME = "period-closed"
+    SUBJECT = "evt.status.period.closed"
+    period: Period
+    plans_evaluated: int
+
+
 class PeriodFiguresComputed(StatusEvent):
     """A plan's Tool A figures at a period close, per plan, strategy and milestone."""
 

@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresFactory
 
 from services.rollup.domain.errors import UnknownOrganizationError
 from services.rollup.domain.figures import combine, domain_of
+from services.rollup.domain.waning import PeriodFacts, PlanPeriod, WaningRules, evaluate
+from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
 
 
@@ -42,6 +44,30 @@ class RollupApplication(Application[UUID]):
         processing = ProcessingEvent[UUID](tracking=Tracking(source, last_sequence))
         processing.collect_events(view_rows=list(rows))
         self._record(processing)
+
+    def judge_period(self, source: str, sequence: int, period: str, rules: WaningRules) -> int:
+        """At a period's close (its figures already stored): raise each waning flag once,
+        clear the ones that no longer hold. Returns how many flags hold."""
+        facts, _ = period_facts(self.view, period)
+        flags = evaluate(facts, rules)
+        by_org: dict[str, list[Any]] = {}
+        for flag in flags:
+            by_org.setdefault(flag.organization, []).append(flag)
+        judged = []
+        for org in sorted(set(facts.plans) | facts.silent):
+            waning = self._waning(org)
+            waning.judge(period, by_org.get(org, []))
+            judged.append(waning)
+        processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
+        processing.collect_events(*judged)
+        self._notify(self._record(processing))
+        return len(flags)
+
+    def _waning(self, organization: str) -> OrganizationWaning:
+        try:
+            return self.repository.get(OrganizationWaning.create_id(organization))
+        except AggregateNotFoundError:
+            return OrganizationWaning(organization=organization)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -119,3 +145,47 @@ def _by_domain(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {"domain": d, "strategies": len(rows), "figures": combine(r["figures"] for r in rows)}
         for d, rows in sorted(domains.items())
     ]
+
+
+def period_facts(
+    view: RollupRecorder, period: str
+) -> tuple[PeriodFacts, dict[str, dict[str, Any]]]:
+    """Everything the waning rules need at a period's close, from the read models."""
+    orgs = {o["code"]: o for o in view.select("organizations")}
+    periods = sorted(
+        {r["period"] for r in view.select("plan_periods", "period <= %(p)s", p=period)}
+    )
+    previous = [p for p in reversed(periods) if p < period]
+    strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in view.select("strategy_periods", "period <= %(p)s", p=period):
+        strategies.setdefault((row["organization"], row["period"]), []).append(
+            {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
+        )
+    plans: dict[str, dict[str, PlanPeriod]] = {}
+    for row in view.select("plan_periods", "period <= %(p)s", p=period):
+        org, at = row["organization"], row["period"]
+        plans.setdefault(org, {})[at] = PlanPeriod(
+            org, at, row["figures"], tuple(sorted(strategies.get((org, at), []),
+                                                  key=lambda s: s["number"])),
+        )  # fmt: skip
+    slipped: dict[str, list[dict[str, str]]] = {}
+    for row in view.select("milestone_slips", "period = %(p)s", p=period):
+        slipped.setdefault(row["organization"], []).append(
+            {
+                "strategy": row["strategy"],
+                "practice": row["practice"],
+                "milestone": row["milestone"],
+            }
+        )
+    with_plans = set(plans)
+    peers = {
+        code: sorted(
+            other for other in with_plans - {code}
+            if orgs.get(other, {}).get("parent") == orgs.get(code, {}).get("parent")
+            and orgs.get(other, {}).get("kind") == orgs.get(code, {}).get("kind")
+        )
+        for code in with_plans
+    }  # fmt: skip
+    silent = {r["organization"] for r in view.select("missing_reports", "period = %(p)s", p=period)}
+    facts = PeriodFacts(period, previous, plans, peers, silent, slipped)
+    return facts, orgs

@@ -17,6 +17,8 @@ from contracts.status import DeadLetter, dead_letter_stream
 from contracts.subjects import events_stream, events_wildcard
 from services.rollup import translator
 from services.rollup.application import RollupApplication
+from services.rollup.domain.waning import WaningRules
+from services.rollup.recorder import Row
 from services.rollup.router import create_router
 from services.rollup.settings import RollupSettings
 from services.shared.consumer import PullConsumer
@@ -28,6 +30,10 @@ from services.shared.streams import ensure_stream
 DEAD_LETTERS = Counter("spn_rollup_dead_letters_total", "Events rollup cannot read", ["reason"])
 
 
+def _sequence(message: Msg) -> int:
+    return int(message.metadata.sequence.stream)
+
+
 class RollupService(ServiceRuntime[RollupApplication]):
     name = "rollup"
     settings: RollupSettings
@@ -36,7 +42,12 @@ class RollupService(ServiceRuntime[RollupApplication]):
         return RollupApplication(self.env)
 
     def translator(self) -> Translate:
-        return lambda domain_event: None  # no domain events of its own yet
+        return translator.EventTranslator(self.app)
+
+    @property
+    def rules(self) -> WaningRules:
+        s = self.settings
+        return WaningRules(s.behind_pct, s.lag_points, s.lag_periods, s.declining_falls)
 
     def create_router(self) -> NatsRouter:
         return create_router(self.settings.namespace, self.app)
@@ -57,15 +68,30 @@ class RollupService(ServiceRuntime[RollupApplication]):
         )  # fmt: skip
 
         async def process(messages: list[Msg]) -> None:
-            rows = []
+            """Rows commit in runs; a period close is judged alone, once every row before
+            it is stored (each commit carries the tracking record of its last message)."""
+            rows: list[Row] = []
+            last: int | None = None
             for message in messages:
-                found = translator.rows_of(message.subject.removeprefix(ns + "."), message.data)
+                relative, sequence = message.subject.removeprefix(ns + "."), _sequence(message)
+                period = translator.period_closed(relative, message.data)
+                if period is not None:
+                    if last is not None:
+                        await asyncio.to_thread(self.app.take, stream, last, rows)
+                    rows, last = [], None
+                    await asyncio.to_thread(
+                        self.app.judge_period, stream, sequence, period, self.rules
+                    )
+                    self.wake_relay()
+                    continue
+                found = translator.rows_of(relative, message.data)
                 if isinstance(found, ValidationError):
                     await self._dead_letter(js, stream, message, found)
                 else:
                     rows.extend(found)
-            last = messages[-1].metadata.sequence.stream
-            await asyncio.to_thread(self.app.take, stream, last, rows)
+                last = sequence
+            if last is not None:
+                await asyncio.to_thread(self.app.take, stream, last, rows)
 
         await consumer.subscribe()
         while True:

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ValidationError
 
 from contracts import plan_events as plans_evt
 from contracts import status as st
+from contracts.plan_events import IntegrationEvent
 from contracts.practices import PRACTICES, Domain, PracticeCode
-from contracts.rollup import RollupReport
+from contracts.rollup import ProgressRecovered, ProgressWaning, RollupReport
+from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import Row
 
 
@@ -80,6 +82,46 @@ def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:
         return list(rows(contract.model_validate_json(body)))
     except ValidationError as error:
         return error
+
+
+def period_closed(relative_subject: str, body: bytes) -> str | None:
+    """The period of a status ``period.closed`` event (when the waning rules are judged)."""
+    if relative_subject != st.PeriodClosed.SUBJECT:
+        return None
+    return st.PeriodClosed.model_validate_json(body).period
+
+
+class EventTranslator:
+    """The rollup's own domain events to their integration events."""
+
+    def __call__(self, domain_event: Any) -> IntegrationEvent | None:
+        envelope = {
+            "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
+            "version": domain_event.originator_version,
+            "occurred_at": domain_event.timestamp,
+        }
+        if isinstance(domain_event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
+            return ProgressWaning(
+                **envelope, organization=self._organization(domain_event),
+                rule=domain_event.rule, period=domain_event.period,
+                evidence=domain_event.evidence, strategies=domain_event.strategies,
+            )  # fmt: skip
+        if isinstance(domain_event, OrganizationWaning.Cleared):  # type: ignore[attr-defined]
+            return ProgressRecovered(
+                **envelope, organization=self._organization(domain_event),
+                rule=domain_event.rule, period=domain_event.period,
+            )  # fmt: skip
+        return None
+
+    def __init__(self, app: Any):
+        self._app = app
+        self._names: dict[Any, str] = {}
+
+    def _organization(self, domain_event: Any) -> str:
+        if domain_event.originator_id not in self._names:
+            first = self._app.repository.get(domain_event.originator_id, version=1)
+            self._names[domain_event.originator_id] = first.organization
+        return self._names[domain_event.originator_id]
 
 
 def report(result: dict[str, Any]) -> RollupReport:

@@ -12,6 +12,7 @@ from contracts import plan_events as plans_evt
 from contracts import status as st
 from services.status.application import StatusApplication
 from services.status.domain.plan_progress import PlanProgress, plan_structure
+from services.status.domain.registers import ReportingPeriod
 
 PLAN_EVENT_KINDS: dict[str, type[plans_evt.PlanEvent]] = {
     plans_evt.PlanApproved.SUBJECT: plans_evt.PlanApproved,
@@ -60,8 +61,16 @@ class EventTranslator:
         self._app = app
         self._identity: dict[UUID, dict[str, Any]] = {}
 
-    def __call__(self, domain_event: Any) -> st.StatusEvent | None:
+    def __call__(self, domain_event: Any) -> st.IntegrationEvent | None:
         name = type(domain_event).__name__
+        if isinstance(domain_event, ReportingPeriod.Closed):  # type: ignore[attr-defined]
+            return st.PeriodClosed(
+                event_id=f"{domain_event.originator_id}:{domain_event.originator_version}",
+                version=domain_event.originator_version,
+                occurred_at=domain_event.timestamp,
+                period=domain_event.period,
+                plans_evaluated=domain_event.plans_evaluated,
+            )
         if not isinstance(domain_event, PlanProgress.Event) or name not in BUILDERS:  # type: ignore[attr-defined]
             return None
         fields = {k: v for k, v in vars(domain_event).items() if k in BUILDERS[name][1]}

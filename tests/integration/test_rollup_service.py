@@ -3,6 +3,9 @@ practices, from the events stream; and rebuilt from it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import nats
 import psycopg
 from prometheus_client import CollectorRegistry
@@ -14,8 +17,10 @@ from contracts.organizations import Organization
 from contracts.rollup import GetRollup
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
+from services.rollup.recorder import TABLES
 from spn.cli.client import SpnClient
 from tests.factories import organization, plan_document
+from tests.integration.helpers import stream_messages
 from tests.integration.test_plans_service import import_request
 from tests.integration.test_status_service import all_decided, publish, until
 
@@ -93,6 +98,38 @@ async def test_school_figures_sum_up_to_the_lea_and_across_practices(
     assert [r["code"] for r in sea["rows"]] == ["river-lea"]
     assert sea["rows"][0]["figures"] == figures
 
+    waning = await until(lambda: waning_events(nats_url, namespace))
+    assert [(w["organization"], w["rule"], w["period"]) for w in waning] == [
+        ("elm-school", "behind", "2026-10")
+    ]
+    assert waning[0]["evidence"] == {
+        "actions_due": 4,
+        "actions_behind": 3,
+        "actions_behind_pct": 75.0,
+    }
+    assert waning[0]["strategies"] == [
+        {"number": "1.2", "practice": "1A"}, {"number": "2.1", "practice": "2B"},
+        {"number": "2.2", "practice": "4C"},
+    ]  # fmt: skip
+
+
+async def waning_events(nats_url: str, namespace: str) -> list[dict]:
+    messages = await stream_messages(nats_url, namespace)
+    count = sum(s.endswith("rollup.progress.waning") for s, _ in messages)
+    if not count:
+        return []
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().subscribe(
+            f"{namespace}.evt.rollup.progress.waning", stream=events_stream(namespace),
+            ordered_consumer=True,
+        )  # fmt: skip
+        found = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()
+
 
 async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
     client, plans_service, status_service, rollup_settings, nats_url, namespace
@@ -105,19 +142,40 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
     finally:
         await first.stop()
     schema = sql.Identifier(rollup_settings.db_schema)
+    read_models = [f"rollup_{name}" for name in TABLES] + ["rollup_tracking"]  # not the events
     with psycopg.connect(rollup_settings.database_url or "", autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'rollup_%%'",
-            (rollup_settings.db_schema,),
-        ).fetchall()
-        for (table,) in tables:
+        for table in read_models:
             conn.execute(sql.SQL("DROP TABLE {}.{}").format(schema, sql.Identifier(table)))
     nc = await nats.connect(nats_url)
     await nc.jetstream().delete_consumer(events_stream(namespace), "rollup")
     await nc.close()
+    flags_before = await until(lambda: waning_events(nats_url, namespace))
     second = RollupService(rollup_settings, CollectorRegistry())
     await second.start()
     try:
         assert await until(lambda: lea_rollup(client)) == before
+        rebuilt = await asyncio.to_thread(second.app.position, events_stream(namespace))
+        assert rebuilt >= await last_status_sequence(nats_url, namespace)
+        assert (await second.health())["relay"] == "ok"
+
+        async def relayed() -> bool:  # whatever the rebuild stored has reached the stream
+            assert second.relay is not None
+            stored = await asyncio.to_thread(second.app.recorder.max_notification_id)
+            return second.relay.position == (stored or 0)
+
+        assert await until(relayed)
     finally:
         await second.stop()
+    assert await waning_events(nats_url, namespace) == flags_before  # raised once only
+
+
+async def last_status_sequence(nats_url: str, namespace: str) -> int:
+    """The stream sequence of the last status event (the rebuild must have passed it)."""
+    nc = await nats.connect(nats_url)
+    try:
+        last = await nc.jetstream().get_last_msg(
+            events_stream(namespace), f"{namespace}.evt.status.>"
+        )
+        return int(last.seq)
+    finally:
+        await nc.close()
