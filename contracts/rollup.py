@@ -3,7 +3,9 @@ across the Four Domains' practices (seed 004, steps 4-6)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 from pydantic import Field
 
@@ -88,3 +90,87 @@ class RollupReport(Versioned):
     rows: list[OrganizationFigures]
     practices: list[PracticeFigures]
     domains: list[DomainFigures]
+
+
+# -- responsive supports ---------------------------------------------------------------------
+
+
+class SupportCaseView(Versioned):
+    SCHEMA_NAME = "support-case"
+    case_id: UUID
+    recipient: OrgCode
+    addressed_to: OrgCode
+    practice: PracticeCode | None = Field(description="Set when the case is about one practice")
+    opened: Period
+    status: str = Field(description="open, supported, resolved, ineffective or escalated")
+    practices: list[PracticeCode]
+    reasons: list[str]
+    support: dict[str, Any] | None = None
+    judgment: dict[str, Any] | None = None
+    escalated_to: OrgCode | None = None
+    escalated_from: UUID | None = None
+
+
+class SupportCaseList(Versioned):
+    SCHEMA_NAME = "support-case-list"
+    cases: list[SupportCaseView]
+
+
+class ListSupportCases(Command):
+    SCHEMA_NAME = "list-support-cases"
+    SUBJECT = "qry.rollup.list_support_cases"
+    organization: OrgCode | None = Field(default=None, description="As recipient or addressee")
+    status: str | None = None
+
+
+class ProvideSupport(Command):
+    """Record the support given on a case (by the organization it is addressed to)."""
+
+    SCHEMA_NAME = "provide-support"
+    SUBJECT = "cmd.rollup.provide_support"
+    case_id: UUID
+    provider: OrgCode
+    practice: PracticeCode | None = None
+    on: date
+    what: str = Field(min_length=1, description="What was done")
+    by: str = Field(min_length=1)
+
+
+class SupportCaseEvent(IntegrationEvent):
+    case_id: UUID
+    recipient: OrgCode
+    addressed_to: OrgCode
+    practice: PracticeCode | None
+
+
+class SupportCaseOpened(SupportCaseEvent):
+    SCHEMA_NAME = "support-case-opened"
+    SUBJECT = "evt.rollup.support.opened"
+    opened: Period
+    practices: list[PracticeCode]
+    reasons: list[str]
+    escalated_from: UUID | None = None
+
+
+class SupportProvided(SupportCaseEvent):
+    SCHEMA_NAME = "support-provided"
+    SUBJECT = "evt.rollup.support.provided"
+    provider: OrgCode
+    on: date
+    what: str
+
+
+class SupportJudged(SupportCaseEvent):
+    SCHEMA_NAME = "support-judged"
+    SUBJECT = "evt.rollup.support.judged"
+    period: Period
+    effective: bool
+    on_time_before: float | None
+    on_time_after: float | None
+
+
+class SupportCaseEscalated(SupportCaseEvent):
+    SCHEMA_NAME = "support-case-escalated"
+    SUBJECT = "evt.rollup.support.escalated"
+    to: OrgCode
+    period: Period

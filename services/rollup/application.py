@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -12,9 +14,16 @@ from eventsourcing.postgres import PostgresFactory
 
 from services.rollup.domain.errors import UnknownOrganizationError
 from services.rollup.domain.figures import combine, domain_of
-from services.rollup.domain.waning import PeriodFacts, PlanPeriod, WaningRules, evaluate
+from services.rollup.domain.support_case import EffectivenessRule, SupportCase, SupportCaseError
+from services.rollup.domain.waning import Flag, PeriodFacts, PlanPeriod, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
+
+
+@dataclass(frozen=True)
+class CaseRules:
+    schools_per_practice: int = 3
+    effectiveness: EffectivenessRule = field(default_factory=EffectivenessRule)
 
 
 class RollupApplication(Application[UUID]):
@@ -45,23 +54,165 @@ class RollupApplication(Application[UUID]):
         processing.collect_events(view_rows=list(rows))
         self._record(processing)
 
-    def judge_period(self, source: str, sequence: int, period: str, rules: WaningRules) -> int:
-        """At a period's close (its figures already stored): raise each waning flag once,
-        clear the ones that no longer hold. Returns how many flags hold."""
-        facts, _ = period_facts(self.view, period)
+    def judge_period(
+        self,
+        source: str,
+        sequence: int,
+        period: str,
+        rules: WaningRules,
+        cases: CaseRules = CaseRules(),
+    ) -> int:
+        """At a period's close (its figures already stored): raise each waning flag once and
+        clear the ones that no longer hold; open support cases up the chain; judge supports
+        given two closes ago, escalating those that did not work. Returns how many flags
+        hold."""
+        facts, orgs = period_facts(self.view, period)
         flags = evaluate(facts, rules)
-        by_org: dict[str, list[Any]] = {}
+        by_org: dict[str, list[Flag]] = {}
         for flag in flags:
             by_org.setdefault(flag.organization, []).append(flag)
-        judged = []
+        changed: list[Any] = []
         for org in sorted(set(facts.plans) | facts.silent):
             waning = self._waning(org)
             waning.judge(period, by_org.get(org, []))
-            judged.append(waning)
+            changed.append(waning)
+        changed += self._open_cases(period, by_org, orgs, cases)
+        changed += self._judge_supports(period, facts, orgs, cases)
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
-        processing.collect_events(*judged)
+        processing.collect_events(*changed, view_rows=_case_rows(changed))
         self._notify(self._record(processing))
         return len(flags)
+
+    # -- support cases ---------------------------------------------------------------------
+
+    def provide_support(
+        self, case_id: UUID, *, provider: str, practice: str | None, on: date, what: str, by: str
+    ) -> SupportCase:
+        case = self._case(case_id)
+        if case is None:
+            raise SupportCaseError(f"support case {case_id} does not exist")
+        case.provide(
+            provider=provider,
+            practice=practice,
+            on=on.isoformat(),
+            period=f"{on.year}-{on.month:02d}",
+            what=what,
+            by=by,
+        )
+        self.save(case, view_rows=_case_rows([case]))
+        return case
+
+    def support_cases(
+        self, organization: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.view.select(
+            "support_cases",
+            "(%(org)s::text IS NULL OR recipient = %(org)s OR addressed_to = %(org)s) "
+            "AND (%(status)s::text IS NULL OR status = %(status)s) ORDER BY opened, recipient",
+            org=organization,
+            status=status,
+        )
+
+    def _open_cases(
+        self,
+        period: str,
+        by_org: dict[str, list[Flag]],
+        orgs: dict[str, dict[str, Any]],
+        rules: CaseRules,
+    ) -> list[SupportCase]:
+        active = {
+            (c["recipient"], c["addressed_to"], c["practice"])
+            for c in self.support_cases()
+            if c["status"] in ("open", "supported")
+        }
+        wanted: dict[tuple[str, str, str | None], tuple[list[str], list[str]]] = {}
+        schools_by_practice: dict[tuple[str, str], set[str]] = {}
+        for org, flags in by_org.items():
+            parent = orgs.get(org, {}).get("parent")
+            practices = sorted({s["practice"] for f in flags for s in f.strategies})
+            if parent:
+                wanted[(org, parent, None)] = (practices, sorted({f.rule for f in flags}))
+            if orgs.get(org, {}).get("kind") == "SCHOOL" and parent:
+                for practice in practices:
+                    schools_by_practice.setdefault((parent, practice), set()).add(org)
+        for (lea, practice), schools in schools_by_practice.items():
+            sea = orgs.get(lea, {}).get("parent")
+            if sea and len(schools) >= rules.schools_per_practice:
+                reason = (
+                    f"{len(schools)} schools waning on {practice}: {', '.join(sorted(schools))}"
+                )
+                wanted[(lea, sea, practice)] = ([practice], [reason])
+        opened = []
+        for (recipient, addressed_to, about), (practices, reasons) in sorted(
+            wanted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
+        ):
+            if (recipient, addressed_to, about) in active:
+                continue
+            case = self._new_case(recipient, addressed_to, about, period, practices, reasons)
+            if case is not None:
+                opened.append(case)
+        return opened
+
+    def _judge_supports(
+        self, period: str, facts: PeriodFacts, orgs: dict[str, dict[str, Any]], rules: CaseRules
+    ) -> list[SupportCase]:
+        changed: list[SupportCase] = []
+        closed = sorted([period, *facts.previous])
+        for row in self.support_cases(status="supported"):
+            case = self._case(row["case_id"])
+            assert case is not None and case.support is not None
+            since = [p for p in closed if case.support["period"] < p <= period]
+            if not case.due_for_judgment(len(since), rules.effectiveness):
+                continue
+            before = _on_time(facts, case, case.support["period"])
+            after = _on_time(facts, case, period)
+            changed.append(case)
+            if case.judge(period=period, before=before, after=after, rule=rules.effectiveness):
+                continue
+            higher = orgs.get(case.addressed_to, {}).get("parent")
+            if higher:
+                case.escalate(to=higher, period=period)
+                escalated = self._new_case(
+                    case.recipient,
+                    higher,
+                    case.practice,
+                    period,
+                    case.practices,
+                    ["ineffective support"],
+                    case.id,
+                )
+                if escalated is not None:
+                    changed.append(escalated)
+        return changed
+
+    def _new_case(
+        self,
+        recipient: str,
+        addressed_to: str,
+        practice: str | None,
+        period: str,
+        practices: list[str],
+        reasons: list[str],
+        escalated_from: UUID | None = None,
+    ) -> SupportCase | None:
+        """A new case, unless this very case exists already (a rebuild judges again)."""
+        if self._case(SupportCase.create_id(recipient, addressed_to, practice, period)):
+            return None
+        return SupportCase(
+            recipient=recipient,
+            addressed_to=addressed_to,
+            practice=practice,
+            opened=period,
+            practices=practices,
+            reasons=reasons,
+            escalated_from=str(escalated_from) if escalated_from else None,
+        )
+
+    def _case(self, case_id: UUID) -> SupportCase | None:
+        try:
+            return self.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
 
     def _waning(self, organization: str) -> OrganizationWaning:
         try:
@@ -78,15 +229,23 @@ class RollupApplication(Application[UUID]):
         if root is None or root not in orgs:
             raise UnknownOrganizationError(f"organization {code or '(SEA)'} is not known to rollup")
         schools = _schools_beneath(root, orgs)
-        periods = sorted({r["period"] for r in self.view.select(
-            "plan_periods", "organization = ANY(%(codes)s)", codes=[*schools, root])})  # fmt: skip
+        periods = sorted(
+            {
+                r["period"]
+                for r in self.view.select(
+                    "plan_periods", "organization = ANY(%(codes)s)", codes=[*schools, root]
+                )
+            }
+        )
         period = period or (periods[-1] if periods else None)
         plans = self.view.select("plan_periods", "period = %(p)s", p=period)
         by_org = {p["organization"]: p["figures"] for p in plans}
         strategies = self.view.select(
-            "strategy_periods", "period = %(p)s AND organization = ANY(%(codes)s)",
-            p=period, codes=list(schools),
-        )  # fmt: skip
+            "strategy_periods",
+            "period = %(p)s AND organization = ANY(%(codes)s)",
+            p=period,
+            codes=list(schools),
+        )
         children = [c for c, o in orgs.items() if o["parent"] == root]
         return {
             "organization": _figures_of(root, orgs, schools, by_org),
@@ -116,9 +275,12 @@ def _figures_of(
     figures = [by_org[s] for s in schools if s in by_org]
     org = orgs[code]
     return {
-        "code": code, "name": org["name"], "kind": org["kind"],
-        "school_plans": len(figures), "figures": combine(figures),
-    }  # fmt: skip
+        "code": code,
+        "name": org["name"],
+        "kind": org["kind"],
+        "school_plans": len(figures),
+        "figures": combine(figures),
+    }
 
 
 def _by_practice(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -165,9 +327,11 @@ def period_facts(
     for row in view.select("plan_periods", "period <= %(p)s", p=period):
         org, at = row["organization"], row["period"]
         plans.setdefault(org, {})[at] = PlanPeriod(
-            org, at, row["figures"], tuple(sorted(strategies.get((org, at), []),
-                                                  key=lambda s: s["number"])),
-        )  # fmt: skip
+            org,
+            at,
+            row["figures"],
+            tuple(sorted(strategies.get((org, at), []), key=lambda s: s["number"])),
+        )
     slipped: dict[str, list[dict[str, str]]] = {}
     for row in view.select("milestone_slips", "period = %(p)s", p=period):
         slipped.setdefault(row["organization"], []).append(
@@ -180,12 +344,55 @@ def period_facts(
     with_plans = set(plans)
     peers = {
         code: sorted(
-            other for other in with_plans - {code}
+            other
+            for other in with_plans - {code}
             if orgs.get(other, {}).get("parent") == orgs.get(code, {}).get("parent")
             and orgs.get(other, {}).get("kind") == orgs.get(code, {}).get("kind")
         )
         for code in with_plans
-    }  # fmt: skip
+    }
     silent = {r["organization"] for r in view.select("missing_reports", "period = %(p)s", p=period)}
-    facts = PeriodFacts(period, previous, plans, peers, silent, slipped)
+    parents = {code: org["parent"] for code, org in orgs.items()}
+    facts = PeriodFacts(period, previous, plans, peers, silent, slipped, parents)
     return facts, orgs
+
+
+def _on_time(facts: PeriodFacts, case: SupportCase, period: str) -> float | None:
+    """The recipient's actions on time % in a period: for a practice case of an LEA, its
+    schools' strategies on that practice; otherwise the recipient's own plan."""
+    if case.practice is None:
+        plan = facts.plans.get(case.recipient, {}).get(period)
+        return plan.figures.get("actions_on_time_pct") if plan else None
+    schools = [o for o, parent in facts.parents.items() if parent == case.recipient]
+    strategies = [
+        s["figures"]
+        for org in schools
+        for plan in [facts.plans.get(org, {}).get(period)]
+        if plan is not None
+        for s in plan.strategies
+        if s["practice"] == case.practice
+    ]
+    combined = combine(strategies)
+    return combined.get("actions_on_time_pct") if combined else None
+
+
+def _case_rows(aggregates: list[Any]) -> list[Row]:
+    return [("support_cases", case_row(c)) for c in aggregates if isinstance(c, SupportCase)]
+
+
+def case_row(case: SupportCase) -> dict[str, Any]:
+    """A support case as its read-model row (and query result)."""
+    return {
+        "case_id": case.id,
+        "recipient": case.recipient,
+        "addressed_to": case.addressed_to,
+        "practice": case.practice,
+        "opened": case.opened,
+        "status": case.status,
+        "practices": case.practices,
+        "reasons": case.reasons,
+        "support": case.support,
+        "judgment": case.judgment,
+        "escalated_to": case.escalated_to,
+        "escalated_from": case.escalated_from,
+    }

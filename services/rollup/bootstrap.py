@@ -50,7 +50,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
         return WaningRules(s.behind_pct, s.lag_points, s.lag_periods, s.declining_falls)
 
     def create_router(self) -> NatsRouter:
-        return create_router(self.settings.namespace, self.app)
+        return create_router(self.settings.namespace, self.app, self.wake_relay)
 
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace

@@ -30,6 +30,10 @@ TABLES = {
     "PRIMARY KEY (plan_key, milestone)",
     "missing_reports": "plan_key text, organization text NOT NULL, period text, "
     "PRIMARY KEY (plan_key, period)",
+    "support_cases": "case_id uuid PRIMARY KEY, recipient text NOT NULL, addressed_to text "
+    "NOT NULL, practice text, opened text NOT NULL, status text NOT NULL, practices jsonb NOT "
+    "NULL, reasons jsonb NOT NULL, support jsonb, judgment jsonb, escalated_to text, "
+    "escalated_from uuid",
 }
 KEYS = {
     "organizations": ("code",),
@@ -39,6 +43,7 @@ KEYS = {
     "action_overdue": ("plan_key", "period", "action"),
     "milestone_slips": ("plan_key", "milestone"),
     "missing_reports": ("plan_key", "period"),
+    "support_cases": ("case_id",),
 }
 
 Row = tuple[str, dict[str, Any]]

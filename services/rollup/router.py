@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from faststream.nats import NatsMessage, NatsRouter
 
+from contracts.plan_commands import Command
 from contracts.replies import ErrorInfo
-from contracts.rollup import GetRollup, RollupReport
+from contracts.rollup import (
+    GetRollup,
+    ListSupportCases,
+    ProvideSupport,
+    RollupReport,
+    SupportCaseList,
+    SupportCaseView,
+)
 from contracts.subjects import subject
 from services.rollup import translator
-from services.rollup.application import RollupApplication
+from services.rollup.application import RollupApplication, case_row
 from services.rollup.domain.errors import RollupError
 from services.shared.replies import answer
 
@@ -18,16 +29,42 @@ def describe_error(error: Exception) -> ErrorInfo:
     return ErrorInfo(code=error.code, message=str(error))
 
 
-def create_router(namespace: str, app: RollupApplication) -> NatsRouter:
+def create_router(
+    namespace: str, app: RollupApplication, on_stored: Callable[[], None]
+) -> NatsRouter:
     router = NatsRouter()
 
     def get_rollup(request: GetRollup) -> RollupReport:
         return translator.report(app.rollup(request.organization, request.period))
 
-    @router.subscriber(subject(namespace, GetRollup.SUBJECT), queue="rollup", title="get-rollup")
-    async def handle(message: NatsMessage) -> bytes:
-        return await answer(
-            "rollup", GetRollup, message.body, get_rollup, (RollupError,), describe_error
-        )
+    def list_support_cases(request: ListSupportCases) -> SupportCaseList:
+        rows = app.support_cases(request.organization, request.status)
+        return SupportCaseList(cases=[SupportCaseView.model_validate(r) for r in rows])
 
+    def provide_support(request: ProvideSupport) -> SupportCaseView:
+        case = app.provide_support(
+            request.case_id, provider=request.provider, on=request.on, what=request.what,
+            by=request.by, practice=request.practice.value if request.practice else None,
+        )  # fmt: skip
+        on_stored()
+        return SupportCaseView.model_validate(case_row(case))
+
+    for contract, call in (
+        (GetRollup, get_rollup),
+        (ListSupportCases, list_support_cases),
+        (ProvideSupport, provide_support),
+    ):
+        _route(router, namespace, contract, call)
     return router
+
+
+def _route(
+    router: NatsRouter, namespace: str, contract: type[Command], call: Callable[[Any], Any]
+) -> None:
+    async def handle(message: NatsMessage) -> bytes:
+        return await answer("rollup", contract, message.body, call, (RollupError,), describe_error)
+
+    handle.__name__ = contract.SCHEMA_NAME.replace("-", "_")
+    router.subscriber(
+        subject(namespace, contract.SUBJECT), queue="rollup", title=contract.SCHEMA_NAME
+    )(handle)

@@ -12,7 +12,16 @@ from contracts import plan_events as plans_evt
 from contracts import status as st
 from contracts.plan_events import IntegrationEvent
 from contracts.practices import PRACTICES, Domain, PracticeCode
-from contracts.rollup import ProgressRecovered, ProgressWaning, RollupReport
+from contracts.rollup import (
+    ProgressRecovered,
+    ProgressWaning,
+    RollupReport,
+    SupportCaseEscalated,
+    SupportCaseOpened,
+    SupportJudged,
+    SupportProvided,
+)
+from services.rollup.domain.support_case import SupportCase
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import Row
 
@@ -111,6 +120,38 @@ class EventTranslator:
                 **envelope, organization=self._organization(domain_event),
                 rule=domain_event.rule, period=domain_event.period,
             )  # fmt: skip
+        if isinstance(domain_event, SupportCase.Event):  # type: ignore[attr-defined]
+            return self._case_event(domain_event, envelope)
+        return None
+
+    def _case_event(self, domain_event: Any, envelope: dict[str, Any]) -> IntegrationEvent | None:
+        case = self._app.repository.get(
+            domain_event.originator_id, version=domain_event.originator_version
+        )
+        common = envelope | {
+            "case_id": case.id,
+            "recipient": case.recipient,
+            "addressed_to": case.addressed_to,
+            "practice": case.practice,
+        }
+        name = type(domain_event).__name__
+        if name == "Opened":
+            return SupportCaseOpened(
+                **common,
+                opened=case.opened,
+                practices=case.practices,
+                reasons=case.reasons,
+                escalated_from=case.escalated_from,
+            )
+        if name == "SupportProvided":
+            support = case.support
+            return SupportProvided(
+                **common, provider=support["provider"], on=support["on"], what=support["what"]
+            )
+        if name == "Judged":
+            return SupportJudged(**common, **case.judgment)
+        if name == "Escalated":
+            return SupportCaseEscalated(**common, to=domain_event.to, period=domain_event.period)
         return None
 
     def __init__(self, app: Any):

@@ -7,13 +7,15 @@ import asyncio
 import getpass
 import os
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
-from contracts.rollup import GetRollup
+from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
@@ -268,6 +270,22 @@ def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
 def rollup(args: argparse.Namespace, settings: StackSettings) -> int:
     query = GetRollup(organization=args.org, period=args.period)
     return _query(settings, query, args.json, output.rollup_lines)
+
+
+def supports_list(args: argparse.Namespace, settings: StackSettings) -> int:
+    query = ListSupportCases(organization=args.org, status=args.status)
+    return _query(settings, query, args.json, output.case_lines)
+
+
+def support_provide(args: argparse.Namespace, settings: StackSettings) -> int:
+    try:
+        on = date.fromisoformat(args.on)
+        case_id = UUID(args.case)
+    except ValueError as error:
+        raise InvalidInputError(f"invalid argument: {error}") from None
+    request = ProvideSupport(case_id=case_id, provider=args.as_org, on=on, what=args.what,
+                             by=args.by, practice=args.practice)  # fmt: skip
+    return _query(settings, request, args.json, lambda case: output.case_lines({"cases": [case]}))
 
 
 def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awaitable[Any]]) -> Any:

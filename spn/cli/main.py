@@ -182,6 +182,32 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _json_flag(rollup)
     rollup.set_defaults(handler=commands.rollup)
 
+    supports = sub.add_parser("supports", help="responsive support cases")
+    supports_sub = supports.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = supports_sub.add_parser("list", help="support cases and their state")
+    listing.add_argument("--org", help="only cases of this organization (either side)")
+    listing.add_argument(
+        "--status", choices=["open", "supported", "resolved", "ineffective", "escalated"]
+    )
+    _json_flag(listing)
+    listing.set_defaults(handler=commands.supports_list)
+    support = sub.add_parser("support", help="record support given on a case")
+    support_sub = support.add_subparsers(dest="action", metavar="ACTION", required=True)
+    provide = support_sub.add_parser(
+        "provide",
+        help="record what the organization a case is addressed to did",
+        description="Two closed periods after the support, it is judged from the recipient's "
+        "figures; an ineffective support escalates the case one level up.",
+    )
+    provide.add_argument("case", help="case id (spn supports list)")
+    provide.add_argument("--as", dest="as_org", required=True, metavar="ORG", help="provider")
+    provide.add_argument("--on", required=True, help="date the support was given, YYYY-MM-DD")
+    provide.add_argument("--what", required=True, help="what was done")
+    provide.add_argument("--practice", help="practice code the support addressed")
+    provide.add_argument("--by", default=commands.default_person(), help="person recording")
+    _json_flag(provide)
+    provide.set_defaults(handler=commands.support_provide)
+
     period = sub.add_parser("period", help="reporting periods (months)")
     period_sub = period.add_subparsers(dest="action", metavar="ACTION", required=True)
     close = period_sub.add_parser(

@@ -187,3 +187,28 @@ def _org_row(row: dict[str, Any]) -> str:
     if row["figures"] is None:
         return f"{row['code']:<32}no figures"
     return figures_row(row["code"], row["figures"], width=32)
+
+
+def case_lines(listing: dict[str, Any]) -> Iterable[str]:
+    if not listing["cases"]:
+        yield "no support cases"
+    for case in listing["cases"]:
+        about = f" on {case['practice']}" if case["practice"] else ""
+        yield (
+            f"{case['case_id']}  {case['recipient']} -> {case['addressed_to']}{about}  "
+            f"opened {case['opened']}  {case['status']}"
+        )
+        practices = ", ".join(case["practices"]) or "-"
+        yield f"    practices: {practices};  why: {'; '.join(case['reasons'])}"
+        if case["support"]:
+            s = case["support"]
+            yield f"    support by {s['provider']} on {s['on']}: {s['what']}"
+        if case["judgment"]:
+            j = case["judgment"]
+            verdict = "effective" if j["effective"] else "not effective"
+            yield (
+                f"    judged {j['period']}: {verdict} (on time {j['on_time_before']}% -> "
+                f"{j['on_time_after']}%)"
+            )
+        if case["escalated_to"]:
+            yield f"    escalated to {case['escalated_to']}"

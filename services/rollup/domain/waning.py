@@ -60,6 +60,7 @@ class PeriodFacts:
     peers: dict[str, list[str]]  # organization -> its peers (same parent, same kind)
     silent: set[str]
     slipped: dict[str, list[dict[str, str]]]  # organization -> strategy, practice, milestone
+    parents: dict[str, str | None] = field(default_factory=dict)
 
 
 def evaluate(facts: PeriodFacts, rules: WaningRules = WaningRules()) -> list[Flag]:

@@ -1,0 +1,139 @@
+"""SupportCase aggregate: a request for responsive support, addressed up the chain.
+
+A waning school's case goes to its LEA; an LEA whose schools (three or more, by default)
+wane on the same practice in a period, or whose own plan wanes, has a case with the SEA.
+A provider records the support given; two closed periods later the support is judged
+from the recipient's figures (default: effective if actions on time % rose by 10 points
+or reached 75%). An ineffective support escalates the case one level up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from services.rollup.domain.errors import RollupError
+
+NAMESPACE = UUID("8c4e2a7b-1d3f-4b6a-9e5c-7a2b4d6f8e01")
+
+
+class SupportCaseError(RollupError):
+    code = "support_case"
+
+
+@dataclass(frozen=True)
+class EffectivenessRule:
+    rise_points: float = 10.0
+    reaches_pct: float = 75.0
+    after_periods: int = 2
+
+    def effective(self, before: float | None, after: float | None) -> bool:
+        if after is None:
+            return False
+        return after >= self.reaches_pct or (
+            before is not None and after - before >= self.rise_points
+        )
+
+
+class SupportCase(Aggregate):
+    @staticmethod
+    def create_id(recipient: str, addressed_to: str, practice: str | None, opened: str) -> UUID:
+        return uuid5(NAMESPACE, f"case:{recipient}>{addressed_to}:{practice or '*'}:{opened}")
+
+    @event("Opened")
+    def __init__(
+        self,
+        *,
+        recipient: str,
+        addressed_to: str,
+        practice: str | None,
+        opened: str,
+        practices: list[str],
+        reasons: list[str],
+        escalated_from: str | None = None,
+    ) -> None:
+        self.recipient = recipient
+        self.addressed_to = addressed_to
+        self.practice = practice
+        self.opened = opened
+        self.practices = practices
+        self.reasons = reasons
+        self.escalated_from = escalated_from
+        self.status = "open"
+        self.support: dict[str, Any] | None = None
+        self.judgment: dict[str, Any] | None = None
+        self.escalated_to: str | None = None
+
+    def provide(
+        self, *, provider: str, practice: str | None, on: str, period: str, what: str, by: str
+    ) -> None:
+        if self.status != "open":
+            raise SupportCaseError(f"case of {self.recipient} is {self.status}, not open")
+        if provider != self.addressed_to:
+            raise SupportCaseError(
+                f"this case of {self.recipient} is addressed to {self.addressed_to}; "
+                f"{provider} cannot record support on it"
+            )
+        if not what.strip():
+            raise SupportCaseError("say what was done")
+        self._provide(
+            provider=provider,
+            practice=practice or self.practice,
+            on=on,
+            period=period,
+            what=what,
+            by=by,
+        )
+
+    @event("SupportProvided")
+    def _provide(
+        self, *, provider: str, practice: str | None, on: str, period: str, what: str, by: str
+    ) -> None:
+        self.status = "supported"
+        self.support = {
+            "provider": provider,
+            "practice": practice,
+            "on": on,
+            "period": period,
+            "what": what,
+            "by": by,
+        }
+
+    def due_for_judgment(self, closed_periods_since: int, rule: EffectivenessRule) -> bool:
+        return self.status == "supported" and closed_periods_since >= rule.after_periods
+
+    def judge(
+        self, *, period: str, before: float | None, after: float | None, rule: EffectivenessRule
+    ) -> bool:
+        """Record whether the support worked; return True when it did."""
+        effective = rule.effective(before, after)
+        self._judge(period=period, effective=effective, on_time_before=before, on_time_after=after)
+        return effective
+
+    @event("Judged")
+    def _judge(
+        self,
+        *,
+        period: str,
+        effective: bool,
+        on_time_before: float | None,
+        on_time_after: float | None,
+    ) -> None:
+        self.status = "resolved" if effective else "ineffective"
+        self.judgment = {
+            "period": period,
+            "effective": effective,
+            "on_time_before": on_time_before,
+            "on_time_after": on_time_after,
+        }
+
+    def escalate(self, *, to: str, period: str) -> None:
+        self._escalate(to=to, period=period)
+
+    @event("Escalated")
+    def _escalate(self, *, to: str, period: str) -> None:
+        self.status = "escalated"
+        self.escalated_to = to
