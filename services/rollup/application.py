@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import get_topic
 
 from services.rollup.domain.errors import UnknownOrganizationError
 from services.rollup.domain.figures import combine, domain_of
@@ -101,6 +102,20 @@ class RollupApplication(Application[UUID]):
         )
         self.save(case, view_rows=_case_rows([case]))
         return case
+
+    def rebuild_case_rows(self, page: int = 500) -> int:
+        """Write every support case's read-model row from the event store (after the read
+        models were dropped, they are the one table not rebuilt from the events stream)."""
+        topic = get_topic(SupportCase.Opened)  # type: ignore[attr-defined]
+        start, rows = 1, []
+        while notifications := self.recorder.select_notifications(start, page, topics=[topic]):
+            for notification in notifications:
+                case = self._case(UUID(str(notification.originator_id)))
+                if case is not None:
+                    rows.append(("support_cases", case_row(case)))
+            start = notifications[-1].id + 1
+        self.view.upsert(rows)
+        return len(rows)
 
     def support_cases(
         self, organization: str | None = None, status: str | None = None

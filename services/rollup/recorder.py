@@ -84,6 +84,11 @@ class RollupRecorder(PostgresProcessRecorder):
             ) if updates else SQL("NOTHING"),
         )  # fmt: skip
 
+    def upsert(self, rows: list[Row]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for table, columns in rows:
+                curs.execute(self._upsert(table, list(columns)), _adapt(columns))
+
     def select(self, table: str, where: str = "TRUE", **params: Any) -> list[dict[str, Any]]:
         """Rows of a read model table (``where`` is trusted SQL with %(name)s params)."""
         with self.datastore.transaction(commit=False) as curs:

@@ -14,7 +14,7 @@ from psycopg import sql
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import Organization
-from contracts.rollup import GetRollup
+from contracts.rollup import GetRollup, ListSupportCases
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
 from services.rollup.recorder import TABLES
@@ -139,6 +139,10 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
     try:
         await october_closed(client, nats_url, namespace)
         before = await until(lambda: lea_rollup(client))
+        cases_before = await client.request(ListSupportCases())
+        assert [(c["recipient"], c["addressed_to"]) for c in cases_before["cases"]] == [
+            ("elm-school", "river-lea")
+        ]
     finally:
         await first.stop()
     schema = sql.Identifier(rollup_settings.db_schema)
@@ -164,6 +168,7 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
             return second.relay.position == (stored or 0)
 
         assert await until(relayed)
+        assert await client.request(ListSupportCases()) == cases_before  # opened once only
     finally:
         await second.stop()
     assert await waning_events(nats_url, namespace) == flags_before  # raised once only
