@@ -7,12 +7,13 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.base import Part, Versioned
 from contracts.organizations import OrgCode, OrgKind
 from contracts.plan_commands import Command
 from contracts.plan_events import IntegrationEvent
+from contracts.plans import PlanYear
 from contracts.practices import PracticeCode
 from contracts.status import Figures, Period
 
@@ -78,6 +79,57 @@ class DomainFigures(Part):
     figures: Figures
 
 
+class MeasureValue(Part):
+    measure: str = Field(examples=["strategy:1.2:1", "goal:1:1"])
+    indicator: str
+    baseline: float
+    target: float | None = Field(description="Target of the plan year")
+    value: float | None = Field(description="Latest value reported up to the period")
+    period: str | None = Field(description="When that value was reported for")
+    on_target: bool | None = None
+
+
+class InterlacedStrategy(Part):
+    """Implementation and outcome data of one strategy, set side by side."""
+
+    number: str
+    practice: PracticeCode
+    status: str = Field(
+        description="on_track, not_implemented (actions behind), implemented_not_working "
+        "(actions on time, measure off target) or no_data"
+    )
+    figures: Figures | None
+    measures: list[MeasureValue]
+
+
+class ReportMeasure(Command):
+    """PerformanceMeasureReported: a value of a goal or strategy measure for a period
+    (YYYY-MM) or a plan year (YYYY-YY); reporting it again replaces it."""
+
+    SCHEMA_NAME = "report-measure"
+    SUBJECT = "cmd.rollup.report_measure"
+    plan: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}$")
+    measure: str = Field(pattern=r"^(goal:[1-4]|strategy:[1-4]\.[1-9]\d?):[1-9]\d?$")
+    period: Period | None = Field(default=None, description="A month, YYYY-MM")
+    year: PlanYear | None = Field(default=None, description="Or a whole plan year")
+    value: float
+    by: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of_period_or_year(self) -> ReportMeasure:
+        if (self.period is None) == (self.year is None):
+            raise ValueError("give either period (YYYY-MM) or year (YYYY-YY)")
+        return self
+
+
+class MeasureRecorded(Versioned):
+    SCHEMA_NAME = "measure-recorded"
+    plan: str
+    measure: str
+    period: str = Field(description="YYYY-MM, or year:YYYY-YY")
+    value: float
+
+
 class RollupReport(Versioned):
     """``network``: every school plan beneath the organization (for a school, its own plan);
     ``own_plan``: the organization's own plan; ``rows``: each child organization."""
@@ -90,6 +142,9 @@ class RollupReport(Versioned):
     rows: list[OrganizationFigures]
     practices: list[PracticeFigures]
     domains: list[DomainFigures]
+    strategies: list[InterlacedStrategy] = Field(
+        default_factory=list, description="The organization's own plan, strategy by strategy"
+    )
 
 
 # -- responsive supports ---------------------------------------------------------------------

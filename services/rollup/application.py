@@ -13,8 +13,9 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import get_topic
 
-from services.rollup.domain.errors import UnknownOrganizationError
+from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
 from services.rollup.domain.figures import combine, domain_of
+from services.rollup.domain.interlace import on_target, strategy_status
 from services.rollup.domain.support_case import EffectivenessRule, SupportCase, SupportCaseError
 from services.rollup.domain.waning import Flag, PeriodFacts, PlanPeriod, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
@@ -102,6 +103,64 @@ class RollupApplication(Application[UUID]):
         )
         self.save(case, view_rows=_case_rows([case]))
         return case
+
+    # -- outcome data ----------------------------------------------------------------------
+
+    def report_measure(self, plan: str, measure: str, period: str, value: float, by: str) -> None:
+        """Store a measure's value for a month (YYYY-MM) or a plan year (year:YYYY-YY)."""
+        found = self.view.select(
+            "measures", "plan_key = %(p)s AND measure = %(m)s", p=plan, m=measure
+        )
+        if not found:
+            raise UnknownMeasureError(f"plan {plan} (as approved) has no measure {measure}")
+        row = {
+            "plan_key": plan,
+            "measure": measure,
+            "period": period,
+            "value": value,
+            "reported_by": by,
+        }
+        self.view.upsert([("measure_values", row)])
+
+    def interlaced(self, organization: str, period: str | None) -> list[dict[str, Any]]:
+        """The organization's own plan, strategy by strategy: figures beside measures."""
+        figures = {
+            r["strategy"]: r
+            for r in self.view.select(
+                "strategy_periods",
+                "organization = %(o)s AND period = %(p)s",
+                o=organization,
+                p=period,
+            )
+        }
+        measures = self.view.select("measures", "organization = %(o)s", o=organization)
+        keys = {m["plan_key"] for m in measures}
+        values = self.view.select("measure_values", "plan_key = ANY(%(k)s)", k=list(keys))
+        result = []
+        for owner in sorted(
+            {m["owner"] for m in measures if m["owner"].startswith("strategy:")},
+            key=lambda o: [int(x) for x in o.split(":")[1].split(".")],
+        ):
+            number = owner.split(":")[1]
+            mine = [m for m in measures if m["owner"] == owner]
+            row = figures.get(number)
+            shown = [_measure_value(m, values, period) for m in mine]
+            status = strategy_status(
+                row["figures"] if row else None,
+                [(m, v["value"]) for m, v in zip(mine, shown, strict=True)],
+                mine[0]["plan_year"],
+            )
+            practice = row["practice"] if row else None
+            result.append(
+                {
+                    "number": number,
+                    "practice": practice,
+                    "status": status,
+                    "figures": row["figures"] if row else None,
+                    "measures": shown,
+                }
+            )
+        return [r for r in result if r["practice"] is not None]
 
     def rebuild_case_rows(self, page: int = 500) -> int:
         """Write every support case's read-model row from the event store (after the read
@@ -270,6 +329,7 @@ class RollupApplication(Application[UUID]):
             "rows": [_figures_of(c, orgs, _schools_beneath(c, orgs), by_org) for c in children],
             "practices": _by_practice(strategies),
             "domains": _by_domain(strategies),
+            "strategies": self.interlaced(root, period) if period else [],
         }
 
 
@@ -410,4 +470,38 @@ def case_row(case: SupportCase) -> dict[str, Any]:
         "judgment": case.judgment,
         "escalated_to": case.escalated_to,
         "escalated_from": case.escalated_from,
+    }
+
+
+def _measure_value(
+    measure: dict[str, Any], values: list[dict[str, Any]], period: str | None
+) -> dict[str, Any]:
+    """The latest value of a measure up to ``period`` (a month, else its plan year's)."""
+    mine = [
+        v
+        for v in values
+        if (v["plan_key"], v["measure"]) == (measure["plan_key"], measure["measure"])
+    ]
+    months = sorted(
+        (
+            v
+            for v in mine
+            if not v["period"].startswith("year:") and (period is None or v["period"] <= period)
+        ),
+        key=lambda v: v["period"],
+    )
+    yearly = [v for v in mine if v["period"] == f"year:{measure['plan_year']}"]
+    latest = months[-1] if months else (yearly[0] if yearly else None)
+    target = next(
+        (t["value"] for t in measure["targets"] if t["year"] == measure["plan_year"]), None
+    )
+    value = latest["value"] if latest else None
+    return {
+        "measure": measure["measure"],
+        "indicator": measure["indicator"],
+        "baseline": measure["baseline"],
+        "target": target,
+        "value": value,
+        "period": latest["period"] if latest else None,
+        "on_target": on_target(measure, value, measure["plan_year"]) if value is not None else None,
     }

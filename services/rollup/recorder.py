@@ -30,6 +30,12 @@ TABLES = {
     "PRIMARY KEY (plan_key, milestone)",
     "missing_reports": "plan_key text, organization text NOT NULL, period text, "
     "PRIMARY KEY (plan_key, period)",
+    "measures": "plan_key text, measure text, organization text NOT NULL, plan_year text NOT "
+    "NULL, owner text NOT NULL, indicator text NOT NULL, unit text NOT NULL, direction text NOT "
+    "NULL, baseline double precision NOT NULL, targets jsonb NOT NULL, "
+    "PRIMARY KEY (plan_key, measure)",
+    "measure_values": "plan_key text, measure text, period text, value double precision NOT "
+    "NULL, reported_by text NOT NULL, PRIMARY KEY (plan_key, measure, period)",
     "support_cases": "case_id uuid PRIMARY KEY, recipient text NOT NULL, addressed_to text "
     "NOT NULL, practice text, opened text NOT NULL, status text NOT NULL, practices jsonb NOT "
     "NULL, reasons jsonb NOT NULL, support jsonb, judgment jsonb, escalated_to text, "
@@ -44,6 +50,8 @@ KEYS = {
     "milestone_slips": ("plan_key", "milestone"),
     "missing_reports": ("plan_key", "period"),
     "support_cases": ("case_id",),
+    "measures": ("plan_key", "measure"),
+    "measure_values": ("plan_key", "measure", "period"),
 }
 
 Row = tuple[str, dict[str, Any]]

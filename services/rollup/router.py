@@ -12,7 +12,9 @@ from contracts.replies import ErrorInfo
 from contracts.rollup import (
     GetRollup,
     ListSupportCases,
+    MeasureRecorded,
     ProvideSupport,
+    ReportMeasure,
     RollupReport,
     SupportCaseList,
     SupportCaseView,
@@ -49,8 +51,16 @@ def create_router(
         on_stored()
         return SupportCaseView.model_validate(case_row(case))
 
+    def report_measure(request: ReportMeasure) -> MeasureRecorded:
+        period = request.period or f"year:{request.year}"
+        app.report_measure(request.plan, request.measure, period, request.value, request.by)
+        return MeasureRecorded(
+            plan=request.plan, measure=request.measure, period=period, value=request.value
+        )
+
     for contract, call in (
         (GetRollup, get_rollup),
+        (ReportMeasure, report_measure),
         (ListSupportCases, list_support_cases),
         (ProvideSupport, provide_support),
     ):

@@ -47,6 +47,23 @@ def _figures(event: st.PeriodFiguresComputed) -> Iterator[Row]:
             }  # fmt: skip
 
 
+def _measures(event: plans_evt.PlanApproved) -> Iterator[Row]:
+    """Goal and strategy measures, named ``goal:1:1`` and ``strategy:1.2:1``."""
+    plan = event.plan
+    owned = [(f"goal:{g.number}", g.measures) for g in plan.direction.goals] + [
+        (f"strategy:{s.number}", s.measures) for a in plan.priority_areas for s in a.strategies
+    ]
+    for owner, measures in owned:
+        for index, measure in enumerate(measures, 1):
+            yield "measures", {
+                "plan_key": event.key, "measure": f"{owner}:{index}",
+                "organization": event.organization, "plan_year": event.plan_year,
+                "owner": owner, "indicator": measure.indicator, "unit": measure.unit,
+                "direction": measure.direction.value, "baseline": measure.baseline,
+                "targets": [t.model_dump(mode="json") for t in measure.targets],
+            }  # fmt: skip
+
+
 def _overdue(event: st.ActionOverdue) -> Iterator[Row]:
     yield "action_overdue", {
         "plan_key": event.key, "organization": event.organization, "period": event.period,
@@ -72,6 +89,8 @@ def _missing(event: st.ReportMissing) -> Iterator[Row]:
 EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Iterator[Row]]]] = {
     plans_evt.OrganizationRegistered.SUBJECT: (plans_evt.OrganizationRegistered, _organization),
     plans_evt.OrganizationUpdated.SUBJECT: (plans_evt.OrganizationUpdated, _organization),
+    plans_evt.PlanApproved.SUBJECT: (plans_evt.PlanApproved, _measures),
+    plans_evt.PlanAdjusted.SUBJECT: (plans_evt.PlanAdjusted, _measures),
     st.PeriodFiguresComputed.SUBJECT: (st.PeriodFiguresComputed, _figures),
     st.ActionOverdue.SUBJECT: (st.ActionOverdue, _overdue),
     st.MilestoneSlipped.SUBJECT: (st.MilestoneSlipped, _slipped),

@@ -15,7 +15,7 @@ from uuid import UUID
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
-from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
+from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport, ReportMeasure
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
@@ -270,6 +270,16 @@ def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
 def rollup(args: argparse.Namespace, settings: StackSettings) -> int:
     query = GetRollup(organization=args.org, period=args.period)
     return _query(settings, query, args.json, output.rollup_lines)
+
+
+def measure_report(args: argparse.Namespace, settings: StackSettings) -> int:
+    request = ReportMeasure(plan=args.plan, measure=args.measure, value=args.value,
+                            period=args.period, year=args.year, by=args.by)  # fmt: skip
+
+    def lines(result: dict[str, Any]) -> list[str]:
+        return [f"{result['plan']} {result['measure']} = {result['value']:g} ({result['period']})"]
+
+    return _query(settings, request, args.json, lines)
 
 
 def supports_list(args: argparse.Namespace, settings: StackSettings) -> int:

@@ -182,6 +182,21 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _json_flag(rollup)
     rollup.set_defaults(handler=commands.rollup)
 
+    measure = sub.add_parser("measure", help="outcome data: goal and strategy measures")
+    measure_sub = measure.add_subparsers(dest="action", metavar="ACTION", required=True)
+    report_measure = measure_sub.add_parser(
+        "report", help="report a measure's value (PerformanceMeasureReported)"
+    )
+    report_measure.add_argument("plan", help="plan key <organization>/<plan year>")
+    report_measure.add_argument("measure", help="goal:1:1 or strategy:1.2:1 (owner:number)")
+    report_measure.add_argument("value", type=float)
+    when = report_measure.add_mutually_exclusive_group(required=True)
+    when.add_argument("--period", help="the month, YYYY-MM")
+    when.add_argument("--year", help="the plan year, YYYY-YY")
+    report_measure.add_argument("--by", default=commands.default_person(), help="reporter")
+    _json_flag(report_measure)
+    report_measure.set_defaults(handler=commands.measure_report)
+
     supports = sub.add_parser("supports", help="responsive support cases")
     supports_sub = supports.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = supports_sub.add_parser("list", help="support cases and their state")

@@ -181,6 +181,15 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
         yield "  " + figures_row(
             f"{domain['domain']} {domain['name']}", domain["figures"], width=32
         )
+    if report["strategies"]:
+        yield "  own plan, strategy by strategy (implementation beside outcome):"
+    for strategy in report["strategies"]:
+        measures = "; ".join(
+            f"{m['measure']} {m['value'] if m['value'] is not None else '-'} (target {m['target']})"
+            for m in strategy["measures"]
+        )
+        label = f"{strategy['number']} [{strategy['practice']}]"
+        yield f"    {label} {strategy['status']:<24} {measures}"
 
 
 def _org_row(row: dict[str, Any]) -> str:

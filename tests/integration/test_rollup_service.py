@@ -8,17 +8,19 @@ import json
 
 import nats
 import psycopg
+import pytest
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import Organization
-from contracts.rollup import GetRollup, ListSupportCases
+from contracts.rollup import GetRollup, ListSupportCases, ReportMeasure
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
 from services.rollup.recorder import TABLES
 from spn.cli.client import SpnClient
+from spn.cli.errors import RefusedError
 from tests.factories import organization, plan_document
 from tests.integration.helpers import stream_messages
 from tests.integration.test_plans_service import import_request
@@ -184,3 +186,34 @@ async def last_status_sequence(nats_url: str, namespace: str) -> int:
         return int(last.seq)
     finally:
         await nc.close()
+
+
+async def test_strategies_interlace_implementation_with_outcome_data(
+    client, plans_service, status_service, rollup_service, nats_url, namespace
+):
+    """Each strategy measure: baseline 26, target 36 for 2026-27 (tests/factories.py).
+    oak is on schedule on every strategy in October: 1.1 at 40 is on track; 1.2 at 30 is
+    implemented but not working; 2.1 has no value: no data. elm is behind on 1.2: not
+    implemented, whatever its measure says."""
+    await october_closed(client, nats_url, namespace)
+    for plan, measure, value in [
+        ("oak-school", "strategy:1.1:1", 40),
+        ("oak-school", "strategy:1.2:1", 30),
+        ("elm-school", "strategy:1.2:1", 50),
+    ]:
+        await client.request(ReportMeasure(plan=f"{plan}/2026-27", measure=measure, value=value,
+                                           period="2026-10", by="Pat"))  # fmt: skip
+    with pytest.raises(RefusedError, match="unknown_measure"):
+        await client.request(ReportMeasure(plan="oak-school/2026-27", measure="strategy:3.1:1",
+                                           value=1, period="2026-10", by="Pat"))  # fmt: skip
+
+    async def statuses(school: str) -> dict[str, str] | None:
+        report = await client.request(GetRollup(organization=school, period="2026-10"))
+        found = {s["number"]: s["status"] for s in report["strategies"]}
+        return found or None
+
+    oak = await until(lambda: statuses("oak-school"))
+    assert oak == {"1.1": "on_track", "1.2": "implemented_not_working", "2.1": "no_data",
+                   "2.2": "no_data"}  # fmt: skip
+    elm = await statuses("elm-school")
+    assert elm is not None and elm["1.2"] == "not_implemented"

@@ -91,3 +91,17 @@ def test_a_flag_is_raised_once_and_cleared_on_recovery():
     waning.judge("2026-10", [behind])  # an older period again: nothing
     events = [(type(e).__name__, getattr(e, "period", None)) for e in waning.collect_events()]
     assert events == [("Started", None), ("Raised", "2026-10"), ("Cleared", "2026-11")]
+
+
+def test_interlaced_strategy_status():
+    from services.rollup.domain.interlace import strategy_status
+
+    measure = {"targets": [{"year": "2026-27", "value": 50.0}], "direction": "increase"}
+    on_time, behind = fig(4, 4, 0), fig(4, 2, 2)
+    assert strategy_status(behind, [(measure, 60.0)], "2026-27") == "not_implemented"
+    assert strategy_status(on_time, [(measure, 40.0)], "2026-27") == "implemented_not_working"
+    assert strategy_status(on_time, [(measure, 50.0)], "2026-27") == "on_track"
+    assert strategy_status(on_time, [(measure, None)], "2026-27") == "no_data"
+    assert strategy_status(None, [(measure, 60.0)], "2026-27") == "no_data"
+    fewer = {"targets": [{"year": "2026-27", "value": 8.0}], "direction": "decrease"}
+    assert strategy_status(on_time, [(fewer, 9.0)], "2026-27") == "implemented_not_working"

@@ -7,3 +7,7 @@ class RollupError(Exception):
 
 class UnknownOrganizationError(RollupError):
     code = "organization_not_found"
+
+
+class UnknownMeasureError(RollupError):
+    code = "unknown_measure"
