@@ -407,8 +407,16 @@ def period_facts(
             row["figures"],
             tuple(sorted(strategies.get((org, at), []), key=lambda s: s["number"])),
         )
+    # a slipped milestone keeps the rule holding until it is completed
+    done = {
+        (r["plan_key"], r["milestone"])
+        for r in view.select("milestone_periods", "period = %(p)s", p=period)
+        if r["figures"]["milestones_completed"]
+    }
     slipped: dict[str, list[dict[str, str]]] = {}
-    for row in view.select("milestone_slips", "period = %(p)s", p=period):
+    for row in view.select("milestone_slips", "period <= %(p)s", p=period):
+        if (row["plan_key"], row["milestone"]) in done:
+            continue
         slipped.setdefault(row["organization"], []).append(
             {
                 "strategy": row["strategy"],

@@ -7,7 +7,7 @@ each period close from the plans' figures. Rules, with their defaults:
 - lagging: actions on time % at least 20 points below the median of the organization's
   peers (schools of the same LEA; LEAs of the SEA) in two consecutive periods;
 - silent: no status report in the period;
-- milestone_slipped: a milestone slipped in the period.
+- milestone_slipped: a milestone has slipped and is still not completed.
 
 Each flag names the strategies (and their practice codes) involved. Pure functions: the
 same figures give the same flags, whenever they are evaluated.
