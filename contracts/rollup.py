@@ -130,6 +130,15 @@ class MeasureRecorded(Versioned):
     value: float
 
 
+class WaningFlag(Part):
+    organization: OrgCode
+    rule: str
+    period: Period
+    change: str = Field(description="raised or cleared")
+    evidence: dict[str, Any] | None = None
+    strategies: list[StrategyRef] | None = None
+
+
 class RollupReport(Versioned):
     """``network``: every school plan beneath the organization (for a school, its own plan);
     ``own_plan``: the organization's own plan; ``rows``: each child organization."""
@@ -144,6 +153,10 @@ class RollupReport(Versioned):
     domains: list[DomainFigures]
     strategies: list[InterlacedStrategy] = Field(
         default_factory=list, description="The organization's own plan, strategy by strategy"
+    )
+    judged: bool = Field(default=False, description="The period's waning rules were judged")
+    flags: list[WaningFlag] = Field(
+        default_factory=list, description="Flags raised or cleared in the period, beneath it"
     )
 
 

@@ -74,14 +74,15 @@ class RollupApplication(Application[UUID]):
         for flag in flags:
             by_org.setdefault(flag.organization, []).append(flag)
         changed: list[Any] = []
+        rows: list[Row] = [("judged_periods", {"period": period, "flags": len(flags)})]
         for org in sorted(set(facts.plans) | facts.silent):
             waning = self._waning(org)
-            waning.judge(period, by_org.get(org, []))
+            rows += [("waning", c) for c in waning.judge(period, by_org.get(org, []))]
             changed.append(waning)
         changed += self._open_cases(period, by_org, orgs, cases)
         changed += self._judge_supports(period, facts, orgs, cases)
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
-        processing.collect_events(*changed, view_rows=_case_rows(changed))
+        processing.collect_events(*changed, view_rows=rows + _case_rows(changed))
         self._notify(self._record(processing))
         return len(flags)
 
@@ -162,19 +163,45 @@ class RollupApplication(Application[UUID]):
             )
         return [r for r in result if r["practice"] is not None]
 
-    def rebuild_case_rows(self, page: int = 500) -> int:
-        """Write every support case's read-model row from the event store (after the read
-        models were dropped, they are the one table not rebuilt from the events stream)."""
-        topic = get_topic(SupportCase.Opened)  # type: ignore[attr-defined]
+    def rebuild_own_rows(self, page: int = 500) -> int:
+        """Write the read-model rows of the rollup's own aggregates (cases, flags) from its
+        event store: after the read models were dropped, a replay of the events stream
+        raises nothing again, so these rows come from the events already stored."""
+        topics = [
+            get_topic(SupportCase.Opened),  # type: ignore[attr-defined]
+            get_topic(OrganizationWaning.Raised),  # type: ignore[attr-defined]
+            get_topic(OrganizationWaning.Cleared),  # type: ignore[attr-defined]
+        ]
         start, rows = 1, []
-        while notifications := self.recorder.select_notifications(start, page, topics=[topic]):
-            for notification in notifications:
-                case = self._case(UUID(str(notification.originator_id)))
-                if case is not None:
-                    rows.append(("support_cases", case_row(case)))
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            rows += [self._own_row(n) for n in notifications]
             start = notifications[-1].id + 1
         self.view.upsert(rows)
         return len(rows)
+
+    def _own_row(self, notification: Any) -> Row:
+        event: Any = self.mapper.to_domain_event(notification)
+        if isinstance(event, SupportCase.Opened):  # type: ignore[attr-defined]
+            case = self._case(event.originator_id)
+            assert case is not None
+            return "support_cases", case_row(case)
+        waning = self.repository.get(event.originator_id, version=1)
+        if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
+            return "waning", waning.change(
+                "raised", event.rule, event.period, event.evidence, event.strategies
+            )
+        return "waning", waning.change("cleared", event.rule, event.period)
+
+    def flags(self, organizations: list[str], period: str) -> list[dict[str, Any]]:
+        return self.view.select(
+            "waning",
+            "organization = ANY(%(o)s) AND period = %(p)s ORDER BY organization, rule",
+            o=organizations,
+            p=period,
+        )
+
+    def judged(self, period: str) -> bool:
+        return bool(self.view.select("judged_periods", "period = %(p)s", p=period))
 
     def support_cases(
         self, organization: str | None = None, status: str | None = None
@@ -330,6 +357,8 @@ class RollupApplication(Application[UUID]):
             "practices": _by_practice(strategies),
             "domains": _by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],
+            "judged": self.judged(period) if period else False,
+            "flags": self.flags([root, *_beneath(root, orgs)], period) if period else [],
         }
 
 
@@ -513,3 +542,8 @@ def _measure_value(
         "period": latest["period"] if latest else None,
         "on_target": on_target(measure, value, measure["plan_year"]) if value is not None else None,
     }
+
+
+def _beneath(code: str, orgs: dict[str, dict[str, Any]]) -> list[str]:
+    children = [c for c, o in orgs.items() if o["parent"] == code]
+    return children + [d for c in children for d in _beneath(c, orgs)]

@@ -55,7 +55,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace
         await ensure_stream(js, dead_letter_stream(ns), [f"{ns}.dlq.>"])
-        await asyncio.to_thread(self.app.rebuild_case_rows)
+        await asyncio.to_thread(self.app.rebuild_own_rows)
 
     def background(self, js: JetStreamContext) -> dict[str, Coroutine[Any, Any, None]]:
         return {"consumer": self._consume(js)}

@@ -30,6 +30,9 @@ TABLES = {
     "PRIMARY KEY (plan_key, milestone)",
     "missing_reports": "plan_key text, organization text NOT NULL, period text, "
     "PRIMARY KEY (plan_key, period)",
+    "waning": "organization text, rule text, period text, change text NOT NULL, evidence jsonb, "
+    "strategies jsonb, PRIMARY KEY (organization, rule, period)",
+    "judged_periods": "period text PRIMARY KEY, flags integer NOT NULL",
     "measures": "plan_key text, measure text, organization text NOT NULL, plan_year text NOT "
     "NULL, owner text NOT NULL, indicator text NOT NULL, unit text NOT NULL, direction text NOT "
     "NULL, baseline double precision NOT NULL, targets jsonb NOT NULL, "
@@ -50,6 +53,8 @@ KEYS = {
     "milestone_slips": ("plan_key", "milestone"),
     "missing_reports": ("plan_key", "period"),
     "support_cases": ("case_id",),
+    "waning": ("organization", "rule", "period"),
+    "judged_periods": ("period",),
     "measures": ("plan_key", "measure"),
     "measure_values": ("plan_key", "measure", "period"),
 }

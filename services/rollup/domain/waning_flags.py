@@ -25,18 +25,46 @@ class OrganizationWaning(Aggregate):
         self.active: dict[str, str] = {}  # rule -> period raised
         self.last_period = ""
 
-    def judge(self, period: str, flags: list[Flag]) -> None:
-        """Record this period's flags and clear rules that no longer hold. Judging a period
-        again (a rebuild replays them in order) changes nothing."""
+    def judge(self, period: str, flags: list[Flag]) -> list[dict[str, Any]]:
+        """Record this period's flags and clear rules that no longer hold; return the
+        changes. Judging a period again (a rebuild replays them in order) changes nothing."""
         if period < self.last_period:
-            return
+            return []
+        changes = []
         rules = {flag.rule for flag in flags}
         for flag in flags:
             if (flag.rule, period) not in self.raised:
-                self._raise(rule=flag.rule, period=period, evidence=flag.evidence,
-                            strategies=flag.strategies)  # fmt: skip
+                self._raise(
+                    rule=flag.rule,
+                    period=period,
+                    evidence=flag.evidence,
+                    strategies=flag.strategies,
+                )
+                changes.append(
+                    self.change("raised", flag.rule, period, flag.evidence, flag.strategies)
+                )
         for rule in sorted(set(self.active) - rules):
             self._clear(rule=rule, period=period)
+            changes.append(self.change("cleared", rule, period))
+        return changes
+
+    def change(
+        self,
+        change: str,
+        rule: str,
+        period: str,
+        evidence: dict[str, Any] | None = None,
+        strategies: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """A flag change as its read-model row."""
+        return {
+            "organization": self.organization,
+            "rule": rule,
+            "period": period,
+            "change": change,
+            "evidence": evidence,
+            "strategies": strategies,
+        }
 
     @event("Raised")
     def _raise(
