@@ -185,7 +185,7 @@ class RollupApplication(Application[UUID]):
             case = self._case(event.originator_id)
             assert case is not None
             return "support_cases", case_row(case)
-        waning = self.repository.get(event.originator_id, version=1)
+        waning: OrganizationWaning = self.repository.get(event.originator_id, version=1)
         if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return "waning", waning.change(
                 "raised", event.rule, event.period, event.evidence, event.strategies
