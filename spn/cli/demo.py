@@ -6,24 +6,32 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import OrgKind
 from contracts.plans import ImprovementPlan
-from contracts.rollup import GetRollup
+from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
+from services.status.domain.periods import first_day, next_period, plan_year_periods
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
-from spn.cli.simulation import monthly_reports
+from spn.cli.simulation import Slip, monthly_reports
 from spn.stack.settings import StackSettings
 from spn.stack.supervisor import Stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "network"
 SHOWN_PLAN = "harbor-view-elementary/2026-27"
-REPORTED_PERIODS = ("2026-09", "2026-10", "2026-11")
-SLIPPING = ("lakeview-high", "north-shore-middle")
+YEAR = plan_year_periods("2026-27")[2:]  # September .. June
+SLIP = Slip(start="2026-10", until="2027-01", recovers="2027-02")
+LAKEVIEW_SCHOOLS = ("harbor-view-elementary", "north-shore-middle", "lakeview-high")
+SEA_CODE = "state-dept-ed"
+SUPPORT = {
+    False: "The district's family-engagement coach co-plans the school's overdue actions",
+    True: "SEA professional learning on personalized learning for district and school staff",
+}
 PROGRESS_SHOWN = "lakeview-high/2026-27"
 KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 
@@ -76,58 +84,83 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
         detail = await client.request(cmd.GetPlan(plan=shown_plan))
         for line in output.plan_lines(detail):
             say(line)
-        await _report_months(settings, client, plans, kinds)
+        await _school_year(settings, client, plans, kinds)
 
 
-async def _report_months(
+async def _school_year(
     settings: StackSettings, client: SpnClient, plans: list[ImprovementPlan], kinds: dict
 ) -> None:
-    schools = [p for p in plans if kinds[p.organization] is OrgKind.SCHOOL]
+    """A year of monthly reports: the Lakeview schools slip from October to January, get
+    support from their LEA and then the SEA, and recover."""
+    slipping = {p.organization for p in plans if p.organization in LAKEVIEW_SCHOOLS}
     say(output.heading(
-        f"Monthly status reports {REPORTED_PERIODS[0]} .. {REPORTED_PERIODS[-1]} "
-        f"({', '.join(SLIPPING)} slipping; the others on track)"
+        f"A school year, {YEAR[0]} .. {YEAR[-1]}: {', '.join(sorted(slipping))} slip "
+        f"{SLIP.start} .. {SLIP.until}; everyone else on track"
     ))  # fmt: skip
-    for period in REPORTED_PERIODS:
+    seen: dict[str, dict] = {}
+    for period in YEAR:
         batch = [
             report
-            for plan in schools
+            for plan in plans
             for report in monthly_reports(
-                plan, period, slipping=plan.organization in SLIPPING, reporter="demo team"
+                plan, period, slip=SLIP if plan.organization in slipping else None,
+                reporter="demo team",
             )
-        ]
+        ]  # fmt: skip
         await reports.publish_reports(settings.client_nats_url, settings.namespace, batch)
-        ids = [r.report_id for r in batch]
-        outcomes = await reports.wait_for_outcomes(client, ids, timeout=120, progress=False)
-        recorded = sum(o["outcome"] == "recorded" for o in outcomes.values())
-        closed = await client.request(st.ClosePeriod(period=period))
-        say(
-            f"  {period}: {len(batch)} reports ({recorded} recorded); period close "
-            f"{closed['result']}, {closed['plans_evaluated']} plans evaluated"
-        )
-    say(output.heading(f"Schools as of {REPORTED_PERIODS[-1]}"))
-    say("  " + output.figures_header("school", width=26))
-    for plan in schools:
-        progress = await client.request(st.GetPlanProgress(plan=plan.key))
-        latest = progress["periods"][-1]["figures"]
-        say("  " + output.figures_row(plan.organization, latest, width=26))
+        await reports.wait_for_outcomes(client, [r.report_id for r in batch], 120, False)
+        await client.request(st.ClosePeriod(period=period))
+        rollup = await _judged(client, period)
+        on_time = {r["code"]: r["figures"]["actions_on_time_pct"] for r in rollup["rows"]}
+        say(f"\n{period}: {len(batch)} reports; actions on time: " + ", ".join(
+            f"{code} {pct}%" for code, pct in on_time.items()))  # fmt: skip
+        for flag in rollup["flags"]:
+            say("  " + output.flag_line(flag))
+        for line in await _case_changes(client, seen, period):
+            say("  " + line)
+    say(output.heading("Support cases at the end of the year"))
+    for line in output.case_lines(await client.request(ListSupportCases())):
+        say("  " + line)
     say(output.heading(f"Tool A implementation data: {PROGRESS_SHOWN}"))
-    progress = await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
-    for line in output.progress_lines(progress):
+    for line in output.progress_lines(
+        await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
+    ):
         say(line)
-    say(output.heading(f"Rollup up the chain, {REPORTED_PERIODS[-1]}"))
-    for line in output.rollup_lines(await _rollup_when_ready(client, len(schools))):
+    say(output.heading(f"Rollup up the chain, {YEAR[-1]}"))
+    for line in output.rollup_lines(await _judged(client, YEAR[-1])):
         say("  " + line)
 
 
-async def _rollup_when_ready(client: SpnClient, schools: int) -> dict:
-    """The rollup reads the events stream; wait until it has every school's last period."""
+async def _judged(client: SpnClient, period: str) -> dict:
+    """The SEA's rollup once the period's waning rules are judged (the rollup reads the
+    events stream)."""
     deadline = asyncio.get_running_loop().time() + 60
     while True:
-        report = await client.request(GetRollup(period=REPORTED_PERIODS[-1]))
-        ready = report["organization"]["school_plans"] == schools
-        if ready or asyncio.get_running_loop().time() > deadline:
+        report = await client.request(GetRollup(period=period))
+        if report["judged"] or asyncio.get_running_loop().time() > deadline:
             return report
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
+
+
+async def _case_changes(client: SpnClient, seen: dict[str, dict], period: str) -> list[str]:
+    """What happened to the cases at this close; and the staff's answer, next month."""
+    lines = []
+    for case in (await client.request(ListSupportCases()))["cases"]:
+        before = seen.get(case["case_id"])
+        seen[case["case_id"]] = case
+        if before is not None and before["status"] == case["status"]:
+            continue
+        lines.append(output.case_change(case))
+        if case["status"] == "open":
+            on = first_day(next_period(period)) + timedelta(days=9)
+            what = SUPPORT[case["addressed_to"] == SEA_CODE]
+            provided = await client.request(ProvideSupport(
+                case_id=case["case_id"], provider=case["addressed_to"], on=on, what=what,
+                by="demo staff",
+            ))  # fmt: skip
+            seen[case["case_id"]] = provided
+            lines.append(output.case_change(provided))
+    return lines
 
 
 async def _submit_and_approve(

@@ -221,3 +221,42 @@ def case_lines(listing: dict[str, Any]) -> Iterable[str]:
             )
         if case["escalated_to"]:
             yield f"    escalated to {case['escalated_to']}"
+
+
+def flag_line(flag: dict[str, Any]) -> str:
+    if flag["change"] == "cleared":
+        return f"recovered  {flag['organization']}: {flag['rule']} no longer holds"
+    practices = sorted({s["practice"] for s in flag["strategies"] or []})
+    on = f" on {', '.join(practices)}" if practices else ""
+    line = f"WANING     {flag['organization']}: {flag['rule']}{on}  {_evidence(flag['evidence'])}"
+    return line.rstrip()
+
+
+def _evidence(evidence: dict[str, Any] | None) -> str:
+    if not evidence:
+        return ""
+    if "actions_behind_pct" in evidence:
+        return f"({evidence['actions_behind']} of {evidence['actions_due']} due actions behind)"
+    if "milestones" in evidence:
+        return f"(milestones {', '.join(evidence['milestones'])})"
+    return ""
+
+
+def case_change(case: dict[str, Any]) -> str:
+    """One line for what just happened to a support case."""
+    about = f" on {case['practice']}" if case["practice"] else ""
+    who = f"{case['recipient']} -> {case['addressed_to']}{about}"
+    status = case["status"]
+    if status == "open":
+        return f"CASE       opened: {who} ({'; '.join(case['reasons'])})"
+    if status == "supported":
+        support = case["support"]
+        return f"SUPPORT    {support['provider']} for {case['recipient']} on {support['on']}"
+    if status == "escalated":
+        return f"ESCALATED  {who}: support not effective; now with {case['escalated_to']}"
+    judgment = case["judgment"] or {}
+    verdict = "effective" if judgment.get("effective") else "not effective"
+    return (
+        f"JUDGED     {who}: {verdict} (on time {judgment.get('on_time_before')}% -> "
+        f"{judgment.get('on_time_after')}%)"
+    )

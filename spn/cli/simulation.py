@@ -1,11 +1,14 @@
 """Simulated monthly status reports for the demo: deterministic, from the plans themselves.
 
-A school on track completes each action three days before it is due; a slipping school
-completes only every other action, three weeks late, and leaves the rest in progress.
+An organization on track completes each action three days before it is due. While it
+slips (a window of months), every other action due in the window is finished three weeks
+late and the rest stall; when it recovers, stalled actions are finished in the first week
+of the recovery month and later ones on time again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from contracts.plans import ImprovementPlan
@@ -13,10 +16,19 @@ from contracts.status import ActionStatus, ActionStatusReported, Reporter
 from services.status.domain.periods import first_day, last_day
 
 
+@dataclass(frozen=True)
+class Slip:
+    """Actions due from ``start`` to the end of ``until`` slip; ``recovers`` next month."""
+
+    start: str
+    until: str
+    recovers: str
+
+
 def monthly_reports(
-    plan: ImprovementPlan, period: str, *, slipping: bool, reporter: str
+    plan: ImprovementPlan, period: str, *, slip: Slip | None, reporter: str
 ) -> list[ActionStatusReported]:
-    """The reports a school's teams would file for ``period``."""
+    """The reports an organization's teams would file for ``period``."""
     start, end = first_day(period), last_day(period)
     reports = []
     actions = [
@@ -29,26 +41,23 @@ def monthly_reports(
     for index, action in enumerate(actions):
         if action.start > end:
             continue
-        done = _completion(action.start, action.due, slipping and index % 2 == 0, slipping)
-        if done is not None and done < start:
+        done = completion(action.start, action.due, index, slip)
+        if done < start:
             continue  # reported complete in an earlier month
-        status = (
-            ActionStatus.COMPLETE if done is not None and done <= end else ActionStatus.IN_PROGRESS
-        )
+        complete = done <= end
+        late = complete and done > action.due
         reports.append(
             ActionStatusReported(
                 report_id=f"demo:{plan.key}:{action.number}:{period}",
                 plan=plan.key,
                 action=action.number,
                 period=period,
-                status=status,
-                completed_on=done if status is ActionStatus.COMPLETE else None,
-                outputs_completed=action.anticipated_outputs
-                if status is ActionStatus.COMPLETE
-                else [],
+                status=ActionStatus.COMPLETE if complete else ActionStatus.IN_PROGRESS,
+                completed_on=done if complete else None,
+                outputs_completed=action.anticipated_outputs if complete else [],
                 cause_and_adjustments=(
                     "Staff turnover delayed the work; the team re-sequenced the remaining steps"
-                    if slipping and status is ActionStatus.IN_PROGRESS and action.due <= end
+                    if late or (not complete and action.due <= end)
                     else None
                 ),
                 reporter=Reporter(name=reporter, organization=plan.organization),
@@ -57,9 +66,10 @@ def monthly_reports(
     return reports
 
 
-def _completion(start: date, due: date, late: bool, stalled: bool) -> date | None:
-    if stalled and not late:
-        return None  # a slipping school leaves every other action in progress
-    if late:
+def completion(start: date, due: date, index: int, slip: Slip | None) -> date:
+    on_time = max(start, due - timedelta(days=3))
+    if slip is None or not first_day(slip.start) <= due <= last_day(slip.until):
+        return on_time
+    if index % 2 == 0:
         return due + timedelta(days=21)
-    return max(start, due - timedelta(days=3))
+    return first_day(slip.recovers) + timedelta(days=4)  # stalled until the recovery
