@@ -102,11 +102,11 @@ class InterlacedStrategy(Part):
     measures: list[MeasureValue]
 
 
-class ReportMeasure(Command):
+class PerformanceMeasureReported(Command):
     """PerformanceMeasureReported: a value of a goal or strategy measure for a period
     (YYYY-MM) or a plan year (YYYY-YY); reporting it again replaces it."""
 
-    SCHEMA_NAME = "report-measure"
+    SCHEMA_NAME = "performance-measure-reported"
     SUBJECT = "cmd.rollup.report_measure"
     plan: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}$")
     measure: str = Field(pattern=r"^(goal:[1-4]|strategy:[1-4]\.[1-9]\d?):[1-9]\d?$")
@@ -116,7 +116,7 @@ class ReportMeasure(Command):
     by: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _one_of_period_or_year(self) -> ReportMeasure:
+    def _one_of_period_or_year(self) -> PerformanceMeasureReported:
         if (self.period is None) == (self.year is None):
             raise ValueError("give either period (YYYY-MM) or year (YYYY-YY)")
         return self

@@ -13,8 +13,8 @@ from contracts.rollup import (
     GetRollup,
     ListSupportCases,
     MeasureRecorded,
+    PerformanceMeasureReported,
     ProvideSupport,
-    ReportMeasure,
     RollupReport,
     SupportCaseList,
     SupportCaseView,
@@ -51,7 +51,7 @@ def create_router(
         on_stored()
         return SupportCaseView.model_validate(case_row(case))
 
-    def report_measure(request: ReportMeasure) -> MeasureRecorded:
+    def report_measure(request: PerformanceMeasureReported) -> MeasureRecorded:
         period = request.period or f"year:{request.year}"
         app.report_measure(request.plan, request.measure, period, request.value, request.by)
         return MeasureRecorded(
@@ -60,7 +60,7 @@ def create_router(
 
     for contract, call in (
         (GetRollup, get_rollup),
-        (ReportMeasure, report_measure),
+        (PerformanceMeasureReported, report_measure),
         (ListSupportCases, list_support_cases),
         (ProvideSupport, provide_support),
     ):

@@ -15,7 +15,7 @@ from uuid import UUID
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
-from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport, ReportMeasure
+from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported, ProvideSupport
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
@@ -273,7 +273,7 @@ def rollup(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def measure_report(args: argparse.Namespace, settings: StackSettings) -> int:
-    request = ReportMeasure(plan=args.plan, measure=args.measure, value=args.value,
+    request = PerformanceMeasureReported(plan=args.plan, measure=args.measure, value=args.value,
                             period=args.period, year=args.year, by=args.by)  # fmt: skip
 
     def lines(result: dict[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ from psycopg import sql
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import Organization
-from contracts.rollup import GetRollup, ListSupportCases, ReportMeasure
+from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
 from services.rollup.recorder import TABLES
@@ -201,11 +201,15 @@ async def test_strategies_interlace_implementation_with_outcome_data(
         ("oak-school", "strategy:1.2:1", 30),
         ("elm-school", "strategy:1.2:1", 50),
     ]:
-        await client.request(ReportMeasure(plan=f"{plan}/2026-27", measure=measure, value=value,
-                                           period="2026-10", by="Pat"))  # fmt: skip
+        reported = PerformanceMeasureReported(
+            plan=f"{plan}/2026-27", measure=measure, value=value, period="2026-10", by="Pat"
+        )
+        await client.request(reported)
     with pytest.raises(RefusedError, match="unknown_measure"):
-        await client.request(ReportMeasure(plan="oak-school/2026-27", measure="strategy:3.1:1",
-                                           value=1, period="2026-10", by="Pat"))  # fmt: skip
+        unknown = PerformanceMeasureReported(
+            plan="oak-school/2026-27", measure="strategy:3.1:1", value=1, period="2026-10", by="P"
+        )
+        await client.request(unknown)
 
     async def statuses(school: str) -> dict[str, str] | None:
         report = await client.request(GetRollup(organization=school, period="2026-10"))
