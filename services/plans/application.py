@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
@@ -16,6 +16,7 @@ from services.plans.domain import ids
 from services.plans.domain.errors import OrganizationNotFoundError, PlanNotFoundError
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
+from services.shared.eventstore import find
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -148,7 +149,4 @@ class PlansApplication(Application[UUID]):
         return Outcome(plan.id, plan.key, result, True)
 
     def _find(self, aggregate_id: UUID) -> Any:
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        return find(self, aggregate_id)

@@ -8,9 +8,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
-from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import get_topic
 
 from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
@@ -20,6 +19,7 @@ from services.rollup.domain.support_case import EffectivenessRule, SupportCase, 
 from services.rollup.domain.waning import Flag, PeriodFacts, PlanPeriod, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
+from services.shared.eventstore import find, process_recorder
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,7 @@ class RollupApplication(Application[UUID]):
     name = "rollup"
 
     def construct_recorder(self) -> ProcessRecorder:
-        factory = self.factory
-        assert isinstance(factory, PostgresFactory), "the rollup read models need PostgreSQL"
-        recorder = RollupRecorder(
-            factory.datastore,
-            events_table_name=f"{self.name}_events",
-            tracking_table_name=f"{self.name}_tracking",
-        )
-        recorder.create_table()
-        return recorder
+        return process_recorder(self, RollupRecorder)
 
     @property
     def view(self) -> RollupRecorder:
@@ -310,16 +302,11 @@ class RollupApplication(Application[UUID]):
         )
 
     def _case(self, case_id: UUID) -> SupportCase | None:
-        try:
-            return self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return None
+        return find(self, case_id)
 
     def _waning(self, organization: str) -> OrganizationWaning:
-        try:
-            return self.repository.get(OrganizationWaning.create_id(organization))
-        except AggregateNotFoundError:
-            return OrganizationWaning(organization=organization)
+        found = find(self, OrganizationWaning.create_id(organization))
+        return found or OrganizationWaning(organization=organization)
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import ProcessRecorder
+from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from psycopg.conninfo import conninfo_to_dict
 
 
@@ -28,3 +34,29 @@ def postgres_env(database_url: str | None, schema: str = "public") -> dict[str, 
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "5",
     }
+
+
+def find(app: Application[UUID], aggregate_id: UUID) -> Any:
+    """The aggregate, or None if it was never stored."""
+    try:
+        return app.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+
+
+def process_recorder(
+    app: Application[UUID], recorder_class: type[PostgresProcessRecorder]
+) -> ProcessRecorder:
+    """A process recorder of the given class (events, tracking and the service's own read
+    models in one transaction) on the application's PostgreSQL datastore; the plain one of
+    any other persistence module."""
+    factory = app.factory
+    if not isinstance(factory, PostgresFactory):
+        return factory.process_recorder()
+    recorder = recorder_class(
+        factory.datastore,
+        events_table_name=f"{app.name}_events",
+        tracking_table_name=f"{app.name}_tracking",
+    )
+    recorder.create_table()
+    return recorder

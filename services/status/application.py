@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
-from eventsourcing.postgres import PostgresFactory
 
+from services.shared.eventstore import find, process_recorder
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
 from services.status.domain.registers import ActivePlans, ReportingPeriod
@@ -69,16 +69,7 @@ class StatusApplication(Application[UUID]):
     }
 
     def construct_recorder(self) -> ProcessRecorder:
-        factory = self.factory
-        if isinstance(factory, PostgresFactory):
-            recorder = StatusRecorder(
-                factory.datastore,
-                events_table_name=f"{self.name}_events",
-                tracking_table_name=f"{self.name}_tracking",
-            )
-            recorder.create_table()
-            return recorder
-        return factory.process_recorder()
+        return process_recorder(self, StatusRecorder)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -198,10 +189,7 @@ class StatusApplication(Application[UUID]):
         return batch.aggregates[aggregate_id]
 
     def _get(self, aggregate_id: UUID) -> Any:
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        return find(self, aggregate_id)
 
 
 def _outcome(
