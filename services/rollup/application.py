@@ -12,11 +12,11 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
+from services.rollup import read
 from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
-from services.rollup.domain.figures import combine, domain_of
-from services.rollup.domain.interlace import on_target, strategy_status
+from services.rollup.domain.interlace import strategy_status
 from services.rollup.domain.support_case import EffectivenessRule, SupportCase, SupportCaseError
-from services.rollup.domain.waning import Flag, PeriodFacts, PlanPeriod, WaningRules, evaluate
+from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
 from services.shared.eventstore import find, process_recorder
@@ -60,7 +60,7 @@ class RollupApplication(Application[UUID]):
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
         hold."""
-        facts, orgs = period_facts(self.view, period)
+        facts, orgs = read.period_facts(self.view, period)
         flags = evaluate(facts, rules)
         by_org: dict[str, list[Flag]] = {}
         for flag in flags:
@@ -74,7 +74,7 @@ class RollupApplication(Application[UUID]):
         changed += self._open_cases(period, by_org, orgs, cases)
         changed += self._judge_supports(period, facts, orgs, cases)
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
-        processing.collect_events(*changed, view_rows=rows + _case_rows(changed))
+        processing.collect_events(*changed, view_rows=rows + read.case_rows(changed))
         self._notify(self._record(processing))
         return len(flags)
 
@@ -94,7 +94,7 @@ class RollupApplication(Application[UUID]):
             what=what,
             by=by,
         )
-        self.save(case, view_rows=_case_rows([case]))
+        self.save(case, view_rows=read.case_rows([case]))
         return case
 
     # -- outcome data ----------------------------------------------------------------------
@@ -137,7 +137,7 @@ class RollupApplication(Application[UUID]):
             number = owner.split(":")[1]
             mine = [m for m in measures if m["owner"] == owner]
             row = figures.get(number)
-            shown = [_measure_value(m, values, period) for m in mine]
+            shown = [read.measure_value(m, values, period) for m in mine]
             status = strategy_status(
                 row["figures"] if row else None,
                 [(m, v["value"]) for m, v in zip(mine, shown, strict=True)],
@@ -176,7 +176,7 @@ class RollupApplication(Application[UUID]):
         if isinstance(event, SupportCase.Opened):  # type: ignore[attr-defined]
             case = self._case(event.originator_id)
             assert case is not None
-            return "support_cases", case_row(case)
+            return "support_cases", read.case_row(case)
         waning: OrganizationWaning = self.repository.get(event.originator_id, version=1)
         if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return "waning", waning.change(
@@ -257,8 +257,8 @@ class RollupApplication(Application[UUID]):
             since = [p for p in closed if case.support["period"] < p <= period]
             if not case.due_for_judgment(len(since), rules.effectiveness):
                 continue
-            before = _on_time(facts, case, case.support["period"])
-            after = _on_time(facts, case, period)
+            before = read.on_time(facts, case, case.support["period"])
+            after = read.on_time(facts, case, period)
             changed.append(case)
             if case.judge(period=period, before=before, after=after, rule=rules.effectiveness):
                 continue
@@ -316,7 +316,7 @@ class RollupApplication(Application[UUID]):
         root = code or next((c for c, o in orgs.items() if o["parent"] is None), None)
         if root is None or root not in orgs:
             raise UnknownOrganizationError(f"organization {code or '(SEA)'} is not known to rollup")
-        schools = _schools_beneath(root, orgs)
+        schools = read.schools_beneath(root, orgs)
         periods = sorted(
             {
                 r["period"]
@@ -336,201 +336,16 @@ class RollupApplication(Application[UUID]):
         )
         children = [c for c, o in orgs.items() if o["parent"] == root]
         return {
-            "organization": _figures_of(root, orgs, schools, by_org),
+            "organization": read.figures_of(root, orgs, schools, by_org),
             "period": period,
             "periods": periods,
             "own_plan": by_org.get(root),
-            "rows": [_figures_of(c, orgs, _schools_beneath(c, orgs), by_org) for c in children],
-            "practices": _by_practice(strategies),
-            "domains": _by_domain(strategies),
+            "rows": [
+                read.figures_of(c, orgs, read.schools_beneath(c, orgs), by_org) for c in children
+            ],
+            "practices": read.by_practice(strategies),
+            "domains": read.by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],
             "judged": self.judged(period) if period else False,
-            "flags": self.flags([root, *_beneath(root, orgs)], period) if period else [],
+            "flags": self.flags([root, *read.beneath(root, orgs)], period) if period else [],
         }
-
-
-def _schools_beneath(code: str, orgs: dict[str, dict[str, Any]]) -> set[str]:
-    """The schools in the subtree of ``code`` (a school: itself)."""
-    if orgs[code]["kind"] == "SCHOOL":
-        return {code}
-    found: set[str] = set()
-    for child, org in orgs.items():
-        if org["parent"] == code:
-            found |= _schools_beneath(child, orgs)
-    return found
-
-
-def _figures_of(
-    code: str, orgs: dict[str, dict[str, Any]], schools: set[str], by_org: dict[str, Any]
-) -> dict[str, Any]:
-    figures = [by_org[s] for s in schools if s in by_org]
-    org = orgs[code]
-    return {
-        "code": code,
-        "name": org["name"],
-        "kind": org["kind"],
-        "school_plans": len(figures),
-        "figures": combine(figures),
-    }
-
-
-def _by_practice(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    practices: dict[str, list[dict[str, Any]]] = {}
-    for row in strategies:
-        practices.setdefault(row["practice"], []).append(row)
-    return [
-        {
-            "practice": practice,
-            "domain": domain_of(practice),
-            "strategies": len(rows),
-            "organizations": len({r["organization"] for r in rows}),
-            "figures": combine(r["figures"] for r in rows),
-        }
-        for practice, rows in sorted(practices.items())
-    ]
-
-
-def _by_domain(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    domains: dict[int, list[dict[str, Any]]] = {}
-    for row in strategies:
-        domains.setdefault(domain_of(row["practice"]), []).append(row)
-    return [
-        {"domain": d, "strategies": len(rows), "figures": combine(r["figures"] for r in rows)}
-        for d, rows in sorted(domains.items())
-    ]
-
-
-def period_facts(
-    view: RollupRecorder, period: str
-) -> tuple[PeriodFacts, dict[str, dict[str, Any]]]:
-    """Everything the waning rules need at a period's close, from the read models."""
-    orgs = {o["code"]: o for o in view.select("organizations")}
-    periods = sorted(
-        {r["period"] for r in view.select("plan_periods", "period <= %(p)s", p=period)}
-    )
-    previous = [p for p in reversed(periods) if p < period]
-    strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in view.select("strategy_periods", "period <= %(p)s", p=period):
-        strategies.setdefault((row["organization"], row["period"]), []).append(
-            {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
-        )
-    plans: dict[str, dict[str, PlanPeriod]] = {}
-    for row in view.select("plan_periods", "period <= %(p)s", p=period):
-        org, at = row["organization"], row["period"]
-        plans.setdefault(org, {})[at] = PlanPeriod(
-            org,
-            at,
-            row["figures"],
-            tuple(sorted(strategies.get((org, at), []), key=lambda s: s["number"])),
-        )
-    # a slipped milestone keeps the rule holding until it is completed
-    done = {
-        (r["plan_key"], r["milestone"])
-        for r in view.select("milestone_periods", "period = %(p)s", p=period)
-        if r["figures"]["milestones_completed"]
-    }
-    slipped: dict[str, list[dict[str, str]]] = {}
-    for row in view.select("milestone_slips", "period <= %(p)s", p=period):
-        if (row["plan_key"], row["milestone"]) in done:
-            continue
-        slipped.setdefault(row["organization"], []).append(
-            {
-                "strategy": row["strategy"],
-                "practice": row["practice"],
-                "milestone": row["milestone"],
-            }
-        )
-    with_plans = set(plans)
-    peers = {
-        code: sorted(
-            other
-            for other in with_plans - {code}
-            if orgs.get(other, {}).get("parent") == orgs.get(code, {}).get("parent")
-            and orgs.get(other, {}).get("kind") == orgs.get(code, {}).get("kind")
-        )
-        for code in with_plans
-    }
-    silent = {r["organization"] for r in view.select("missing_reports", "period = %(p)s", p=period)}
-    parents = {code: org["parent"] for code, org in orgs.items()}
-    facts = PeriodFacts(period, previous, plans, peers, silent, slipped, parents)
-    return facts, orgs
-
-
-def _on_time(facts: PeriodFacts, case: SupportCase, period: str) -> float | None:
-    """The recipient's actions on time % in a period: for a practice case of an LEA, its
-    schools' strategies on that practice; otherwise the recipient's own plan."""
-    if case.practice is None:
-        plan = facts.plans.get(case.recipient, {}).get(period)
-        return plan.figures.get("actions_on_time_pct") if plan else None
-    schools = [o for o, parent in facts.parents.items() if parent == case.recipient]
-    strategies = [
-        s["figures"]
-        for org in schools
-        for plan in [facts.plans.get(org, {}).get(period)]
-        if plan is not None
-        for s in plan.strategies
-        if s["practice"] == case.practice
-    ]
-    combined = combine(strategies)
-    return combined.get("actions_on_time_pct") if combined else None
-
-
-def _case_rows(aggregates: list[Any]) -> list[Row]:
-    return [("support_cases", case_row(c)) for c in aggregates if isinstance(c, SupportCase)]
-
-
-def case_row(case: SupportCase) -> dict[str, Any]:
-    """A support case as its read-model row (and query result)."""
-    return {
-        "case_id": case.id,
-        "recipient": case.recipient,
-        "addressed_to": case.addressed_to,
-        "practice": case.practice,
-        "opened": case.opened,
-        "status": case.status,
-        "practices": case.practices,
-        "reasons": case.reasons,
-        "support": case.support,
-        "judgment": case.judgment,
-        "escalated_to": case.escalated_to,
-        "escalated_from": case.escalated_from,
-    }
-
-
-def _measure_value(
-    measure: dict[str, Any], values: list[dict[str, Any]], period: str | None
-) -> dict[str, Any]:
-    """The latest value of a measure up to ``period`` (a month, else its plan year's)."""
-    mine = [
-        v
-        for v in values
-        if (v["plan_key"], v["measure"]) == (measure["plan_key"], measure["measure"])
-    ]
-    months = sorted(
-        (
-            v
-            for v in mine
-            if not v["period"].startswith("year:") and (period is None or v["period"] <= period)
-        ),
-        key=lambda v: v["period"],
-    )
-    yearly = [v for v in mine if v["period"] == f"year:{measure['plan_year']}"]
-    latest = months[-1] if months else (yearly[0] if yearly else None)
-    target = next(
-        (t["value"] for t in measure["targets"] if t["year"] == measure["plan_year"]), None
-    )
-    value = latest["value"] if latest else None
-    return {
-        "measure": measure["measure"],
-        "indicator": measure["indicator"],
-        "baseline": measure["baseline"],
-        "target": target,
-        "value": value,
-        "period": latest["period"] if latest else None,
-        "on_target": on_target(measure, value, measure["plan_year"]) if value is not None else None,
-    }
-
-
-def _beneath(code: str, orgs: dict[str, dict[str, Any]]) -> list[str]:
-    children = [c for c, o in orgs.items() if o["parent"] == code]
-    return children + [d for c in children for d in _beneath(c, orgs)]

@@ -21,8 +21,9 @@ from contracts.rollup import (
 )
 from contracts.subjects import subject
 from services.rollup import translator
-from services.rollup.application import RollupApplication, case_row
+from services.rollup.application import RollupApplication
 from services.rollup.domain.errors import RollupError
+from services.rollup.read import case_row
 from services.shared.replies import answer
 
 
