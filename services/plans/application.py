@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError
 
 from services.plans.domain import ids
 from services.plans.domain.errors import OrganizationNotFoundError, PlanNotFoundError
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
-from services.shared.eventstore import find
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
+from services.shared.eventstore import find, retry_on_conflict
 
 @dataclass(frozen=True)
 class Outcome:
@@ -30,21 +24,6 @@ class Outcome:
     key: str
     result: str
     changed: bool
-
-
-def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
-    """Re-run a command when a concurrent writer saved the same aggregate first."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for _ in range(4):
-            try:
-                return method(*args, **kwargs)
-            except IntegrityError:
-                continue
-        return method(*args, **kwargs)
-
-    return wrapper
 
 
 class PlansApplication(Application[UUID]):

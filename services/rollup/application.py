@@ -19,7 +19,7 @@ from services.rollup.domain.support_case import EffectivenessRule, SupportCase, 
 from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
-from services.shared.eventstore import find, process_recorder
+from services.shared.eventstore import find, process_recorder, retry_on_conflict
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class RollupApplication(Application[UUID]):
 
     # -- support cases ---------------------------------------------------------------------
 
+    @retry_on_conflict
     def provide_support(
         self, case_id: UUID, *, provider: str, practice: str | None, on: date, what: str, by: str
     ) -> SupportCase:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import ProcessRecorder
+from eventsourcing.persistence import IntegrityError, ProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from psycopg.conninfo import conninfo_to_dict
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class DatabaseNotConfiguredError(RuntimeError):
@@ -60,3 +65,18 @@ def process_recorder(
     )
     recorder.create_table()
     return recorder
+
+
+def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
+    """Re-run a command when a concurrent writer saved the same aggregate first."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(4):
+            try:
+                return method(*args, **kwargs)
+            except IntegrityError:
+                continue
+        return method(*args, **kwargs)
+
+    return wrapper
