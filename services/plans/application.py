@@ -16,6 +16,7 @@ from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
 from services.shared.eventstore import find, retry_on_conflict
 
+
 @dataclass(frozen=True)
 class Outcome:
     """What a command did: ``changed`` is False when it was a repeat with no effect."""
