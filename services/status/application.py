@@ -156,9 +156,6 @@ class StatusApplication(Application[UUID]):
         self.save(*evaluated, ReportingPeriod(period=period, plans_evaluated=len(evaluated)))
         return True, len(evaluated)
 
-    def is_closed(self, period: str) -> bool:
-        return self._get(ReportingPeriod.create_id(period)) is not None
-
     def active_keys(self) -> list[str]:
         active = self._get(ActivePlans.ID)
         return list(active.keys) if active else []

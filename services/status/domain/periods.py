@@ -27,6 +27,3 @@ def plan_year_periods(plan_year: str) -> list[str]:
         f"{start + 1}-{m:02d}" for m in range(1, 7)
     ]
 
-
-def period_of(day: date) -> str:
-    return f"{day.year}-{day.month:02d}"
