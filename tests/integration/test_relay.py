@@ -86,18 +86,25 @@ async def test_events_stored_before_a_crash_reach_the_stream_exactly_once(
     ]
 
 
-async def test_relay_resumes_from_the_stream_when_its_tracking_lags(
-    plans_settings: PlansSettings, nats_url: str, namespace: str
-):
-    """A crash between PubAck and saving the position: the stream knows better."""
-    first = PlansService(plans_settings, registry=CollectorRegistry())
-    await first.start()
+async def network_relayed_then_stopped(
+    settings: PlansSettings, nats_url: str, namespace: str
+) -> None:
+    """Three organizations stored and relayed; then the service (and its relay) stops."""
+    service = PlansService(settings, registry=CollectorRegistry())
+    await service.start()
     try:
         async with SpnClient(nats_url, namespace, timeout=10) as client:
             await register_network(client)
         await wait_for_stream_count(nats_url, namespace, 3)
     finally:
-        await first.stop()  # the relay is stopped: nothing rewrites its tracking now
+        await service.stop()
+
+
+async def test_relay_resumes_from_the_stream_when_its_tracking_lags(
+    plans_settings: PlansSettings, nats_url: str, namespace: str
+):
+    """A crash between PubAck and saving the position: the stream knows better."""
+    await network_relayed_then_stopped(plans_settings, nats_url, namespace)
     schema = sql.Identifier(plans_settings.db_schema)
     with psycopg.connect(plans_settings.database_url or "", autocommit=True) as conn:
         conn.execute(sql.SQL("UPDATE {}.plans_relay_tracking SET notification_id = 1 "
@@ -119,14 +126,7 @@ async def test_relay_refuses_a_stream_ahead_of_its_event_store(
     plans_settings: PlansSettings, nats_url: str, namespace: str, database_url: str
 ):
     """Same NATS data, a new database: publishing would silently skip the new events."""
-    first = PlansService(plans_settings, registry=CollectorRegistry())
-    await first.start()
-    try:
-        async with SpnClient(nats_url, namespace, timeout=10) as client:
-            await register_network(client)
-        await wait_for_stream_count(nats_url, namespace, 3)
-    finally:
-        await first.stop()
+    await network_relayed_then_stopped(plans_settings, nats_url, namespace)
     schema = sql.Identifier(plans_settings.db_schema)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))

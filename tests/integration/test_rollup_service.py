@@ -12,35 +12,25 @@ import pytest
 from prometheus_client import CollectorRegistry
 from psycopg import sql
 
-from contracts import plan_commands as cmd
 from contracts import status as st
-from contracts.organizations import Organization
 from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
 from services.rollup.recorder import TABLES
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
-from tests.factories import organization, plan_document
+from tests.factories import plan_document
+from tests.integration import network
 from tests.integration.helpers import stream_messages
-from tests.integration.test_plans_service import import_request
 from tests.integration.test_status_service import all_decided, publish, until
 
 SCHOOLS = ("oak-school", "elm-school")
 
 
 async def network_with_two_school_plans(client: SpnClient) -> None:
-    for org in (
-        organization("state-sea", "SEA"),
-        organization("river-lea", "LEA", "state-sea"),
-        *(organization(code, "SCHOOL", "river-lea") for code in SCHOOLS),
-    ):
-        await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+    await network.register(client, SCHOOLS)
     for code in SCHOOLS:
-        key = f"{code}/2026-27"
-        await client.request(import_request(plan_document(code)))
-        await client.request(cmd.SubmitPlan(plan=key, organization=code, by="Pat"))
-        await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
+        await network.approve(client, plan_document(code), "river-lea")
 
 
 def report(school: str, action: str, done: str) -> dict:

@@ -22,32 +22,22 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import plan_commands as cmd
 from contracts import status as st
-from contracts.organizations import Organization
 from contracts.rollup import ListSupportCases, ProvideSupport
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
-from tests.factories import organization, plan_document
-from tests.integration.test_plans_service import import_request
+from tests.factories import plan_document
+from tests.integration import network
 from tests.integration.test_status_service import all_decided, publish, until
 
 SCHOOLS = ("oak-school", "elm-school", "ash-school")
 
 
-async def network(client: SpnClient) -> None:
-    for org in (
-        organization("state-sea", "SEA"),
-        organization("river-lea", "LEA", "state-sea"),
-        *(organization(code, "SCHOOL", "river-lea") for code in SCHOOLS),
-    ):
-        await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+async def network_of_river(client: SpnClient) -> None:
+    await network.register(client, SCHOOLS)
     for code, approver in [(s, "river-lea") for s in SCHOOLS] + [("river-lea", "state-sea")]:
-        key = f"{code}/2026-27"
-        await client.request(import_request(plan_document(code)))
-        await client.request(cmd.SubmitPlan(plan=key, organization=code, by="Pat"))
-        await client.request(cmd.ApprovePlan(plan=key, organization=approver, by="Sam"))
-        assert await until(lambda k=key: client.request(st.GetPlanProgress(plan=k)))
+        key = await network.approve(client, plan_document(code), approver)
+        await network.known_to_status(client, key)
 
 
 def done(school: str, action: str, on: str) -> dict:
@@ -87,7 +77,7 @@ async def close(client: SpnClient, period: str) -> None:
 async def test_supports_are_opened_given_judged_and_escalated(
     client, plans_service, status_service, rollup_service, nats_url, namespace
 ):
-    await network(client)
+    await network_of_river(client)
     october = [done(s, f"{n}.1.1", "2026-10-20") for s in SCHOOLS for n in ("1.1", "1.2", "2.1")]
     await report_and_wait(client, nats_url, namespace, october)
     await close(client, "2026-10")

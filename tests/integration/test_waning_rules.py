@@ -23,13 +23,11 @@ import json
 
 import nats
 
-from contracts import plan_commands as cmd
 from contracts import status as st
-from contracts.organizations import Organization
 from contracts.subjects import events_stream
 from spn.cli.client import SpnClient
-from tests.factories import organization, plan_document
-from tests.integration.test_plans_service import import_request
+from tests.factories import plan_document
+from tests.integration import network
 from tests.integration.test_status_service import all_decided, publish, until
 
 SCHOOLS = ("a-school", "b-school", "c-school", "d-school")
@@ -102,15 +100,10 @@ async def rollup_events(nats_url: str, namespace: str) -> list[tuple[str, str, s
 async def test_each_rule_is_raised_once_and_cleared_on_recovery(
     client: SpnClient, plans_service, status_service, rollup_service, nats_url, namespace
 ):
-    for org in (organization("state-sea", "SEA"), organization("river-lea", "LEA", "state-sea"),
-                *(organization(s, "SCHOOL", "river-lea") for s in SCHOOLS)):  # fmt: skip
-        await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+    await network.register(client, SCHOOLS)
     for school in SCHOOLS:
-        key = f"{school}/2026-27"
-        await client.request(import_request(one_strategy_plan(school)))
-        await client.request(cmd.SubmitPlan(plan=key, organization=school, by="Pat"))
-        await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
-        assert await until(lambda k=key: client.request(st.GetPlanProgress(plan=k)))
+        key = await network.approve(client, one_strategy_plan(school), "river-lea")
+        await network.known_to_status(client, key)
     for period in ("2026-09", "2026-10", "2026-11", "2026-12"):
         reports = month(period)
         for school in SCHOOLS:
