@@ -14,6 +14,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
+from services.shared.pg_recorder import NonPipelinedInsertMixin
+
 TABLES = {
     "organizations": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent text",
     "plan_periods": "plan_key text, organization text NOT NULL, period text, as_of date NOT NULL, "
@@ -63,7 +65,7 @@ Row = tuple[str, dict[str, Any]]
 """(table, columns): one upsert."""
 
 
-class RollupRecorder(PostgresProcessRecorder):
+class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.prefix = self.events_table_name.removesuffix("_events")

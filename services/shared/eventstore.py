@@ -7,10 +7,14 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
+from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
+
+from services.shared.pg_recorder import APPLICATION_RECORDER_ENV, PostgresFactoryWithTimeouts
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,7 +33,9 @@ def postgres_env(database_url: str | None, schema: str = "public") -> dict[str, 
         )
     info = conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": get_topic(PostgresFactoryWithTimeouts),
+        "POSTGRES_STATEMENT_TIMEOUT": "60",
+        **APPLICATION_RECORDER_ENV,  # no pipeline mode: a large save cannot deadlock
         "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
         "POSTGRES_HOST": str(info.get("host") or "127.0.0.1"),
         "POSTGRES_PORT": str(info.get("port") or "5432"),
@@ -37,8 +43,25 @@ def postgres_env(database_url: str | None, schema: str = "public") -> dict[str, 
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": "5",
+        # waiting for a pooled connection gives up after this (the caller's loop retries)
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # a writer queued behind the events table's lock gives up (and is retried)
+        "POSTGRES_LOCK_TIMEOUT": "30",
         "POSTGRES_MAX_OVERFLOW": "5",
     }
+
+
+def database_reachable(database_url: str, timeout: float = 2.0) -> str | None:
+    """None when PostgreSQL answers a query within ``timeout`` seconds, else why not."""
+    try:
+        with psycopg.connect(
+            database_url, connect_timeout=max(int(timeout), 1),
+            options=f"-c statement_timeout={int(timeout * 1000)}",
+        ) as conn:  # fmt: skip
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return None
 
 
 def find(app: Application[UUID], aggregate_id: UUID) -> Any:

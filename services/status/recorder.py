@@ -1,49 +1,79 @@
-"""The status service's process recorder: events, the consumer's tracking record and each
-report's outcome commit in one PostgreSQL transaction."""
+"""The status service's process recorder: events, the consumer's tracking record, each
+report's outcome and the reports parked for a plan not yet known commit in one PostgreSQL
+transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
+
+from services.shared.pg_recorder import NonPipelinedInsertMixin
+
+# a recorded outcome is final; a rejected or parked report may still be recorded later
+UPSERT_OUTCOME = (
+    "INSERT INTO {0} VALUES (%(report_id)s, %(outcome)s, %(reason)s, %(message)s) "
+    "ON CONFLICT (report_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
+    "reason = EXCLUDED.reason, message = EXCLUDED.message WHERE {0}.outcome <> 'recorded'"
+)
 
 
-class StatusRecorder(PostgresProcessRecorder):
-    """Adds ``<app>_report_outcomes``: what became of each report id (read model)."""
+class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
+    """Adds ``<app>_report_outcomes`` (what became of each report id, a read model) and
+    ``<app>_parked_reports`` (reports waiting for their plan's approval)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         prefix = self.events_table_name.removesuffix("_events")
-        self.outcomes_table = SQL("{0}.{1}").format(
-            Identifier(datastore.schema), Identifier(f"{prefix}_report_outcomes")
-        )
-        self.sql_create_statements.append(
+        self.outcomes_table = self._table(f"{prefix}_report_outcomes")
+        self.parked_table = self._table(f"{prefix}_parked_reports")
+        self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0} (report_id text PRIMARY KEY, "
                 "outcome text NOT NULL, reason text, message text)"
-            ).format(self.outcomes_table)
-        )
+            ).format(self.outcomes_table),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (report_id text PRIMARY KEY, plan text NOT NULL, "
+                "sequence bigint NOT NULL, subject text NOT NULL, body bytea NOT NULL, "
+                "payload text NOT NULL, parked_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self.parked_table),
+            SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (plan)").format(
+                Identifier(f"{prefix}_parked_reports_plan"), self.parked_table
+            ),
+        ]
+
+    def _table(self, name: str) -> Composed:
+        return SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(name))
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        outcomes = kwargs.get("report_outcomes") or []
-        if outcomes:
+        unparked = kwargs.get("unparked_reports") or []
+        if unparked:
+            curs.execute(
+                SQL("DELETE FROM {0} WHERE report_id = ANY(%s)").format(self.parked_table),
+                (unparked,),
+            )
+        parked = kwargs.get("parked_reports") or []
+        if parked:
             curs.executemany(
                 SQL(
-                    "INSERT INTO {0} VALUES (%(report_id)s, %(outcome)s, %(reason)s, %(message)s) "
-                    "ON CONFLICT (report_id) DO UPDATE SET outcome = EXCLUDED.outcome, "
-                    "reason = EXCLUDED.reason, message = EXCLUDED.message "
-                    "WHERE {0}.outcome = 'rejected'"
-                ).format(self.outcomes_table),
-                outcomes,
+                    "INSERT INTO {0} (report_id, plan, sequence, subject, body, payload) VALUES "
+                    "(%(report_id)s, %(plan)s, %(sequence)s, %(subject)s, %(body)s, %(payload)s) "
+                    "ON CONFLICT (report_id) DO NOTHING"
+                ).format(self.parked_table),
+                parked,
             )
+        outcomes = kwargs.get("report_outcomes") or []
+        if outcomes:
+            curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)
 
     def report_outcomes(self, report_ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.datastore.transaction(commit=False) as curs:
@@ -52,3 +82,28 @@ class StatusRecorder(PostgresProcessRecorder):
                 (report_ids,),
             )
             return {row["report_id"]: dict(row) for row in curs.fetchall()}
+
+    def parked_for(self, plans: list[str]) -> list[dict[str, Any]]:
+        return self._parked(SQL("plan = ANY(%s)"), plans)
+
+    def parked_before(self, moment: datetime, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._parked(SQL("parked_at < %s"), moment, limit)
+
+    def _parked(self, where: SQL, value: Any, limit: int | None = None) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT * FROM {0} WHERE {1} ORDER BY sequence LIMIT %s").format(
+                    self.parked_table, where
+                ),
+                (value, limit),
+            )
+            return [dict(row) for row in curs.fetchall()]
+
+    def unpark(self, report_ids: list[str], outcomes: list[dict[str, Any]]) -> None:
+        """Parked reports that are given up on, with their outcomes, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("DELETE FROM {0} WHERE report_id = ANY(%s)").format(self.parked_table),
+                (report_ids,),
+            )
+            curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)
