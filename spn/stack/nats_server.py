@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 JETSTREAM_CONFIG = """# written by spn up
 jetstream {{
@@ -44,8 +45,26 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def unreachable_reason(url: str, timeout: float = 1.0) -> str | None:
+    """None if a server of ``url`` (``nats://a:4222,nats://b:4222``) takes a TCP connection,
+    else why not."""
+    reason = "no server in the URL"
+    for server in url.split(","):
+        try:
+            parts = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+            address = (parts.hostname or "127.0.0.1", parts.port or 4222)
+            socket.create_connection(address, timeout=timeout).close()
+            return None
+        except (OSError, ValueError) as error:
+            reason = str(error) or type(error).__name__
+    return reason
+
+
 class NatsServer:
-    """``nats-server -js`` on loopback, storing JetStream data under ``data_dir``."""
+    """``nats-server -js`` on loopback, storing JetStream data under ``data_dir``;
+    ``start`` again after it died starts it on the same port and data."""
+
+    name = "NATS"
 
     def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1"):
         self.data_dir = data_dir
@@ -58,8 +77,21 @@ class NatsServer:
         return f"nats://{self.host}:{self.port}"
 
     @property
-    def log_file(self) -> Path:
+    def log(self) -> Path:
         return self.data_dir / "nats-server.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_note(self) -> str:
+        return f"exited ({self.process.returncode if self.process else None})"
+
+    def ready(self) -> bool:
+        return port_open(self.host, self.port)
 
     def start(self, timeout: float = 10.0) -> None:
         if port_open(self.host, self.port):
@@ -72,7 +104,7 @@ class NatsServer:
         config.write_text(JETSTREAM_CONFIG.format(store_dir=json.dumps(str(self.data_dir))))
         command = [
             nats_server_binary(), "--config", str(config),
-            "--addr", self.host, "--port", str(self.port), "--log", str(self.log_file),
+            "--addr", self.host, "--port", str(self.port), "--log", str(self.log),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, start_new_session=True
@@ -80,7 +112,7 @@ class NatsServer:
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.process.poll() is not None:
-                raise StackError(f"nats-server exited at start; see {self.log_file}")
+                raise StackError(f"nats-server exited at start; see {self.log}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise StackError(f"nats-server did not listen within {timeout}s")

@@ -23,6 +23,13 @@ class StackSettings(BaseSettings):
     status_http_port: int = 8102
     rollup_http_port: int = 8103
     startup_timeout: float = 60.0
+    restart_limit: int = Field(
+        5, ge=0, description="restarts of one process within restart_window; more: stop the stack"
+    )
+    restart_window: float = Field(600.0, gt=0, description="seconds the restart limit counts")
+    health_interval: float = Field(
+        5.0, ge=0, description="seconds between checks of /health and external servers; 0: none"
+    )
 
     @property
     def client_nats_url(self) -> str:

@@ -1,9 +1,19 @@
 """``spn up``: NATS, PostgreSQL and every service as separate processes, started in order,
-each waited on until healthy, all stopped cleanly on Ctrl-C."""
+each waited on until healthy, then supervised until Ctrl-C or SIGTERM stops all in order.
+
+A process that dies (a service, or the embedded NATS or PostgreSQL) is started again on
+the same port and data, after a growing delay, at most ``restart_limit`` times within
+``restart_window``; past that the stack stops (exit 1). Every ``health_interval`` seconds
+each service's /health and an external NATS or PostgreSQL are checked in the background;
+what goes wrong, and when it is fine again, is said once. The pid of each process is in
+``<data dir>/run/<name>.pid``."""
 
 from __future__ import annotations
 
 import fcntl
+import functools
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -11,15 +21,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import IO
+from types import TracebackType
+from typing import IO, Protocol
 
+from spn.stack import nats_server, postgres
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
 from spn.stack.settings import StackSettings
+
+POLL_INTERVAL = 0.3  # seconds between two looks at every process
+HEALTH_TIMEOUT = 2.0  # seconds a /health answer may take
+STOP_TIMEOUT = 15.0  # seconds the services have to stop before they are killed
 
 
 @dataclass(frozen=True)
@@ -39,22 +57,299 @@ SERVICES = [
 ]
 
 
+class Part(Protocol):
+    """A process of the stack: the embedded NATS or PostgreSQL, or a service."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def log(self) -> Path: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def start(self) -> object:
+        """Start it (again, after it died); StackError if it cannot."""
+
+    def running(self) -> bool: ...
+
+    def exit_note(self) -> str:
+        """How it ended, e.g. ``exited (-9)``."""
+
+    def ready(self) -> bool:
+        """Serving; for a service, its /health is ok."""
+
+
 @dataclass
-class RunningService:
+class ServiceProcess:
+    """One service's process; ``start`` runs it (again), appending to its log."""
+
     spec: ServiceSpec
-    process: subprocess.Popen[bytes]
+    env: dict[str, str]
     url: str
     log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.spec.module],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches `spn up` only; it stops all in order
+            )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_note(self) -> str:
+        return f"exited ({self.process.returncode if self.process else None})"
+
+    def ready(self) -> bool:
+        return health_problem(self.url) is None
+
+    def interrupt(self) -> None:
+        """Ask it to stop, as Ctrl-C would."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    def wait_stopped(self, deadline: float) -> None:
+        """Wait until it ended, or kill it at ``deadline`` (a ``time.monotonic()``)."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class RestartPolicy:
+    """At most ``limit`` restarts within any ``window`` seconds. The first restart in the
+    window is immediate; each further one waits twice as long as the one before (``backoff``
+    seconds, then 2, 4, ... times that, at most ``max_backoff``)."""
+
+    def __init__(self, limit: int, window: float, backoff: float = 1.0, max_backoff: float = 30.0):
+        self.limit = limit
+        self.window = window
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._restarts: deque[float] = deque()
+
+    @property
+    def count(self) -> int:
+        """Restarts in the window, as of the last ``allow``."""
+        return len(self._restarts)
+
+    @property
+    def span(self) -> str:
+        """The window in words: ``10 min``."""
+        return _span(self.window)
+
+    def allow(self, now: float) -> bool:
+        """Whether a restart at ``now`` is within the limit; if so, it is counted."""
+        while self._restarts and self._restarts[0] <= now - self.window:
+            self._restarts.popleft()
+        if len(self._restarts) >= self.limit:
+            return False
+        self._restarts.append(now)
+        return True
+
+    def delay(self) -> float:
+        """Seconds to wait before the restart just allowed."""
+        if self.count <= 1:
+            return 0.0
+        return float(min(self.backoff * 2 ** (self.count - 2), self.max_backoff))
+
+
+class State(Enum):
+    UP = "up"
+    WAITING = "waiting to start again"
+    STARTING = "starting again"
+
+
+class Supervised:
+    """One process under supervision. When it dies it is started again after the policy's
+    delay, then looked at (without blocking) until ready. ``tick`` returns False once the
+    process keeps dying past the policy's limit."""
+
+    def __init__(
+        self,
+        part: Part,
+        policy: RestartPolicy,
+        startup_timeout: float,
+        on_start: Callable[[Part], None],
+        say: Callable[[str], None],
+    ):
+        self.part = part
+        self.policy = policy
+        self.startup_timeout = startup_timeout
+        self.on_start = on_start
+        self.say = say
+        self.state = State.UP
+        self._due = 0.0  # WAITING: when to start again; STARTING: when to stop waiting
+
+    def steady(self) -> bool:
+        """Up and not being restarted: what its /health is about."""
+        return self.state is State.UP and self.part.running()
+
+    def tick(self, now: float) -> bool:
+        if self.state is State.WAITING:
+            return True if now < self._due else self._start_again()
+        if not self.part.running():
+            return self._died(now, self.part.exit_note())
+        if self.state is State.STARTING:
+            self._look_ready(now)
+        return True
+
+    def _died(self, now: float, note: str) -> bool:
+        policy = self.policy
+        if not policy.allow(now):
+            return self._give_up(note)
+        delay = policy.delay()
+        after = f" in {delay:g}s" if delay else ""
+        self.say(
+            f"{self.part.name} {note}; restarting{after} ({policy.count} of {policy.limit} in "
+            f"{policy.span}); log: {self.part.log}"
+        )
+        self.state, self._due = State.WAITING, now + delay
+        return True
+
+    def _give_up(self, note: str) -> bool:
+        name, log, limit = self.part.name, self.part.log, self.policy.limit
+        if limit == 0:
+            self.say(f"{name} {note}; not restarting (SPN_RESTART_LIMIT=0); see {log}")
+        else:
+            restarts = "1 restart" if limit == 1 else f"{limit} restarts"
+            self.say(
+                f"{name} keeps exiting: gave up after {restarts} in {self.policy.span}; see {log}"
+            )
+        return False
+
+    def _start_again(self) -> bool:
+        try:
+            self.part.start()
+        except StackError as error:
+            return self._died(time.monotonic(), f"did not start again: {error}")
+        self.on_start(self.part)
+        self.state, self._due = State.STARTING, time.monotonic() + self.startup_timeout
+        return True
+
+    def _look_ready(self, now: float) -> None:
+        if self.part.ready():
+            self.say(f"{self.part.name} is healthy again (pid {self.part.pid})")
+        elif now > self._due:
+            self.say(
+                f"{self.part.name} is not healthy {self.startup_timeout:g}s after restarting; "
+                f"see {self.part.log}"
+            )
+        else:
+            return
+        self.state = State.UP
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Something watched. ``check`` says what is wrong (``is unhealthy: nats unreachable``)
+    or None; ``recovered`` is said when it is fine again; ``active`` tells whether to look."""
+
+    name: str
+    check: Callable[[], str | None]
+    recovered: str
+    active: Callable[[], bool] = lambda: True
+
+
+class Watch:
+    """Runs the probes in the background, all at once, every ``interval`` seconds (0: never),
+    and says in one line each change of what is wrong with one, and when it is fine again."""
+
+    def __init__(self, interval: float, say: Callable[[str], None]):
+        self.interval = interval
+        self.say = say
+        self._problems: dict[str, str] = {}
+        self._due = time.monotonic() + interval
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="spn-watch")
+        self._round: list[tuple[Probe, Future[str | None]]] = []
+
+    def tick(self, now: float, probes: list[Probe]) -> None:
+        """Take the results of a round once all are in; start the next when it is due."""
+        if self._round:
+            if all(future.done() for _, future in self._round):
+                self._finish_round()
+        elif self.interval and now >= self._due:
+            self._round = [
+                (probe, self._pool.submit(probe.check)) for probe in probes if probe.active()
+            ]
+            self._due = now + self.interval
+
+    def forget(self, name: str) -> None:
+        """Take ``name`` as fine (it was started again and is healthy)."""
+        self._problems.pop(name, None)
+        self._round = [(probe, future) for probe, future in self._round if probe.name != name]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _finish_round(self) -> None:
+        for probe, future in self._round:
+            if probe.active():  # a service that died meanwhile is the supervisor's to report
+                self._update(probe, future.result())
+        self._round = []
+
+    def _update(self, probe: Probe, problem: str | None) -> None:
+        if problem == self._problems.get(probe.name):
+            return
+        if problem:
+            self._problems[probe.name] = problem
+            self.say(f"{probe.name} {problem}")
+        else:
+            del self._problems[probe.name]
+            self.say(f"{probe.name} {probe.recovered}")
+
+
+@dataclass(frozen=True)
+class PidFiles:
+    """``<directory>/<name>.pid`` of each running process (``nats``, ``postgresql``, ``status``)."""
+
+    directory: Path
+
+    def path(self, part: Part) -> Path:
+        return self.directory / f"{part.name.lower()}.pid"
+
+    def write(self, part: Part) -> None:
+        if part.pid is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.path(part).write_text(f"{part.pid}\n")
+
+    def remove(self, part: Part) -> None:
+        self.path(part).unlink(missing_ok=True)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # at once, also into a pipe: the stack's messages are its log
 
 
 class Stack:
-    def __init__(self, settings: StackSettings, say: Callable[[str], None] = print):
+    def __init__(self, settings: StackSettings, say: Callable[[str], None] = _say):
         self.settings = settings
         self.say = say
         self.data_dir = settings.data_dir.resolve()
+        self.pid_files = PidFiles(self.data_dir / "run")
         self.nats: NatsServer | None = None
         self.postgres: EmbeddedPostgres | None = None
-        self.services: list[RunningService] = []
+        self.services: list[ServiceProcess] = []
         self.nats_url = ""
         self.database_url = ""
         self._lock: IO[str] | None = None
@@ -84,47 +379,42 @@ class Stack:
         self.say(self.describe())
 
     def stop(self) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for service in self.services:
+            service.interrupt()  # all at once: one that hangs does not hold up the others
         for service in reversed(self.services):
-            _terminate(service.process)
-            self.say(f"stopped {service.spec.name}")
+            service.wait_stopped(deadline)
+            self._stopped(service)
         self.services.clear()
         if self.nats:
             self.nats.stop()
+            self._stopped(self.nats)
             self.nats = None
-            self.say("stopped NATS")
         if self.postgres:
             self.postgres.stop()
+            self._stopped(self.postgres)
             self.postgres = None
-            self.say("stopped PostgreSQL")
         if self._lock:
             self._lock.close()
             self._lock = None
 
     def wait(self) -> int:
-        """Block until Ctrl-C / SIGTERM (return 0) or until a service dies (return 1)."""
-        stopping = False
-
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
-        previous = signal.signal(signal.SIGTERM, on_signal)
+        """Supervise until Ctrl-C or SIGTERM (return 0) or until a process keeps dying (1)."""
+        watch = Watch(self.settings.health_interval, self.say)
+        supervised = [self._supervised(part, watch) for part in self._parts()]
+        probes = self._probes(supervised)
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C
         try:
-            while not stopping:
-                for service in self.services:
-                    if service.process.poll() is not None:
-                        self.say(
-                            f"{service.spec.name} exited ({service.process.returncode}); "
-                            f"see {service.log}"
-                        )
-                        return 1
-                time.sleep(0.3)
+            while all(each.tick(time.monotonic()) for each in supervised):
+                watch.tick(time.monotonic(), probes)
+                time.sleep(POLL_INTERVAL)
+            return 1
         except KeyboardInterrupt:
-            pass
+            self.say("stopping ...")
+            return 0
         finally:
             signal.signal(signal.SIGTERM, previous)
-        self.say("stopping ...")
-        return 0
+            watch.close()
 
     def describe(self) -> str:
         nats_note = f"embedded, data in {self.nats.data_dir}" if self.nats else "external"
@@ -136,13 +426,14 @@ class Stack:
         ]
         for service in self.services:
             lines.append(
-                f"  {service.spec.name:<11} {service.url}/health  {service.url}/metrics"
+                f"  {service.name:<11} {service.url}/health  {service.url}/metrics"
                 f"  (log {service.log})"
             )
         lines.append(
             f"  namespace   {self.settings.namespace} "
             f"(events in stream {self.settings.namespace.upper()}_EVENTS)"
         )
+        lines.append(f"  pid files   {self.pid_files.directory}/<name>.pid")
         return "\n".join(lines)
 
     # -- parts -----------------------------------------------------------------------------
@@ -163,17 +454,18 @@ class Stack:
         self.nats = NatsServer(self.data_dir / "nats", self.settings.nats_port)
         self.say(f"starting NATS on port {self.settings.nats_port} ...")
         self.nats.start()
+        self.pid_files.write(self.nats)
         return self.nats.url
 
     def _start_postgres(self) -> str:
         self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
         self.say("starting PostgreSQL ...")
-        return self.postgres.start()
+        url = self.postgres.start()
+        self.pid_files.write(self.postgres)
+        return url
 
     def _start_service(self, spec: ServiceSpec) -> None:
         port = spec.port(self.settings)
-        log_path = self.data_dir / "logs" / f"{spec.name}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(
             os.environ,
             SPN_NATS_URL=self.nats_url,
@@ -182,55 +474,98 @@ class Stack:
             SPN_HTTP_HOST=self.settings.http_host,
             **{f"SPN_{spec.name.upper()}_HTTP_PORT": str(port)},
         )
+        url = f"http://{self.settings.http_host}:{port}"
+        service = ServiceProcess(spec, env, url, self.data_dir / "logs" / f"{spec.name}.log")
         self.say(f"starting {spec.name} service ...")
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", spec.module],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches `spn up` only; it stops all in order
-            )
-        running = RunningService(
-            spec, process, f"http://{self.settings.http_host}:{port}", log_path
-        )
-        self.services.append(running)  # before waiting, so stop() ends it if it never gets healthy
-        self._wait_healthy(running)
+        self.services.append(service)  # first, so stop() ends it if it never gets healthy
+        service.start()
+        self.pid_files.write(service)
+        self._wait_healthy(service)
 
-    def _wait_healthy(self, service: RunningService) -> None:
+    def _wait_healthy(self, service: ServiceProcess) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
         while time.monotonic() < deadline:
-            if service.process.poll() is not None:
+            if not service.running():
                 raise StackError(
-                    f"{service.spec.name} exited at start ({service.process.returncode}): "
+                    f"{service.name} {service.exit_note()} at start: "
                     f"{_last_line(service.log)} (log {service.log})"
                 )
-            if _healthy(service.url + "/health"):
+            if service.ready():
                 return
             time.sleep(0.2)
         raise StackError(
-            f"{service.spec.name} was not healthy within "
+            f"{service.name} was not healthy within "
             f"{self.settings.startup_timeout:.0f}s; see {service.log}"
         )
 
+    def _stopped(self, part: Part) -> None:
+        self.pid_files.remove(part)
+        self.say(f"stopped {part.name}")
 
-def _healthy(url: str) -> bool:
+    # -- supervision -----------------------------------------------------------------------
+
+    def _parts(self) -> list[Part]:
+        embedded: list[Part] = [part for part in (self.nats, self.postgres) if part]
+        return [*embedded, *self.services]
+
+    def _supervised(self, part: Part, watch: Watch) -> Supervised:
+        policy = RestartPolicy(self.settings.restart_limit, self.settings.restart_window)
+        on_start = functools.partial(self._restarted, watch)
+        return Supervised(part, policy, self.settings.startup_timeout, on_start, self.say)
+
+    def _restarted(self, watch: Watch, part: Part) -> None:
+        self.pid_files.write(part)
+        watch.forget(part.name)
+
+    def _probes(self, supervised: list[Supervised]) -> list[Probe]:
+        probes = [
+            _service_probe(each.part, each) for each in supervised
+            if isinstance(each.part, ServiceProcess)
+        ]  # fmt: skip
+        if self.settings.nats_url:
+            probes.append(_external_probe("NATS", nats_server.unreachable_reason, self.nats_url))
+        if self.settings.database_url:
+            probes.append(
+                _external_probe("PostgreSQL", postgres.unreachable_reason, self.database_url)
+            )
+        return probes
+
+
+def _service_probe(service: ServiceProcess, supervised: Supervised) -> Probe:
+    return Probe(
+        service.name, lambda: health_problem(service.url), "is healthy again", supervised.steady
+    )
+
+
+def _external_probe(what: str, reason: Callable[[str], str | None], url: str) -> Probe:
+    def check() -> str | None:
+        why = reason(url)
+        return None if why is None else f"is unreachable: {why}"
+
+    return Probe(f"external {what}", check, "is reachable again")
+
+
+def health_problem(url: str, timeout: float = HEALTH_TIMEOUT) -> str | None:
+    """None if ``<url>/health`` says ok, else what is wrong, said of the service."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+        with urllib.request.urlopen(url + "/health", timeout=timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:  # a 503 comes with the checks
+        body = error.read()
+    except (OSError, http.client.HTTPException) as error:
+        return f"does not answer /health ({getattr(error, 'reason', None) or error})"
+    return _failing_checks(body)
 
 
-def _terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def _failing_checks(body: bytes) -> str | None:
+    try:
+        health = json.loads(body)
+        if health["status"] == "ok":
+            return None
+        failing = [f"{name} {state}" for name, state in health["checks"].items() if state != "ok"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "answers /health without its status"
+    return "is unhealthy: " + (", ".join(failing) or "no check named")
 
 
 def _last_line(path: Path) -> str:
@@ -239,3 +574,11 @@ def _last_line(path: Path) -> str:
     except OSError:
         return "no log"
     return lines[-1] if lines else "no output"
+
+
+def _span(seconds: float) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"

@@ -36,6 +36,7 @@ def stack_env(data_dir: Path) -> dict[str, str]:
         SPN_NATS_PORT=str(free_port()),
         SPN_PLANS_HTTP_PORT=str(free_port()),
         SPN_STATUS_HTTP_PORT=str(free_port()),
+        SPN_ROLLUP_HTTP_PORT=str(free_port()),
         SPN_STATUS_AUTO_CLOSE_DAYS="0",  # tests close periods themselves
         SPN_USER="e2e-tester",
     )
