@@ -98,21 +98,28 @@ def dead_letter_stream(namespace: str) -> str:
 
 
 class DeadLetter(Versioned):
-    """A message that can never be accepted, with the machine-readable reason."""
+    """A message that can never be accepted, with the machine-readable reason. Published on
+    ``<namespace>.dlq.<service>.<reason>``; always small enough for the server's max payload
+    (a long original is truncated: read it whole at ``source_stream`` / ``source_sequence``)."""
 
     SCHEMA_NAME = "dead-letter"
-    SUBJECT: ClassVar[str] = "dlq.status"  # + ".<reason>"; rollup's go to dlq.rollup.<reason>
+    SUBJECT: ClassVar[str] = "dlq"  # + ".<service>.<reason>"
+    service: str = Field(description="the service that could not take the message")
     reason: str = Field(
         description="invalid_payload, unknown_plan, unknown_action, plan_not_active, "
         "period_outside_plan_year, reporter_not_of_plan_organization, completed_after_period "
-        "(status); invalid_event (rollup)"
+        "(status); invalid_event (rollup); processing_failed (any service: the message failed "
+        "every retry with an error that is not an outage)"
     )
     message: str
     source_stream: str
     source_sequence: int
     source_subject: str
     report_id: str | None = None
-    payload: str = Field(description="The original message body, as received")
+    payload: str = Field(description="The original message body, as received (UTF-8, "
+                         "undecodable bytes replaced), truncated when too long")  # fmt: skip
+    payload_bytes: int | None = Field(None, description="size of the original message body")
+    payload_truncated: bool = False
 
 
 # -- commands and queries --------------------------------------------------------------------
@@ -142,7 +149,10 @@ class GetPlanProgress(Command):
 
 class ReportOutcome(Part):
     report_id: str
-    outcome: str = Field(description="recorded, duplicate, rejected or pending")
+    outcome: str = Field(
+        description="recorded, duplicate, rejected, parked (its plan is not yet known to the "
+        "status service: recorded when the plan's approval arrives) or pending"
+    )
     reason: str | None = None
     message: str | None = None
 

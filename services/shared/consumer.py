@@ -1,24 +1,43 @@
 """A durable JetStream pull consumer whose effects are tracked in PostgreSQL.
 
-Each batch: fetch, skip what the tracking record says is done, process (effects and the
-tracking record of the batch's last message commit together), then ack the batch's last
-message (``AckPolicy.ALL``). A failure naks the batch with a growing delay: nothing is
-dropped, and a redelivered message finds its effect already tracked.
+The tracking record (the last stream sequence whose effect is committed) is the truth; the
+JetStream consumer is only a cursor, re-created at every start from the tracked position,
+so it can never be ahead of what is committed. Messages are handled strictly in order, one
+batch at a time:
+
+- fetch a batch; skip what is at or below the tracked position (a redelivery);
+- process the rest: their effects and the tracking record of the last one commit together;
+- ack the batch's last message (``AckPolicy.ALL``) only after that commit.
+
+A batch that fails for a transient reason (database or NATS unreachable, a timeout) is
+retried, the same messages and nothing after them, with a growing delay, for as long as it
+takes. A batch that fails otherwise is taken apart: each message alone, and one that still
+fails is a poison message, sent down the one dead-letter path with its reason, its position
+tracked, and acked. Nothing is skipped that was not committed or dead-lettered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
-from nats.js.errors import BadRequestError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from services.shared.dead_letters import DeadLetters, Source
+from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +45,41 @@ BATCH = Histogram(
     "spn_consumer_batch_size", "Messages per committed batch", ["consumer"],
     buckets=(1, 10, 50, 100, 500, 1000, 5000),
 )  # fmt: skip
-RETRIES = Counter("spn_consumer_batch_retries_total", "Batches naked for retry", ["consumer"])
+RETRIES = Counter("spn_consumer_batch_retries_total", "Batches retried", ["consumer"])
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, IntegrityError,  # eventsourcing's wrappers
+    psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout,
+    NatsError, TimeoutError, ConnectionError,
+)  # fmt: skip
+POISON_ATTEMPTS = 3  # a message failing this often (not an outage) is dead-lettered
 
 Process = Callable[[list[Msg]], Awaitable[None]]
+
+
+def is_transient(error: BaseException) -> bool:
+    """An outage or a timeout: the same message may succeed later."""
+    return isinstance(error, TRANSIENT)
+
+
+def sequence(message: Msg) -> int:
+    return int(message.metadata.sequence.stream)
+
+
+def source_of(message: Msg) -> Source:
+    return Source(message.metadata.stream, sequence(message), message.subject, message.data)
+
+
+class Backoff:
+    def __init__(self, first: float = 0.1, most: float = 10.0):
+        self.first, self.most, self.delay = first, most, first
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay)
+        self.delay = min(self.delay * 2, self.most)
+
+    def reset(self) -> None:
+        self.delay = self.first
 
 
 class PullConsumer:
@@ -40,59 +91,161 @@ class PullConsumer:
         subject: str,
         durable: str,
         position: Callable[[], int],
+        skip: Callable[[int], None],
+        dead_letters: DeadLetters,
         batch_size: int = 500,
+        ack_wait: float = 300,
+        heartbeat: Heartbeat | None = None,
     ):
         self.js = js
         self.stream = stream
         self.subject = subject
         self.durable = durable
         self.position = position
+        self.skip = skip
+        self.dead_letters = dead_letters
         self.batch_size = batch_size
+        self.ack_wait = ack_wait
+        self.heartbeat = heartbeat or Heartbeat()
         self._subscription: Any = None
-        self._backoff = 0.1
+        self._done = 0
+        self._backoff = Backoff()
 
     async def subscribe(self) -> None:
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.ALL, ack_wait=120, max_ack_pending=self.batch_size * 4
-        )
-        try:
-            self._subscription = await self.js.pull_subscribe(
-                self.subject, durable=self.durable, stream=self.stream, config=config
-            )
-        except BadRequestError:
-            # a consumer of an older configuration: replace it. Its position is not needed:
-            # the tracking record in PostgreSQL says what is done, and the rest is skipped.
+        """(Re)create the durable consumer at the message after the tracked position."""
+        self._subscription = None
+        self._done = await asyncio.to_thread(self.position)
+        with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
-            self._subscription = await self.js.pull_subscribe(
-                self.subject, durable=self.durable, stream=self.stream, config=config
-            )
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._done + 1,
+            ack_policy=AckPolicy.ALL, ack_wait=self.ack_wait,
+            max_ack_pending=self.batch_size * 4,
+        )  # fmt: skip
+        self._subscription = await self.js.pull_subscribe(
+            self.subject, durable=self.durable, stream=self.stream, config=config
+        )
+        log.info("%s: consuming %s after sequence %d", self.durable, self.stream, self._done)
 
     async def take(self, process: Process, wait: float, lock: asyncio.Lock | None = None) -> bool:
-        """Process one batch; False when none came within ``wait`` seconds."""
+        """Process one batch to the end; False when none came within ``wait`` seconds.
+
+        Raises only when NATS or the database cannot be reached to fetch or to read the
+        position: the caller backs off (``recover``) and calls again."""
+        with self.heartbeat.busy():
+            taken = await self._take(process, wait, lock)
+        self.heartbeat.well()
+        self._backoff.reset()
+        return taken
+
+    async def _take(self, process: Process, wait: float, lock: asyncio.Lock | None) -> bool:
+        if self._subscription is None:
+            await self.subscribe()
         try:
             messages = await self._subscription.fetch(self.batch_size, timeout=wait)
         except (NatsTimeoutError, TimeoutError):
             return False
+        except Exception:
+            self._subscription = None  # re-created from the tracked position next time
+            raise
         if not messages:  # nats-py may answer an expired pull with no messages
             return False
-        done = await asyncio.to_thread(self.position)
-        fresh = [m for m in messages if m.metadata.sequence.stream > done]
-        try:
-            if fresh:
-                if lock is None:
-                    await process(fresh)
-                else:
-                    async with lock:
-                        await process(fresh)
-        except Exception as error:
-            RETRIES.labels(self.durable).inc()
-            log.warning("%s: batch failed (%s: %s); retrying in %.1fs",
-                        self.durable, type(error).__name__, error, self._backoff)  # fmt: skip
-            await asyncio.gather(*(m.nak(delay=self._backoff) for m in messages))
-            await asyncio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, 10.0)
-            return True
-        self._backoff = 0.1
-        await messages[-1].ack()  # AckPolicy.ALL: acks the batch
+        fresh = [m for m in messages if sequence(m) > self._done]
+        if fresh:
+            await self._settle(process, fresh, lock)
+        await self._ack(messages[-1])
         BATCH.labels(self.durable).observe(len(messages))
         return True
+
+    async def run(self, process: Process, wait: float = 0.5) -> None:
+        """Take batches until cancelled, surviving any outage."""
+        while True:
+            try:
+                await self.take(process, wait)
+            except Exception as error:
+                await self.recover(error)
+
+    async def recover(self, error: Exception) -> None:
+        """After a failed fetch or position read: log, back off, re-subscribe next time."""
+        log.warning("%s: cannot fetch (%s: %s); retrying in %.1fs",
+                    self.durable, type(error).__name__, error, self._backoff.delay)  # fmt: skip
+        self._subscription = None
+        self.heartbeat.trouble(f"{type(error).__name__}: {error}")
+        await self._backoff.wait()
+
+    # -- one batch -------------------------------------------------------------------------
+
+    async def _settle(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
+        """Until the batch's effects (or its poison's dead letters) are committed."""
+        while True:
+            try:
+                await self._run(process, batch, lock)
+                break
+            except Exception as error:
+                if not is_transient(error):
+                    log.warning("%s: batch of %d failed (%s: %s); taking it message by message",
+                                self.durable, len(batch), type(error).__name__, error)  # fmt: skip
+                    await self._isolate(process, batch, lock)
+                    break
+                await self._retry_later(batch, error)
+        self._backoff.reset()
+        self._done = sequence(batch[-1])
+
+    async def _isolate(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
+        for message in batch:
+            failures = 0
+            while True:
+                try:
+                    await self._run(process, [message], lock)
+                    break
+                except Exception as error:
+                    if is_transient(error):
+                        await self._retry_later([message], error)
+                        continue
+                    failures += 1
+                    if failures >= POISON_ATTEMPTS:
+                        await self._dead_letter(message, error)
+                        break
+
+    async def _dead_letter(self, message: Msg, error: Exception) -> None:
+        reason = "invalid_payload" if isinstance(error, ValidationError) else "processing_failed"
+        log.error("%s: message %d is poison (%s: %s); dead-lettered as %s",
+                  self.durable, sequence(message), type(error).__name__, error, reason)  # fmt: skip
+        while True:  # the letter and the tracked position must both be stored
+            try:
+                await self.dead_letters.publish(
+                    reason, f"{type(error).__name__}: {error}", source_of(message)
+                )
+                await asyncio.to_thread(self.skip, sequence(message))
+                return
+            except Exception as outage:
+                if not is_transient(outage):
+                    raise
+                await self._retry_later([message], outage)
+
+    async def _run(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
+        if lock is None:
+            await process(batch)
+        else:
+            async with lock:
+                await process(batch)
+
+    async def _retry_later(self, batch: list[Msg], error: BaseException) -> None:
+        RETRIES.labels(self.durable).inc()
+        log.warning("%s: batch of %d failed (%s: %s); retrying in %.1fs",
+                    self.durable, len(batch), type(error).__name__, error,
+                    self._backoff.delay)  # fmt: skip
+        self.heartbeat.trouble(f"{type(error).__name__}: {error}")
+        try:  # keep the messages ours while we retry (no redelivery meanwhile)
+            await asyncio.gather(*(m.in_progress() for m in batch))
+        except Exception as nats_down:
+            log.debug("%s: in_progress failed: %s", self.durable, nats_down)
+        await self._backoff.wait()
+
+    async def _ack(self, message: Msg) -> None:
+        """Ack after commit; a lost ack only means a redelivery, which is skipped."""
+        try:
+            await message.ack()
+        except Exception as error:
+            log.warning("%s: ack of %d failed (%s); it will be redelivered and skipped",
+                        self.durable, sequence(message), error)  # fmt: skip

@@ -25,6 +25,7 @@ from prometheus_client import Counter, Gauge
 
 from contracts.plan_events import IntegrationEvent
 from contracts.subjects import events_stream, events_wildcard, subject
+from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.position = 0
+        self.heartbeat = Heartbeat()
 
     def wake(self) -> None:
         """Tell the relay new events were stored; safe from any thread (it also polls)."""
@@ -78,10 +80,12 @@ class Relay:
         backoff = 0.1
         while True:
             try:
-                relayed = await self._relay_batch()
+                with self.heartbeat.busy():
+                    relayed = await self._relay_batch()
             except (RelayPositionError, asyncio.CancelledError):
                 raise
-            except Exception:
+            except Exception as error:
+                self.heartbeat.trouble(f"{type(error).__name__}: {error}")
                 FAILURES.labels(self._app.name).inc()
                 log.exception(
                     "relay %s: notification %d failed; retrying in %.1fs",
@@ -91,6 +95,7 @@ class Relay:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = 0.1
+            self.heartbeat.well()
             if not relayed:
                 await self._sleep_until_woken()
 
@@ -152,9 +157,11 @@ class Relay:
                     message.to_json(),
                     stream=self._stream,
                     headers=headers,
+                    timeout=10,
                 )
                 return
             except (TimeoutError, NatsError) as error:
+                self.heartbeat.trouble(f"publishing: {type(error).__name__}: {error}")
                 FAILURES.labels(self._app.name).inc()
                 log.warning(
                     "relay %s: publishing notification %d failed (%s: %s); retrying in %.1fs",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from prometheus_client import Counter
@@ -46,18 +47,23 @@ async def answer(
     service: str,
     contract: type[C],
     raw: bytes,
-    call: Callable[[C], Versioned],
+    call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
     known_errors: tuple[type[Exception], ...],
     describe: Callable[[Exception], ErrorInfo],
 ) -> bytes:
-    """Validate ``raw`` against ``contract``, run ``call`` in a worker thread, reply."""
+    """Validate ``raw`` against ``contract``, run ``call`` (a coroutine function, or a plain
+    one in a worker thread), reply."""
     name = contract.SCHEMA_NAME
     try:
         request = contract.model_validate_json(raw)
     except ValidationError as error:
         return _reply(service, name, "invalid", Reply(ok=False, error=validation_error(error)))
     try:
-        result = await asyncio.to_thread(call, request)
+        if inspect.iscoroutinefunction(call):
+            result = await call(request)
+        else:
+            result = await asyncio.to_thread(call, request)
+        assert isinstance(result, Versioned)
         reply = Reply(ok=True, result=result.to_jsonable())
     except known_errors as error:
         return _reply(service, name, "refused", Reply(ok=False, error=describe(error)))

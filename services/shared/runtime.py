@@ -1,14 +1,16 @@
 """What every service process has in common: an eventsourcing application on PostgreSQL,
-a NATS connection, the relay of its stored events, background tasks, request/reply
-entry points on a faststream broker, and a health check. Nothing connects until
-``start_dependencies``."""
+a NATS connection, the relay of its stored events, supervised background tasks (restarted
+when they end), the one dead-letter path, request/reply entry points on a faststream broker,
+and a health check that answers at once. Nothing connects until ``start_dependencies``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import nats
@@ -21,13 +23,25 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from services.shared.eventstore import postgres_env
+from contracts.status import dead_letter_stream
+from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
+from services.shared.eventstore import database_reachable, postgres_env
 from services.shared.relay import Relay, Translate
 from services.shared.settings import ServiceSettings
-from services.shared.streams import ensure_events_stream
+from services.shared.streams import ensure_events_stream, ensure_stream
+from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])
+PROBE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Background:
+    """A long-running task: ``run`` is called again whenever it ends."""
+
+    run: TaskFactory
+    heartbeat: Heartbeat | None = None
 
 
 class ServiceRuntime(ABC, Generic[A]):
@@ -39,12 +53,16 @@ class ServiceRuntime(ABC, Generic[A]):
         self.broker = NatsBroker(
             settings.nats_url,
             log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,  # an outage of any length: reconnect when NATS is back
+            reconnect_time_wait=1,
             middlewares=[NatsPrometheusMiddleware(registry=registry, app_name=self.name)],
         )
         self._app: A | None = None
         self.relay: Relay | None = None
         self._nc: Client | None = None
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.tasks = TaskSupervisor(self.name, registry)
+        self._database = ("not checked yet", 0.0)  # (state, when: monotonic)
+        self._probe_thread = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-probe")
 
     @property
     def app(self) -> A:
@@ -65,9 +83,14 @@ class ServiceRuntime(ABC, Generic[A]):
     async def prepare(self, js: JetStreamContext) -> None:
         """Before the entry points open: read models, streams of the service's own."""
 
-    def background(self, js: JetStreamContext) -> dict[str, Coroutine[Any, Any, None]]:
+    def background(self, js: JetStreamContext) -> dict[str, Background]:
         """Long-running tasks besides the relay (consumers, schedulers)."""
         return {}
+
+    def dead_letters(self, js: JetStreamContext) -> DeadLetters:
+        """The service's side of the one dead-letter path."""
+        assert self._nc is not None
+        return DeadLetters(js, self.settings.namespace, self.name, self._nc.max_payload)
 
     def close_resources(self) -> None:
         """Close what ``prepare`` opened."""
@@ -76,9 +99,18 @@ class ServiceRuntime(ABC, Generic[A]):
 
     async def start_dependencies(self) -> None:
         self._app = await asyncio.to_thread(self.create_application)
-        self._nc = await nats.connect(self.settings.nats_url, name=f"{self.name}-runtime")
-        js = self._nc.jetstream()
-        await ensure_events_stream(js, self.settings.namespace)
+        await self._check_database()
+        self._nc = await nats.connect(
+            self.settings.nats_url, name=f"{self.name}-runtime", max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+        )  # fmt: skip
+        js = self._nc.jetstream(timeout=10)
+        ns = self.settings.namespace
+        await ensure_events_stream(js, ns)
+        await ensure_stream(
+            js, dead_letter_stream(ns), [f"{ns}.dlq.>"],
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        )  # fmt: skip
         await self.prepare(js)
         self.relay = Relay(
             app=self.app,
@@ -88,11 +120,13 @@ class ServiceRuntime(ABC, Generic[A]):
             tracking=await asyncio.to_thread(self._relay_tracking),
         )
         self.broker.include_router(self.create_router())
-        tasks = {"relay": self.relay.run(), **self.background(js)}
-        for task_name, coroutine in tasks.items():
-            task = asyncio.create_task(coroutine, name=f"{self.name}-{task_name}")
-            task.add_done_callback(self._report_end)
-            self._tasks[task_name] = task
+        tasks = {
+            "relay": Background(self.relay.run, self.relay.heartbeat),
+            "probe": Background(self._probe),
+            **self.background(js),
+        }
+        for task_name, task in tasks.items():
+            self.tasks.start(task_name, task.run, task.heartbeat)
 
     async def start(self) -> None:
         await self.start_dependencies()
@@ -106,24 +140,32 @@ class ServiceRuntime(ABC, Generic[A]):
         await self.stop_dependencies()
 
     async def stop_dependencies(self) -> None:
-        await self._stop_tasks()
+        await self.tasks.stop()
         try:
             if self._nc:
                 await self._nc.close()
+        except Exception as error:  # NATS already gone: still release everything else
+            log.warning("%s: closing the NATS connection failed: %s", self.name, error)
         finally:
             try:
                 await asyncio.to_thread(self.close_resources)
             finally:
+                self._probe_thread.shutdown(wait=False)
                 if self._app:
                     self._app.close()
 
     async def health(self) -> dict[str, Any]:
+        """Answers at once, from state kept by the tasks and the probe: ``ok`` or what is
+        wrong, for NATS, the database and each background task."""
+        state, when = self._database
+        age = time.monotonic() - when
+        if when and age > PROBE_SECONDS * 3:
+            state = f"no answer for {age:.0f}s"
         checks = {
-            "nats": "ok" if await self.broker.ping(timeout=2.0) else "unreachable",
-            "database": "ok" if await asyncio.to_thread(self._db_ok) else "unreachable",
+            "nats": "ok" if self._nc is not None and self._nc.is_connected else "unreachable",
+            "database": state,
         }
-        for task_name, task in self._tasks.items():
-            checks[task_name] = "ok" if not task.done() else "stopped"
+        checks.update(self.tasks.checks())
         return checks
 
     def wake_relay(self) -> None:
@@ -132,25 +174,30 @@ class ServiceRuntime(ABC, Generic[A]):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _stop_tasks(self) -> None:
-        """Cancel the background tasks, again if one swallowed it (a library may), never
-        waiting long: stopping must not hang."""
-        pending = set(self._tasks.values())
-        for _ in range(10):
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=1.0)
-            if not pending:
-                break
-        for task in pending:
-            log.error("%s: %s did not stop", self.name, task.get_name())
-        self._tasks.clear()
+    async def _probe(self) -> None:
+        """Check the database every few seconds, off the event loop, with a short timeout."""
+        stuck: set[str] = set()
+        while True:
+            await self._check_database()
+            stuck = self._log_stuck(stuck)
+            await asyncio.sleep(PROBE_SECONDS)
 
-    def _report_end(self, task: asyncio.Task[None]) -> None:
-        """A background task should run until stopped; if one ends, say why (health shows it)."""
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            log.error("%s: %s stopped: %s", self.name, task.get_name(), error, exc_info=error)
+    def _log_stuck(self, before: set[str]) -> set[str]:
+        """Say in the log when a task gets stuck (and when it moves again)."""
+        now = {name for name, state in self.tasks.checks().items() if state.startswith("stuck")}
+        for name in sorted(now - before):
+            log.error("%s: task %s is %s", self.name, name, self.tasks.checks()[name])
+        for name in sorted(before - now):
+            log.warning("%s: task %s is moving again", self.name, name)
+        return now
+
+    async def _check_database(self) -> None:
+        """In a thread of its own: the shared ones may all wait on the database."""
+        started = time.monotonic()
+        reachable = await asyncio.get_running_loop().run_in_executor(
+            self._probe_thread, database_reachable, self.settings.database_url or ""
+        )
+        self._database = ("ok" if reachable is None else f"unreachable: {reachable}", started)
 
     def _relay_tracking(self) -> TrackingRecorder:
         """The relay's position, in ``<name>_relay_tracking``, on the application's pool."""
@@ -161,13 +208,3 @@ class ServiceRuntime(ABC, Generic[A]):
         )
         recorder.create_table()
         return recorder
-
-    def _db_ok(self) -> bool:
-        if self._app is None:
-            return False
-        try:
-            self._app.recorder.max_notification_id()
-        except Exception as error:
-            log.warning("%s: database check failed: %s", self.name, error)
-            return False
-        return True

@@ -9,15 +9,23 @@ from nats.js.errors import NotFoundError
 from contracts.subjects import events_stream, events_wildcard
 
 
-async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> str:
-    """Create the stream (file storage) or make sure it takes exactly these subjects."""
+async def ensure_stream(
+    js: JetStreamContext, name: str, subjects: list[str], duplicate_window: float | None = None
+) -> str:
+    """Create the stream (file storage) or make sure it takes exactly these subjects (and,
+    if given, deduplicates ``Nats-Msg-Id`` over this many seconds)."""
     try:
         info = await js.stream_info(name)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE))
+        config = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE)
+        if duplicate_window is not None:
+            config.duplicate_window = duplicate_window
+        await js.add_stream(config)
         return name
-    if info.config.subjects != subjects:
+    wanted = duplicate_window if duplicate_window is not None else info.config.duplicate_window
+    if info.config.subjects != subjects or info.config.duplicate_window != wanted:
         info.config.subjects = subjects
+        info.config.duplicate_window = wanted
         await js.update_stream(info.config)
     return name
 

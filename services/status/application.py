@@ -4,12 +4,17 @@ A batch is prepared (aggregates changed in memory, rejections decided), then com
 with the tracking record of its last message and each report's outcome, in one
 transaction. The consumer publishes dead letters between the two, so a crash never loses
 one; callers serialize writes (one consumer task and the period close share a lock).
+
+A report for a plan status does not know yet is parked (kept in the same transaction) and
+taken when the plan's approval arrives; one parked too long is rejected as ``unknown_plan``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -25,10 +30,13 @@ from services.status.recorder import StatusRecorder
 
 @dataclass(frozen=True)
 class Delivery:
-    """One message from a stream: its position and its parsed payload."""
+    """One message from a stream: its position, its parsed payload, and (for reports,
+    which may be parked) the original subject and body."""
 
     sequence: int
     payload: dict[str, Any]
+    subject: str = ""
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ class PreparedBatch:
     aggregates: dict[UUID, Any] = field(default_factory=dict)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    parked: list[dict[str, Any]] = field(default_factory=list)  # rows to keep
+    unparked: list[str] = field(default_factory=list)  # report ids taken from the parked
+    released: dict[int, Delivery] = field(default_factory=dict)  # inbox sequence -> parked
     recorded: int = 0
     duplicates: int = 0
 
@@ -56,6 +67,16 @@ class PreparedBatch:
             self.outcomes.append(
                 _outcome(rejection.report_id, "rejected", rejection.reason, rejection.message)
             )
+
+
+CLOSE_CHUNK = 20  # plans per transaction of a period close: bounded writes, ingest between
+
+
+@dataclass(frozen=True)
+class CloseStep:
+    finished: bool
+    changed: bool
+    plans_evaluated: int
 
 
 class StatusApplication(Application[UUID]):
@@ -85,42 +106,35 @@ class StatusApplication(Application[UUID]):
     def prepare_reports(
         self, source: str, deliveries: list[Delivery], rejected: list[Rejection]
     ) -> PreparedBatch:
-        """Apply each report to its plan's progress; refuse what can never be accepted."""
+        """Apply each report to its plan's progress; park what waits for its plan; refuse
+        what can never be accepted."""
         last = max([d.sequence for d in deliveries] + [r.sequence for r in rejected])
         batch = PreparedBatch(tracking=Tracking(source, last))
         for rejection in rejected:
             batch.reject(rejection)
         for delivery in deliveries:
-            report = delivery.payload
-            try:
-                progress = self._load(batch, PlanProgress.create_id(report["plan"]))
-                if progress is None:
-                    raise UnknownPlanError(
-                        f"plan {report['plan']} is not an approved plan known to status"
-                    )
-                recorded = progress.record(report)
-            except StatusError as error:
-                batch.reject(
-                    Rejection(delivery.sequence, report["report_id"], error.code, str(error))
-                )
-                continue
-            if recorded:
-                batch.recorded += 1
-                batch.outcomes.append(_outcome(report["report_id"], "recorded"))
-            else:
-                batch.duplicates += 1
+            self._apply_report(batch, delivery, park=True)
         return batch
 
     def commit(self, batch: PreparedBatch) -> None:
-        self._commit(batch.aggregates.values(), batch.tracking, report_outcomes=batch.outcomes)
+        self._commit(
+            batch.aggregates.values(), batch.tracking, report_outcomes=batch.outcomes,
+            parked_reports=batch.parked, unparked_reports=batch.unparked,
+        )  # fmt: skip
+
+    def skip(self, source: str, sequence: int) -> None:
+        """Track a message that has no effect (it was dead-lettered)."""
+        self._commit([], Tracking(source, sequence))
 
     # -- inbound: plan events --------------------------------------------------------------
 
-    def take_plan_events(self, source: str, deliveries: list[Delivery]) -> None:
-        """Adopt approved plans, revise adjusted ones, end closed ones (others: tracked)."""
+    def prepare_plan_events(self, source: str, deliveries: list[Delivery]) -> PreparedBatch:
+        """Adopt approved plans (and take the reports parked for them), revise adjusted
+        ones, end closed ones (other events: tracked only)."""
         batch = PreparedBatch(tracking=Tracking(source, max(d.sequence for d in deliveries)))
         active = self._load(batch, ActivePlans.ID) or ActivePlans()
         batch.aggregates[ActivePlans.ID] = active
+        adopted = []
         for delivery in deliveries:
             event = delivery.payload
             kind = event.get("kind")
@@ -137,24 +151,91 @@ class StatusApplication(Application[UUID]):
                 )
                 batch.aggregates[progress.id] = progress
                 active.add(progress.key)
+                adopted.append(progress.key)
             elif progress is not None and kind in ("approved", "adjusted"):
                 progress.revise(event["structure"])
             elif progress is not None and kind == "closed":
                 progress.end()
                 active.remove(progress.key)
-        self._commit(batch.aggregates.values(), batch.tracking)
+        self._take_parked(batch, adopted)
+        return batch
+
+    # -- parked reports --------------------------------------------------------------------
+
+    def expired_parked(self, parked_before: datetime) -> list[Delivery]:
+        """Reports parked before then whose plan never came (oldest first)."""
+        return [_parked_delivery(row) for row in self._view.parked_before(parked_before)]
+
+    def reject_expired(self, deliveries: list[Delivery], message: str) -> None:
+        """Parked reports rejected as unknown_plan (their dead letters already stored)."""
+        outcomes = [
+            _outcome(d.payload["report_id"], "rejected", "unknown_plan", message)
+            for d in deliveries
+        ]
+        self._view.unpark([d.payload["report_id"] for d in deliveries], outcomes)
+
+    def _take_parked(self, batch: PreparedBatch, keys: list[str]) -> None:
+        if not keys:
+            return
+        for row in self._view.parked_for(keys):
+            delivery = _parked_delivery(row)
+            batch.unparked.append(delivery.payload["report_id"])
+            batch.released[delivery.sequence] = delivery
+            self._apply_report(batch, delivery, park=False)
+
+    def _apply_report(self, batch: PreparedBatch, delivery: Delivery, park: bool) -> None:
+        report = delivery.payload
+        try:
+            progress = self._load(batch, PlanProgress.create_id(report["plan"]))
+            if progress is None:
+                raise UnknownPlanError(
+                    f"plan {report['plan']} is not an approved plan known to status"
+                )
+            recorded = progress.record(report)
+        except UnknownPlanError as error:
+            if not park:
+                raise AssertionError("a parked report's plan was just adopted") from error
+            batch.parked.append(_parked_row(delivery))
+            batch.outcomes.append(_outcome(report["report_id"], "parked", error.code, str(error)))
+            return
+        except StatusError as error:
+            batch.reject(Rejection(delivery.sequence, report["report_id"], error.code, str(error)))
+            return
+        if recorded:
+            batch.recorded += 1
+            batch.outcomes.append(_outcome(report["report_id"], "recorded"))
+        else:
+            batch.duplicates += 1
 
     # -- period close ----------------------------------------------------------------------
 
-    def close_period(self, period: str) -> tuple[bool, int]:
-        """Evaluate every active plan as of the period's last day, once."""
+    def close_period_step(self, period: str, chunk: int = CLOSE_CHUNK) -> CloseStep:
+        """Evaluate up to ``chunk`` more active plans as of the period's last day, in one
+        transaction; the step that evaluates the last of them also marks the period closed
+        (``status.period.closed``, after which the rollup judges it). A close cut short (a
+        crash) is resumed by closing the period again; a closed period changes no more."""
         closed = self._get(ReportingPeriod.create_id(period))
         if closed is not None:
-            return False, closed.plans_evaluated
-        plans = [self._get(PlanProgress.create_id(key)) for key in self.active_keys()]
-        evaluated = [p for p in plans if p is not None and p.close_period(period)]
-        self.save(*evaluated, ReportingPeriod(period=period, plans_evaluated=len(evaluated)))
-        return True, len(evaluated)
+            return CloseStep(finished=True, changed=False, plans_evaluated=closed.plans_evaluated)
+        evaluated: list[PlanProgress] = []
+        done, remaining = 0, False
+        for key in self.active_keys():
+            progress = self._get(PlanProgress.create_id(key))
+            if progress is None:
+                continue
+            if period in progress.periods_closed:
+                done += 1
+            elif len(evaluated) >= chunk:
+                remaining = True
+                break
+            elif progress.close_period(period):
+                evaluated.append(progress)
+        done += len(evaluated)
+        if remaining:
+            self.save(*evaluated)
+            return CloseStep(finished=False, changed=True, plans_evaluated=done)
+        self.save(*evaluated, ReportingPeriod(period=period, plans_evaluated=done))
+        return CloseStep(finished=True, changed=True, plans_evaluated=done)
 
     def active_keys(self) -> list[str]:
         active = self._get(ActivePlans.ID)
@@ -167,8 +248,12 @@ class StatusApplication(Application[UUID]):
         return progress
 
     def report_outcomes(self, report_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return self._view.report_outcomes(report_ids)
+
+    @property
+    def _view(self) -> StatusRecorder:
         assert isinstance(self.recorder, StatusRecorder)
-        return self.recorder.report_outcomes(report_ids)
+        return self.recorder
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -187,6 +272,18 @@ class StatusApplication(Application[UUID]):
 
     def _get(self, aggregate_id: UUID) -> Any:
         return find(self, aggregate_id)
+
+
+def _parked_row(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "report_id": delivery.payload["report_id"], "plan": delivery.payload["plan"],
+        "sequence": delivery.sequence, "subject": delivery.subject, "body": delivery.body,
+        "payload": json.dumps(delivery.payload),
+    }  # fmt: skip
+
+
+def _parked_delivery(row: dict[str, Any]) -> Delivery:
+    return Delivery(row["sequence"], json.loads(row["payload"]), row["subject"], bytes(row["body"]))
 
 
 def _outcome(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -14,10 +14,12 @@ from nats.js import JetStreamContext
 
 from contracts import status as st
 from services.shared.relay import Translate
-from services.shared.runtime import ServiceRuntime
+from services.shared.runtime import Background, ServiceRuntime
 from services.shared.streams import ensure_stream
+from services.shared.tasks import Heartbeat
 from services.status.application import StatusApplication
 from services.status.autoclose import due_periods
+from services.status.closing import close_period
 from services.status.consumers import StatusConsumers
 from services.status.endpoints import StatusEndpoints
 from services.status.router import create_router
@@ -47,33 +49,41 @@ class StatusService(ServiceRuntime[StatusApplication]):
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
-        await ensure_stream(js, st.dead_letter_stream(ns), [f"{ns}.dlq.>"])
 
     def create_router(self) -> NatsRouter:
-        endpoints = StatusEndpoints(self.app, self.wake_relay)
+        endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock)
         return create_router(self.settings.namespace, endpoints, self.write_lock)
 
-    def background(self, js: JetStreamContext) -> dict[str, Coroutine[Any, Any, None]]:
+    def background(self, js: JetStreamContext) -> dict[str, Background]:
         consumers = StatusConsumers(
             self.app,
             js,
             self.settings.namespace,
             self.write_lock,
             on_stored=self.wake_relay,
+            dead_letters=self.dead_letters(js),
             batch_size=self.settings.batch_size,
+            park_seconds=self.settings.park_seconds,
         )
-        return {"consumers": consumers.run(), "auto_close": self._auto_close()}
+        self.auto_close_heartbeat = Heartbeat()
+        return {
+            "consumers": Background(consumers.run, consumers.heartbeat),
+            "auto_close": Background(self._auto_close, self.auto_close_heartbeat),
+        }
 
     async def _auto_close(self) -> None:
         while True:
-            days = self.settings.auto_close_days
-            if days > 0:
-                keys = await asyncio.to_thread(self.app.active_keys)
-                years = {key.rsplit("/", 1)[1] for key in keys}
-                for period in due_periods(self.today(), years, days):
-                    async with self.write_lock:
-                        closed, evaluated = await asyncio.to_thread(self.app.close_period, period)
-                    if closed:
-                        log.info("status: closed %s automatically (%d plans)", period, evaluated)
-                        self.wake_relay()
+            if self.settings.auto_close_days > 0:
+                with self.auto_close_heartbeat.busy():
+                    await self._close_due_periods()
             await asyncio.sleep(self.settings.auto_close_check_seconds)
+
+    async def _close_due_periods(self) -> None:
+        keys = await asyncio.to_thread(self.app.active_keys)
+        years = {key.rsplit("/", 1)[1] for key in keys}
+        for period in due_periods(self.today(), years, self.settings.auto_close_days):
+            closed, evaluated = await close_period(
+                self.app, period, self.write_lock, self.wake_relay
+            )
+            if closed:
+                log.info("status: closed %s automatically (%d plans)", period, evaluated)

@@ -1,12 +1,16 @@
 """The status service's durable consumers: plan events first, then reports (a report's plan
-must be known before the report). Dead letters are published after a batch is prepared and
-before it commits, so a crash never loses one (they are deduplicated by ``Nats-Msg-Id``)."""
+must be known before the report; one whose plan is not known yet is parked until it is).
+Dead letters are published after a batch is prepared and before it commits, so a crash
+never loses one (they are deduplicated by ``Nats-Msg-Id``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -15,13 +19,15 @@ from pydantic import ValidationError
 
 from contracts import status as st
 from contracts.subjects import events_stream
-from services.shared.consumer import PullConsumer
+from services.shared.consumer import Process, PullConsumer, sequence, source_of
+from services.shared.dead_letters import DeadLetters, Source
 from services.shared.replies import field_path
+from services.shared.tasks import Heartbeat
 from services.status import translator
 from services.status.application import Delivery, PreparedBatch, Rejection, StatusApplication
 
+log = logging.getLogger(__name__)
 REPORTS = Counter("spn_status_reports_total", "Reports taken", ["outcome"])
-DEAD_LETTERS = Counter("spn_status_dead_letters_total", "Reports dead-lettered", ["reason"])
 
 
 class StatusConsumers:
@@ -32,86 +38,124 @@ class StatusConsumers:
         namespace: str,
         write_lock: asyncio.Lock,
         on_stored: Callable[[], None],
+        dead_letters: DeadLetters,
         batch_size: int = 500,
+        park_seconds: float = 86400,
     ):
         self.app = app
-        self.js = js
         self.namespace = namespace
         self.lock = write_lock
         self.on_stored = on_stored
+        self.dead_letters = dead_letters
+        self.park_seconds = park_seconds
+        self.heartbeat = Heartbeat()
         self.inbox = st.inbox_stream(namespace)
         self.events = events_stream(namespace)
+        self._next_sweep = 0.0
         self.plans = PullConsumer(
             js, stream=self.events, subject=f"{namespace}.evt.plans.plan.>",
             durable="status-plans", position=lambda: app.position(self.events),
-            batch_size=batch_size,
+            skip=lambda seq: app.skip(self.events, seq), dead_letters=dead_letters,
+            batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
         self.reports = PullConsumer(
             js, stream=self.inbox, subject=f"{namespace}.{st.ActionStatusReported.SUBJECT}.>",
             durable="status-inbox", position=lambda: app.position(self.inbox),
-            batch_size=batch_size,
+            skip=lambda seq: app.skip(self.inbox, seq), dead_letters=dead_letters,
+            batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
 
     async def run(self) -> None:
-        await self.plans.subscribe()
-        await self.reports.subscribe()
+        """Until cancelled; an outage of NATS or the database only delays it."""
         while True:
-            if await self.plans.take(self._plan_batch, wait=0.05, lock=self.lock):
+            if await self._take(self.plans, self._plan_batch, wait=0.05):
                 continue  # plans first
-            await self.reports.take(self._report_batch, wait=0.5, lock=self.lock)
+            await self._take(self.reports, self._report_batch, wait=0.5)
+            await self._sweep_parked()
+
+    async def _take(self, consumer: PullConsumer, process: Process, wait: float) -> bool:
+        try:
+            return await consumer.take(process, wait=wait, lock=self.lock)
+        except Exception as error:
+            await consumer.recover(error)
+            return False
 
     async def _plan_batch(self, messages: list[Msg]) -> None:
         prefix = self.namespace + "."
         deliveries = [
-            Delivery(m.metadata.sequence.stream,
-                     translator.plan_event_input(m.subject.removeprefix(prefix), m.data))
+            Delivery(sequence(m), translator.plan_event_input(m.subject.removeprefix(prefix),
+                                                              m.data))
             for m in messages
         ]  # fmt: skip
-        await asyncio.to_thread(self.app.take_plan_events, self.events, deliveries)
-        self.on_stored()
+        batch = await asyncio.to_thread(self.app.prepare_plan_events, self.events, deliveries)
+        await self._settle(batch, {})
 
     async def _report_batch(self, messages: list[Msg]) -> None:
         deliveries, invalid = [], []
         for message in messages:
             parsed = translator.parse_report(message.data)
-            sequence = message.metadata.sequence.stream
             if isinstance(parsed, ValidationError):
-                invalid.append(_invalid(sequence, message.data, parsed))
+                invalid.append(_invalid(sequence(message), message.data, parsed))
             else:
-                deliveries.append(Delivery(sequence, translator.report_input(parsed)))
+                payload = translator.report_input(parsed)
+                deliveries.append(
+                    Delivery(sequence(message), payload, message.subject, message.data)
+                )
         batch = await asyncio.to_thread(self.app.prepare_reports, self.inbox, deliveries, invalid)
-        await self._dead_letter(batch, {m.metadata.sequence.stream: m for m in messages})
+        await self._settle(batch, {sequence(m): source_of(m) for m in messages})
+
+    async def _settle(self, batch: PreparedBatch, sources: dict[int, Source]) -> None:
+        """Dead letters first, then the commit."""
+        for delivery in batch.released.values():  # parked reports taken now
+            sources[delivery.sequence] = Source(
+                self.inbox, delivery.sequence, delivery.subject, delivery.body
+            )
+        for rejection in batch.rejections:
+            await self.dead_letters.publish(
+                rejection.reason, rejection.message, sources[rejection.sequence],
+                report_id=rejection.report_id,
+            )  # fmt: skip
         await asyncio.to_thread(self.app.commit, batch)
         self.on_stored()
         REPORTS.labels("recorded").inc(batch.recorded)
         REPORTS.labels("duplicate").inc(batch.duplicates)
+        REPORTS.labels("parked").inc(len(batch.parked))
+        REPORTS.labels("rejected").inc(len(batch.rejections))
 
-    async def _dead_letter(self, batch: PreparedBatch, by_sequence: dict[int, Msg]) -> None:
-        for rejection in batch.rejections:
-            message = by_sequence[rejection.sequence]
-            letter = st.DeadLetter(
-                reason=rejection.reason,
-                message=rejection.message,
-                source_stream=self.inbox,
-                source_sequence=rejection.sequence,
-                source_subject=message.subject,
-                report_id=rejection.report_id,
-                payload=message.data.decode("utf-8", errors="replace"),
-            )
-            await self.js.publish(
-                f"{self.namespace}.{st.DeadLetter.SUBJECT}.{rejection.reason}",
-                letter.to_json(),
-                stream=st.dead_letter_stream(self.namespace),
-                headers={"Nats-Msg-Id": f"{self.inbox}:{rejection.sequence}"},
-            )
-            DEAD_LETTERS.labels(rejection.reason).inc()
-            REPORTS.labels("rejected").inc()
+    async def _sweep_parked(self) -> None:
+        """Reject reports parked longer than ``park_seconds`` (a plan that never came)."""
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + min(60.0, max(self.park_seconds / 10, 0.5))
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.park_seconds)
+        try:
+            async with self.lock:
+                expired = await asyncio.to_thread(self.app.expired_parked, cutoff)
+                if not expired:
+                    return
+                message = f"no approved plan arrived within {self.park_seconds:.0f}s"
+                for delivery in expired:
+                    await self.dead_letters.publish(
+                        "unknown_plan",
+                        f"plan {delivery.payload['plan']} is not an approved plan known to "
+                        f"status: {message}",
+                        Source(self.inbox, delivery.sequence, delivery.subject, delivery.body),
+                        report_id=delivery.payload["report_id"],
+                    )
+                await asyncio.to_thread(self.app.reject_expired, expired, message)
+        except Exception as error:  # an outage: the next sweep tries again
+            log.warning("status: sweeping parked reports failed (%s: %s)",
+                        type(error).__name__, error)  # fmt: skip
+            self.heartbeat.trouble(f"parked reports: {type(error).__name__}: {error}")
+            return
+        REPORTS.labels("rejected").inc(len(expired))
+        log.info("status: %d parked reports rejected as unknown_plan", len(expired))
 
 
-def _invalid(sequence: int, body: bytes, error: ValidationError) -> Rejection:
+def _invalid(seq: int, body: bytes, error: ValidationError) -> Rejection:
     first = error.errors()[0]
     where = field_path(first["loc"]) or "(message)"
-    return Rejection(sequence, _report_id(body), "invalid_payload", f"{where}: {first['msg']}")
+    return Rejection(seq, _report_id(body), "invalid_payload", f"{where}: {first['msg']}")
 
 
 def _report_id(body: bytes) -> str | None:

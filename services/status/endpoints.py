@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from contracts import status as st
-from services.status import translator
+from services.status import closing, translator
 from services.status.application import StatusApplication
 
 
 class StatusEndpoints:
-    def __init__(self, app: StatusApplication, on_stored: Callable[[], None]):
+    def __init__(
+        self, app: StatusApplication, on_stored: Callable[[], None], write_lock: asyncio.Lock
+    ):
         self._app = app
         self._on_stored = on_stored
+        self._lock = write_lock
 
-    def close_period(self, request: st.ClosePeriod) -> st.PeriodCloseResult:
-        closed, evaluated = self._app.close_period(request.period)
-        if closed:
-            self._on_stored()
+    async def close_period(self, request: st.ClosePeriod) -> st.PeriodCloseResult:
+        """Takes the write lock step by step (not for the whole close)."""
+        closed, evaluated = await closing.close_period(
+            self._app, request.period, self._lock, self._on_stored
+        )
         return st.PeriodCloseResult(
             period=request.period,
             result="closed" if closed else "unchanged",

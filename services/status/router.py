@@ -17,7 +17,7 @@ from services.status.domain.errors import StatusError
 from services.status.endpoints import StatusEndpoints
 
 ROUTES: list[tuple[type[Command], str, bool]] = [
-    (st.ClosePeriod, "close_period", True),  # writes: serialized with the consumers
+    (st.ClosePeriod, "close_period", False),  # takes the write lock itself, step by step
     (st.GetReportOutcomes, "get_report_outcomes", False),
     (st.GetPlanProgress, "get_plan_progress", False),
 ]

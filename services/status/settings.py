@@ -18,3 +18,8 @@ class StatusSettings(ServiceSettings):
     auto_close_check_seconds: float = Field(
         3600, gt=0, validation_alias="SPN_STATUS_AUTO_CLOSE_CHECK_SECONDS"
     )
+    park_seconds: float = Field(
+        86400, gt=0, validation_alias="SPN_STATUS_PARK_SECONDS",
+        description="keep a report whose plan is not known yet this long, waiting for the "
+        "plan's approval; then reject it as unknown_plan",
+    )  # fmt: skip

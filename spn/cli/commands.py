@@ -243,6 +243,7 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
         "accepted": sum(o["outcome"] == "recorded" for o in outcomes.values()),
         "pending": len(valid) if args.no_wait else sum(
             o["outcome"] == "pending" for o in outcomes.values()),
+        "parked": sum(o["outcome"] == "parked" for o in outcomes.values()),
         "rejected": sorted(rejected, key=lambda r: r["row"]),
     }  # fmt: skip
     if args.json:

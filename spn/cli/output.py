@@ -107,6 +107,12 @@ def submit_lines(counts: dict[str, Any]) -> Iterable[str]:
         f"{counts['rows']} rows: {counts['accepted']} accepted, {len(counts['rejected'])} "
         f"rejected, {counts['pending']} pending"
     )
+    if counts["parked"]:
+        yield (
+            f"  {counts['parked']} parked: their plan is not (yet) an approved plan known to the "
+            "status service; they are recorded when its approval arrives, or rejected as "
+            "unknown_plan after SPN_STATUS_PARK_SECONDS"
+        )
     if counts["pending"]:
         yield "  pending reports wait in the inbox until the status service takes them"
     for row in counts["rejected"]:

@@ -123,24 +123,40 @@ async def ensure_inbox(js: JetStreamContext, namespace: str) -> None:
     )
 
 
+PARKED_GRACE = 10.0  # seconds to wait for a parked report's plan before saying it is parked
+
+
 async def wait_for_outcomes(
     client: SpnClient, report_ids: list[str], timeout: float, progress: bool
 ) -> dict[str, dict[str, Any]]:
-    """Each report's outcome once decided (``pending`` for those still undecided)."""
+    """Each report's outcome once decided: ``pending`` for those still undecided, ``parked``
+    for those still waiting for their plan's approval after a short grace."""
     deadline = time.monotonic() + timeout
     decided: dict[str, dict[str, Any]] = {}
+    parked: dict[str, dict[str, Any]] = {}
+    parked_since: float | None = None
     while True:
-        pending = [r for r in report_ids if r not in decided]
-        for start in range(0, len(pending), 5000):
-            query = st.GetReportOutcomes(report_ids=pending[start : start + 5000])
+        undecided = [r for r in report_ids if r not in decided]
+        for start in range(0, len(undecided), 5000):
+            query = st.GetReportOutcomes(report_ids=undecided[start : start + 5000])
             for outcome in (await client.request(query))["outcomes"]:
-                if outcome["outcome"] != "pending":
+                if outcome["outcome"] == "parked":
+                    parked[outcome["report_id"]] = outcome
+                elif outcome["outcome"] != "pending":
                     decided[outcome["report_id"]] = outcome
+                    parked.pop(outcome["report_id"], None)
+        if parked and parked_since is None:
+            parked_since = time.monotonic()
         if progress:
-            print(f"\r  processed {len(decided)}/{len(report_ids)}", end="", flush=True)
+            print(f"\r  processed {len(decided) + len(parked)}/{len(report_ids)}", end="",
+                  flush=True)  # fmt: skip
+        waiting_only_on_parked = len(decided) + len(parked) == len(report_ids)
         if len(decided) == len(report_ids) or time.monotonic() > deadline:
+            break
+        if waiting_only_on_parked and time.monotonic() - (parked_since or 0) > PARKED_GRACE:
             break
         await asyncio.sleep(0.2)
     if progress:
         print()
-    return {r: decided.get(r, {"report_id": r, "outcome": "pending"}) for r in report_ids}
+    pending = {"outcome": "pending"}
+    return {r: decided.get(r) or parked.get(r) or {"report_id": r, **pending} for r in report_ids}

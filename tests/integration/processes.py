@@ -10,24 +10,34 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from services.plans.settings import PlansSettings
+from services.shared.settings import ServiceSettings
 
 
-def start_plans_process(settings: PlansSettings, log: Path) -> subprocess.Popen[bytes]:
+def start_service_process(
+    name: str, settings: ServiceSettings, log: Path, **extra_env: str
+) -> subprocess.Popen[bytes]:
+    """``python -m services.<name>`` with the settings' NATS, database and namespace."""
+    port = getattr(settings, "http_port")  # noqa: B009 - every service's settings have one
     env = dict(
         os.environ,
         SPN_NATS_URL=settings.nats_url,
         SPN_DATABASE_URL=settings.database_url or "",
         SPN_DB_SCHEMA=settings.db_schema,
         SPN_NAMESPACE=settings.namespace,
-        SPN_PLANS_HTTP_PORT=str(settings.http_port),
+        **{f"SPN_{name.upper()}_HTTP_PORT": str(port)},
+        **extra_env,
     )
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.plans"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    wait_healthy(process, f"http://127.0.0.1:{settings.http_port}/health", log)
+            [sys.executable, "-m", f"services.{name}"], env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    wait_healthy(process, f"http://127.0.0.1:{port}/health", log)
     return process
+
+
+def start_plans_process(settings: ServiceSettings, log: Path) -> subprocess.Popen[bytes]:
+    return start_service_process("plans", settings, log)
 
 
 def wait_healthy(
@@ -46,3 +56,9 @@ def wait_healthy(
         time.sleep(0.1)
     process.kill()
     raise AssertionError(f"service not healthy within {timeout}s:\n{log.read_text()}")
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL, as a crash would."""
+    process.kill()
+    process.wait(10)

@@ -140,6 +140,7 @@ async def test_relay_refuses_a_stream_ahead_of_its_event_store(
         assert second.relay is not None
         with pytest.raises(RelayPositionError, match="holds plans event 3, but this event store"):
             await second.relay.resume_position()
-        assert (await second.health())["relay"] == "stopped"
+        relay = (await second.health())["relay"]  # retried, and it says why, until fixed
+        assert relay.startswith("restarting since") and "RelayPositionError" in relay, relay
     finally:
         await second.stop()

@@ -1,0 +1,77 @@
+"""The one dead-letter path of every service: a message that can never succeed is published
+to ``<namespace>.dlq.<service>.<reason>`` in the dead-letter stream with its reason and its
+original body (truncated to fit the server's max payload), counted, and only then acked by
+its consumer. ``Nats-Msg-Id`` is ``<service>:<source stream>:<sequence>``, so a retry
+publishes it once (within the stream's duplicate window of a week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from prometheus_client import Counter
+
+from contracts.status import DeadLetter, dead_letter_stream
+
+DEAD_LETTERS = Counter(
+    "spn_dead_letters_total", "Messages dead-lettered", ["service", "reason"]
+)  # fmt: skip
+ENVELOPE_ROOM = 8192  # bytes kept for the letter's other fields and the headers
+DUPLICATE_WINDOW_SECONDS = 7 * 24 * 3600  # a retry days later still publishes once
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a message came from: enough to find the original again."""
+
+    stream: str
+    sequence: int
+    subject: str
+    body: bytes
+
+
+def letter_for(
+    service: str, reason: str, message: str, source: Source, limit: int,
+    report_id: str | None = None,
+) -> DeadLetter:  # fmt: skip
+    """The dead letter, its payload cut so the whole letter stays under ``limit`` bytes."""
+    text = source.body.decode("utf-8", errors="replace")
+    letter = DeadLetter(
+        service=service, reason=reason, message=message[:2000], source_stream=source.stream,
+        source_sequence=source.sequence, source_subject=source.subject, report_id=report_id,
+        payload=text, payload_bytes=len(source.body),
+    )  # fmt: skip
+    budget = max(limit - ENVELOPE_ROOM, 1024)
+    while len(letter.to_json()) > budget and letter.payload:
+        size = len(letter.to_json())
+        keep = int(len(letter.payload) * budget / size * 0.9)
+        letter = letter.model_copy(update={"payload": letter.payload[:keep],
+                                           "payload_truncated": True})  # fmt: skip
+    return letter
+
+
+class DeadLetters:
+    def __init__(self, js: JetStreamContext, namespace: str, service: str, max_payload: int):
+        self.js = js
+        self.namespace = namespace
+        self.service = service
+        self.max_payload = max_payload
+
+    @property
+    def stream(self) -> str:
+        return dead_letter_stream(self.namespace)
+
+    def subject(self, reason: str) -> str:
+        return f"{self.namespace}.{DeadLetter.SUBJECT}.{self.service}.{reason}"
+
+    async def publish(
+        self, reason: str, message: str, source: Source, report_id: str | None = None
+    ) -> None:
+        """Store the letter (waits for the PubAck; raises if it is not stored)."""
+        letter = letter_for(self.service, reason, message, source, self.max_payload, report_id)
+        await self.js.publish(
+            self.subject(reason), letter.to_json(), stream=self.stream, timeout=10,
+            headers={"Nats-Msg-Id": f"{self.service}:{source.stream}:{source.sequence}"},
+        )  # fmt: skip
+        DEAD_LETTERS.labels(self.service, reason).inc()

@@ -1,0 +1,45 @@
+"""Supervised background tasks: restarted when they end, and honest about their state."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prometheus_client import CollectorRegistry
+
+from services.shared.tasks import Heartbeat, TaskSupervisor
+
+
+async def test_a_task_that_fails_is_restarted_and_health_says_so_meanwhile():
+    runs = []
+    second_run = asyncio.Event()
+
+    async def flaky() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("boom")
+        second_run.set()
+        await asyncio.Event().wait()  # then runs until stopped
+
+    supervisor = TaskSupervisor("svc", CollectorRegistry())
+    supervisor.start("flaky", flaky)
+    while not runs:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    assert supervisor.checks()["flaky"].startswith("restarting since")
+    assert "RuntimeError: boom" in supervisor.checks()["flaky"]
+    await asyncio.wait_for(second_run.wait(), 5)
+    assert supervisor.checks() == {"flaky": "ok"}
+    await supervisor.stop()
+
+
+def test_a_heartbeat_busy_without_progress_is_stuck_and_a_retry_is_reported():
+    beat = Heartbeat()
+    assert beat.check(stuck_after=60) == "ok"
+    with beat.busy():
+        assert beat.check(stuck_after=60) == "ok"
+        assert beat.check(stuck_after=-1).startswith("stuck since")
+    assert beat.check(stuck_after=-1) == "ok"  # idle is not stuck
+    beat.trouble("OperationalError: connection refused")
+    assert beat.check(stuck_after=60).startswith("retrying since")
+    beat.well()
+    assert beat.check(stuck_after=60) == "ok"
