@@ -18,6 +18,7 @@ from services.rollup.recorder import Row
 from services.rollup.router import create_router
 from services.rollup.settings import RollupSettings
 from services.shared.consumer import PullConsumer, sequence, source_of
+from services.shared.eventstore import forget_cached
 from services.shared.relay import Translate
 from services.shared.replies import field_path
 from services.shared.runtime import Background, ServiceRuntime
@@ -51,7 +52,8 @@ class RollupService(ServiceRuntime[RollupApplication]):
         consumer = PullConsumer(
             js, stream=stream, subject=events_wildcard(ns), durable="rollup",
             position=lambda: self.app.position(stream),
-            skip=lambda seq: self.app.take(stream, seq, []), dead_letters=dead_letters,
+            skip=lambda seq: self.app.take(stream, seq, []),
+            forget=lambda: forget_cached(self.app), dead_letters=dead_letters,
             batch_size=self.settings.batch_size,
         )  # fmt: skip
 

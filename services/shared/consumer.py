@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -48,10 +48,12 @@ BATCH = Histogram(
 RETRIES = Counter("spn_consumer_batch_retries_total", "Batches retried", ["consumer"])
 
 TRANSIENT: tuple[type[BaseException], ...] = (
-    OperationalError, InterfaceError, IntegrityError,  # eventsourcing's wrappers
+    OperationalError, InterfaceError,  # eventsourcing's wrappers
     psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout,
     NatsError, TimeoutError, ConnectionError,
 )  # fmt: skip
+# Not IntegrityError: a conflict succeeds when the batch is tried again on fresh state (the
+# message-by-message retries do that), and a broken constraint never does (poison).
 POISON_ATTEMPTS = 3  # a message failing this often (not an outage) is dead-lettered
 
 Process = Callable[[list[Msg]], Awaitable[None]]
@@ -92,6 +94,7 @@ class PullConsumer:
         durable: str,
         position: Callable[[], int],
         skip: Callable[[int], None],
+        forget: Callable[[], None] = lambda: None,
         dead_letters: DeadLetters,
         batch_size: int = 500,
         ack_wait: float = 300,
@@ -103,17 +106,19 @@ class PullConsumer:
         self.durable = durable
         self.position = position
         self.skip = skip
+        self.forget = forget
         self.dead_letters = dead_letters
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.heartbeat = heartbeat or Heartbeat()
         self._subscription: Any = None
         self._done = 0
+        self._last = 0
         self._backoff = Backoff()
 
     async def subscribe(self) -> None:
         """(Re)create the durable consumer at the message after the tracked position."""
-        self._subscription = None
+        await self._drop_subscription()
         self._done = await asyncio.to_thread(self.position)
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
@@ -146,11 +151,12 @@ class PullConsumer:
         except (NatsTimeoutError, TimeoutError):
             return False
         except Exception:
-            self._subscription = None  # re-created from the tracked position next time
+            await self._drop_subscription()  # re-created from the tracked position next time
             raise
         if not messages:  # nats-py may answer an expired pull with no messages
             return False
         fresh = [m for m in messages if sequence(m) > self._done]
+        self._last = sequence(messages[-1])
         if fresh:
             await self._settle(process, fresh, lock)
         await self._ack(messages[-1])
@@ -169,15 +175,30 @@ class PullConsumer:
         """After a failed fetch or position read: log, back off, re-subscribe next time."""
         log.warning("%s: cannot fetch (%s: %s); retrying in %.1fs",
                     self.durable, type(error).__name__, error, self._backoff.delay)  # fmt: skip
-        self._subscription = None
+        await self._drop_subscription()
         self.heartbeat.trouble(f"{type(error).__name__}: {error}")
         await self._backoff.wait()
+
+    async def pending(self) -> int:
+        """Messages the server holds for this consumer that it has not yet delivered."""
+        if self._subscription is None:
+            await self.subscribe()
+        info = await self._subscription.consumer_info()
+        return int(info.num_pending or 0)
+
+    async def _drop_subscription(self) -> None:
+        old, self._subscription = self._subscription, None
+        if old is not None:
+            try:
+                await old.unsubscribe()
+            except Exception as error:  # the connection is gone: nothing left to drop
+                log.debug("%s: unsubscribe failed: %s", self.durable, error)
 
     # -- one batch -------------------------------------------------------------------------
 
     async def _settle(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
         """Until the batch's effects (or its poison's dead letters) are committed."""
-        while True:
+        while batch:
             try:
                 await self._run(process, batch, lock)
                 break
@@ -185,27 +206,43 @@ class PullConsumer:
                 if not is_transient(error):
                     log.warning("%s: batch of %d failed (%s: %s); taking it message by message",
                                 self.durable, len(batch), type(error).__name__, error)  # fmt: skip
-                    await self._isolate(process, batch, lock)
+                    await self._isolate(process, await self._not_done(batch), lock)
                     break
                 await self._retry_later(batch, error)
+                batch = await self._not_done(batch)
         self._backoff.reset()
-        self._done = sequence(batch[-1])
+        self._done = max(self._done, self._last)
 
     async def _isolate(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
         for message in batch:
             failures = 0
-            while True:
+            while sequence(message) > self._done:
                 try:
                     await self._run(process, [message], lock)
                     break
                 except Exception as error:
                     if is_transient(error):
                         await self._retry_later([message], error)
-                        continue
-                    failures += 1
-                    if failures >= POISON_ATTEMPTS:
-                        await self._dead_letter(message, error)
-                        break
+                    else:
+                        failures += 1
+                        if failures >= POISON_ATTEMPTS:
+                            await self._dead_letter(message, error)
+                            break
+                    await self._not_done([message])
+
+    async def _not_done(self, batch: list[Msg]) -> list[Msg]:
+        """After a failure: what of the batch is still to do. Part of it may have committed
+        (a process that commits in runs; a commit whose reply was lost), so the position is
+        read again; cached state may be stale, so it is forgotten."""
+        while True:
+            try:
+                await asyncio.to_thread(self.forget)
+                self._done = await asyncio.to_thread(self.position)
+                return [m for m in batch if sequence(m) > self._done]
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                await self._retry_later(batch, error)
 
     async def _dead_letter(self, message: Msg, error: Exception) -> None:
         reason = "invalid_payload" if isinstance(error, ValidationError) else "processing_failed"

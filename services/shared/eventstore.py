@@ -8,7 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import IntegrityError, ProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.utils import get_topic
@@ -62,6 +62,16 @@ def database_reachable(database_url: str, timeout: float = 2.0) -> str | None:
     except psycopg.Error as error:
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return None
+
+
+def forget_cached(app: Application[Any]) -> None:
+    """Drop the application's cached aggregates (after a failed write whose outcome is not
+    known, the cache may be behind the store)."""
+    cache = app.repository.cache
+    if isinstance(cache, LRUCache):
+        cache.clear()
+    elif cache is not None:
+        cache.cache.clear()
 
 
 def find(app: Application[UUID], aggregate_id: UUID) -> Any:

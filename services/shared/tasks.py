@@ -117,7 +117,12 @@ class TaskSupervisor:
                 await factory()
                 why = "it returned"
             except asyncio.CancelledError:
-                raise
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise  # we are being stopped
+                why = "CancelledError (a cancellation leaked from a library)"
+                log.error("%s: task %s was cancelled from within; restarting in %.1fs",
+                          self.service, name, delay)  # fmt: skip
             except Exception as error:
                 why = f"{type(error).__name__}: {error}"
                 log.error("%s: task %s failed; restarting in %.1fs", self.service, name, delay,

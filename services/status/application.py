@@ -76,7 +76,8 @@ CLOSE_CHUNK = 20  # plans per transaction of a period close: bounded writes, ing
 class CloseStep:
     finished: bool
     changed: bool
-    plans_evaluated: int
+    plans_evaluated: int  # so far
+    last_key: str | None = None  # the last plan looked at; the next step goes on after it
 
 
 class StatusApplication(Application[UUID]):
@@ -134,7 +135,6 @@ class StatusApplication(Application[UUID]):
         batch = PreparedBatch(tracking=Tracking(source, max(d.sequence for d in deliveries)))
         active = self._load(batch, ActivePlans.ID) or ActivePlans()
         batch.aggregates[ActivePlans.ID] = active
-        adopted = []
         for delivery in deliveries:
             event = delivery.payload
             kind = event.get("kind")
@@ -151,33 +151,32 @@ class StatusApplication(Application[UUID]):
                 )
                 batch.aggregates[progress.id] = progress
                 active.add(progress.key)
-                adopted.append(progress.key)
+                self._take_parked(batch, progress.key)  # before any later event of the plan
             elif progress is not None and kind in ("approved", "adjusted"):
                 progress.revise(event["structure"])
             elif progress is not None and kind == "closed":
                 progress.end()
                 active.remove(progress.key)
-        self._take_parked(batch, adopted)
         return batch
 
     # -- parked reports --------------------------------------------------------------------
 
-    def expired_parked(self, parked_before: datetime) -> list[Delivery]:
-        """Reports parked before then whose plan never came (oldest first)."""
-        return [_parked_delivery(row) for row in self._view.parked_before(parked_before)]
+    def expire_parked(self, parked_before: datetime, message: str) -> None:
+        """Reports parked before then, whose plan never came, are rejected as unknown_plan:
+        their outcomes stored, and each kept (marked expired, no longer taken by an
+        approval) until its dead letter is stored."""
+        self._view.expire_parked(parked_before, message)
 
-    def reject_expired(self, deliveries: list[Delivery], message: str) -> None:
-        """Parked reports rejected as unknown_plan (their dead letters already stored)."""
-        outcomes = [
-            _outcome(d.payload["report_id"], "rejected", "unknown_plan", message)
-            for d in deliveries
-        ]
-        self._view.unpark([d.payload["report_id"] for d in deliveries], outcomes)
+    def expired_parked(self) -> list[Delivery]:
+        """Expired parked reports whose dead letters are still to be stored."""
+        return [_parked_delivery(row) for row in self._view.expired()]
 
-    def _take_parked(self, batch: PreparedBatch, keys: list[str]) -> None:
-        if not keys:
-            return
-        for row in self._view.parked_for(keys):
+    def forget_expired(self, deliveries: list[Delivery]) -> None:
+        """Their dead letters are stored."""
+        self._view.forget_parked([d.payload["report_id"] for d in deliveries])
+
+    def _take_parked(self, batch: PreparedBatch, key: str) -> None:
+        for row in self._view.parked_for([key]):
             delivery = _parked_delivery(row)
             batch.unparked.append(delivery.payload["report_id"])
             batch.released[delivery.sequence] = delivery
@@ -209,31 +208,36 @@ class StatusApplication(Application[UUID]):
 
     # -- period close ----------------------------------------------------------------------
 
-    def close_period_step(self, period: str, chunk: int = CLOSE_CHUNK) -> CloseStep:
+    def close_period_step(
+        self, period: str, chunk: int = CLOSE_CHUNK, after: CloseStep | None = None
+    ) -> CloseStep:
         """Evaluate up to ``chunk`` more active plans as of the period's last day, in one
-        transaction; the step that evaluates the last of them also marks the period closed
-        (``status.period.closed``, after which the rollup judges it). A close cut short (a
-        crash) is resumed by closing the period again; a closed period changes no more."""
+        transaction, going on from the step ``after`` (plans are only ever added at the end
+        of the active list); the step that evaluates the last of them also marks the period
+        closed (``status.period.closed``, after which the rollup judges it). A close cut
+        short (a crash) is resumed by closing the period again; a closed period changes no
+        more."""
         closed = self._get(ReportingPeriod.create_id(period))
         if closed is not None:
             return CloseStep(finished=True, changed=False, plans_evaluated=closed.plans_evaluated)
+        keys = self.active_keys()
+        start = keys.index(after.last_key) + 1 if after and after.last_key in keys else 0
+        done = after.plans_evaluated if after and start else 0
         evaluated: list[PlanProgress] = []
-        done, remaining = 0, False
-        for key in self.active_keys():
+        examined: str | None = None
+        for key in keys[start:]:
+            if len(evaluated) >= chunk:
+                self.save(*evaluated)
+                return CloseStep(False, True, done, last_key=examined)
+            examined = key
             progress = self._get(PlanProgress.create_id(key))
             if progress is None:
                 continue
             if period in progress.periods_closed:
                 done += 1
-            elif len(evaluated) >= chunk:
-                remaining = True
-                break
             elif progress.close_period(period):
                 evaluated.append(progress)
-        done += len(evaluated)
-        if remaining:
-            self.save(*evaluated)
-            return CloseStep(finished=False, changed=True, plans_evaluated=done)
+                done += 1
         self.save(*evaluated, ReportingPeriod(period=period, plans_evaluated=done))
         return CloseStep(finished=True, changed=True, plans_evaluated=done)
 

@@ -83,7 +83,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
         years = {key.rsplit("/", 1)[1] for key in keys}
         for period in due_periods(self.today(), years, self.settings.auto_close_days):
             closed, evaluated = await close_period(
-                self.app, period, self.write_lock, self.wake_relay
+                self.app, period, self.write_lock, self.wake_relay, self.auto_close_heartbeat
             )
             if closed:
                 log.info("status: closed %s automatically (%d plans)", period, evaluated)

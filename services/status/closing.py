@@ -6,18 +6,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from services.status.application import CloseStep, StatusApplication
+from services.shared.tasks import Heartbeat
+from services.status.application import CLOSE_CHUNK, CloseStep, StatusApplication
 
 
 async def close_period(
-    app: StatusApplication, period: str, lock: asyncio.Lock, on_stored: Callable[[], None]
+    app: StatusApplication,
+    period: str,
+    lock: asyncio.Lock,
+    on_stored: Callable[[], None],
+    heartbeat: Heartbeat | None = None,
 ) -> tuple[bool, int]:
     """Close the period (or finish a close cut short); (whether anything changed, plans
     evaluated)."""
     changed = False
+    step: CloseStep | None = None
     while True:
         async with lock:
-            step: CloseStep = await asyncio.to_thread(app.close_period_step, period)
+            step = await asyncio.to_thread(app.close_period_step, period, CLOSE_CHUNK, step)
+        if heartbeat is not None:
+            heartbeat.beat()
         if step.changed:
             changed = True
             on_stored()

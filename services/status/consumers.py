@@ -21,6 +21,7 @@ from contracts import status as st
 from contracts.subjects import events_stream
 from services.shared.consumer import Process, PullConsumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters, Source
+from services.shared.eventstore import forget_cached
 from services.shared.replies import field_path
 from services.shared.tasks import Heartbeat
 from services.status import translator
@@ -55,13 +56,15 @@ class StatusConsumers:
         self.plans = PullConsumer(
             js, stream=self.events, subject=f"{namespace}.evt.plans.plan.>",
             durable="status-plans", position=lambda: app.position(self.events),
-            skip=lambda seq: app.skip(self.events, seq), dead_letters=dead_letters,
+            skip=lambda seq: app.skip(self.events, seq), forget=lambda: forget_cached(app),
+            dead_letters=dead_letters,
             batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
         self.reports = PullConsumer(
             js, stream=self.inbox, subject=f"{namespace}.{st.ActionStatusReported.SUBJECT}.>",
             durable="status-inbox", position=lambda: app.position(self.inbox),
-            skip=lambda seq: app.skip(self.inbox, seq), dead_letters=dead_letters,
+            skip=lambda seq: app.skip(self.inbox, seq), forget=lambda: forget_cached(app),
+            dead_letters=dead_letters,
             batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
 
@@ -123,33 +126,38 @@ class StatusConsumers:
         REPORTS.labels("rejected").inc(len(batch.rejections))
 
     async def _sweep_parked(self) -> None:
-        """Reject reports parked longer than ``park_seconds`` (a plan that never came)."""
+        """Reject reports parked longer than ``park_seconds`` (a plan that never came),
+        once every plan event in the stream is taken: their outcomes and an ``expired``
+        mark commit first, then their dead letters are stored, then they are forgotten (a
+        crash in between sends the letters at the next sweep)."""
         if time.monotonic() < self._next_sweep:
             return
         self._next_sweep = time.monotonic() + min(60.0, max(self.park_seconds / 10, 0.5))
+        message = f"no approved plan arrived within {self.park_seconds:.0f}s"
         cutoff = datetime.now(UTC) - timedelta(seconds=self.park_seconds)
         try:
+            if await self.plans.pending():
+                return  # an approval may still be on its way
             async with self.lock:
-                expired = await asyncio.to_thread(self.app.expired_parked, cutoff)
-                if not expired:
-                    return
-                message = f"no approved plan arrived within {self.park_seconds:.0f}s"
-                for delivery in expired:
-                    await self.dead_letters.publish(
-                        "unknown_plan",
-                        f"plan {delivery.payload['plan']} is not an approved plan known to "
-                        f"status: {message}",
-                        Source(self.inbox, delivery.sequence, delivery.subject, delivery.body),
-                        report_id=delivery.payload["report_id"],
-                    )
-                await asyncio.to_thread(self.app.reject_expired, expired, message)
+                await asyncio.to_thread(self.app.expire_parked, cutoff, message)
+                expired = await asyncio.to_thread(self.app.expired_parked)
+            for delivery in expired:
+                await self.dead_letters.publish(
+                    "unknown_plan",
+                    f"plan {delivery.payload['plan']} is not an approved plan known to "
+                    f"status: {message}",
+                    Source(self.inbox, delivery.sequence, delivery.subject, delivery.body),
+                    report_id=delivery.payload["report_id"],
+                )
+            await asyncio.to_thread(self.app.forget_expired, expired)
         except Exception as error:  # an outage: the next sweep tries again
             log.warning("status: sweeping parked reports failed (%s: %s)",
                         type(error).__name__, error)  # fmt: skip
             self.heartbeat.trouble(f"parked reports: {type(error).__name__}: {error}")
             return
-        REPORTS.labels("rejected").inc(len(expired))
-        log.info("status: %d parked reports rejected as unknown_plan", len(expired))
+        if expired:
+            REPORTS.labels("rejected").inc(len(expired))
+            log.info("status: %d parked reports rejected as unknown_plan", len(expired))
 
 
 def _invalid(seq: int, body: bytes, error: ValidationError) -> Rejection:

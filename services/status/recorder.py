@@ -41,7 +41,8 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0} (report_id text PRIMARY KEY, plan text NOT NULL, "
                 "sequence bigint NOT NULL, subject text NOT NULL, body bytea NOT NULL, "
-                "payload text NOT NULL, parked_at timestamptz NOT NULL DEFAULT now())"
+                "payload text NOT NULL, parked_at timestamptz NOT NULL DEFAULT now(), "
+                "expired boolean NOT NULL DEFAULT false)"
             ).format(self.parked_table),
             SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (plan)").format(
                 Identifier(f"{prefix}_parked_reports_plan"), self.parked_table
@@ -84,10 +85,10 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             return {row["report_id"]: dict(row) for row in curs.fetchall()}
 
     def parked_for(self, plans: list[str]) -> list[dict[str, Any]]:
-        return self._parked(SQL("plan = ANY(%s)"), plans)
+        return self._parked(SQL("plan = ANY(%s) AND NOT expired"), plans)
 
-    def parked_before(self, moment: datetime, limit: int = 1000) -> list[dict[str, Any]]:
-        return self._parked(SQL("parked_at < %s"), moment, limit)
+    def expired(self, limit: int = 1000) -> list[dict[str, Any]]:
+        return self._parked(SQL("expired = %s"), True, limit)
 
     def _parked(self, where: SQL, value: Any, limit: int | None = None) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as curs:
@@ -99,11 +100,25 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             )
             return [dict(row) for row in curs.fetchall()]
 
-    def unpark(self, report_ids: list[str], outcomes: list[dict[str, Any]]) -> None:
-        """Parked reports that are given up on, with their outcomes, in one transaction."""
+    def expire_parked(self, moment: datetime, message: str) -> None:
+        """Parked before ``moment``: marked expired, rejected as unknown_plan, together."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("UPDATE {0} SET expired = true WHERE parked_at < %s AND NOT expired "
+                    "RETURNING report_id").format(self.parked_table),
+                (moment,),
+            )  # fmt: skip
+            outcomes = [
+                {"report_id": row["report_id"], "outcome": "rejected", "reason": "unknown_plan",
+                 "message": message}
+                for row in curs.fetchall()
+            ]  # fmt: skip
+            if outcomes:
+                curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)
+
+    def forget_parked(self, report_ids: list[str]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(
                 SQL("DELETE FROM {0} WHERE report_id = ANY(%s)").format(self.parked_table),
                 (report_ids,),
             )
-            curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)

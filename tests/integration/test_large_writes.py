@@ -34,6 +34,7 @@ from services.shared.eventstore import postgres_env, process_recorder
 from services.shared.pg_recorder import (
     APPLICATION_RECORDER_ENV,
     NonPipelinedApplicationRecorder,
+    NonPipelinedInsertMixin,
     NonPipelinedProcessRecorder,
 )
 from services.status.recorder import StatusRecorder
@@ -347,3 +348,20 @@ def test_every_connection_of_a_service_has_a_statement_timeout(database_url: str
             assert curs.fetchone()["statement_timeout"] == "1min"
     finally:
         app.close()
+
+
+def test_every_service_writes_through_a_recorder_without_pipeline_mode(
+    database_url: str, db_schema: str
+):
+    from services.plans.application import PlansApplication
+    from services.rollup.application import RollupApplication
+    from services.shared.eventstore import postgres_env
+    from services.status.application import StatusApplication
+
+    env = postgres_env(database_url, db_schema)
+    for app_class in (PlansApplication, StatusApplication, RollupApplication):
+        app = app_class(env)
+        try:
+            assert isinstance(app.recorder, NonPipelinedInsertMixin), app_class
+        finally:
+            app.close()
