@@ -1,0 +1,1 @@
+"""The benchmark: a synthetic network of any size and a school year of its reports."""
