@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: demo test up schemas lint clean
+.PHONY: demo test up bench bench-quick schemas lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -21,6 +21,12 @@ test: $(STAMP)          ## unit, integration (real NATS + PostgreSQL) and end-to
 
 up: $(STAMP)            ## run the stack until Ctrl-C
 	$(BIN)/spn up
+
+bench: $(STAMP)         ## the state-size benchmark: 2,000 schools, a school year (long)
+	$(BIN)/spn bench --schools 2000 --months 12
+
+bench-quick: $(STAMP)   ## 200 schools, three months; fails only if a ratio is below its bound
+	$(BIN)/spn bench --schools 200 --months 3 --check
 
 schemas: $(STAMP)       ## regenerate contracts/schemas/*.json
 	$(BIN)/spn contracts export

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from contracts.organizations import Organization
 from contracts.plans import ImprovementPlan
@@ -144,7 +145,7 @@ def school_plan(code: str, liaison: dict[str, str], rng: random.Random) -> Impro
 def _strategy(number: str, practice: str, rng: random.Random) -> dict:
     milestones = []
     for m in range(1, 3):
-        actions = []
+        actions: list[dict[str, Any]] = []
         for n in range(1, 3):
             start = date(2026, 7, 15) + timedelta(days=rng.randrange(0, 240))
             due = min(start + timedelta(days=rng.randrange(30, 120)), date(2027, 6, 20))
@@ -154,9 +155,9 @@ def _strategy(number: str, practice: str, rng: random.Random) -> dict:
                 "anticipated_outputs": [f"Output of {number}.{m}.{n}"],
                 "person_responsible": "Instructional coach",
             })  # fmt: skip
-        due = max(a["due"] for a in actions)
+        last_due = max(str(a["due"]) for a in actions)
         milestones.append({"number": f"{number}.{m}", "description": f"Milestone {number}.{m}",
-                           "due": due, "actions": actions})  # fmt: skip
+                           "due": last_due, "actions": actions})  # fmt: skip
     return {
         "number": number, "practice": practice, "goals": [1],
         "theory_of_action": {

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
+from spn.bench import cli as bench_cli
 from spn.cli import commands, demo
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--examples", default=str(demo.EXAMPLES), help="sample network folder")
     demo_cmd.add_argument("--plan", default=demo.SHOWN_PLAN, help="plan to show at the end")
     demo_cmd.set_defaults(handler=demo.demo)
+    bench_cli.add_parser(sub)
 
     _org_parser(sub)
     _plan_parser(sub)
