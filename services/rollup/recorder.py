@@ -4,6 +4,7 @@ idempotent upsert, so a rebuild from the events stream gives the same tables."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,10 +84,27 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        for table, columns in kwargs.get("view_rows") or []:
-            curs.execute(self._upsert(table, list(columns)), _adapt(columns))
+        self._write(curs, kwargs.get("view_rows") or [])
 
-    def _upsert(self, table: str, columns: list[str]) -> Composed:
+    def _write(self, curs: Cursor[DictRow], rows: Sequence[Row]) -> None:
+        """Each run of rows of one table and shape in one ``executemany`` (order kept: a
+        later row of the same key wins)."""
+        run: list[dict[str, Any]] = []
+        shape: tuple[str, tuple[str, ...]] | None = None
+        for table, columns in rows:
+            this = (table, tuple(columns))
+            if this != shape and run:
+                assert shape is not None
+                curs.executemany(self._upsert(*shape), run)
+                run = []
+            shape = this
+            run.append(_adapt(columns))
+        if run:
+            assert shape is not None
+            curs.executemany(self._upsert(*shape), run)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one recorder per process, few shapes
+    def _upsert(self, table: str, columns: tuple[str, ...]) -> Composed:
         keys = KEYS[table]
         updates = [c for c in columns if c not in keys]
         return SQL("INSERT INTO {0} ({1}) VALUES ({2}) ON CONFLICT ({3}) DO {4}").format(
@@ -101,8 +119,7 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
 
     def upsert(self, rows: list[Row]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            for table, columns in rows:
-                curs.execute(self._upsert(table, list(columns)), _adapt(columns))
+            self._write(curs, rows)
 
     def select(self, table: str, where: str = "TRUE", **params: Any) -> list[dict[str, Any]]:
         """Rows of a read model table (``where`` is trusted SQL with %(name)s params)."""

@@ -26,7 +26,6 @@ import psycopg
 from psycopg import sql
 
 from contracts import plan_commands as cmd
-from contracts import rollup as ru
 from contracts import status as st
 from contracts.plans import ImprovementPlan
 from contracts.subjects import events_stream
@@ -156,14 +155,20 @@ async def ingest_month(
     return time.perf_counter() - started
 
 
-async def close_month(client: SpnClient, period: str) -> float:
+async def close_month(client: SpnClient, database_url: str, period: str) -> float:
+    """Seconds from the close request until the rollup has judged the period (read from its
+    table, so that the watching adds no load to the services)."""
     started = time.perf_counter()
     await client.request(st.ClosePeriod(period=period))
 
-    async def judged() -> bool:
-        return bool((await client.request(ru.GetRollup(period=period))).get("judged"))
+    def judged() -> bool:
+        with psycopg.connect(database_url) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM rollup_judged_periods WHERE period = %s", (period,)
+            ).fetchone()
+            return found is not None
 
-    await wait_for(judged)
+    await wait_for(lambda: asyncio.to_thread(judged))
     return time.perf_counter() - started
 
 
@@ -185,7 +190,7 @@ async def run(nats_url: str, namespace: str, database_url: str, data_dir: Path,
                 ingest_s += await ingest_month(nats_url, namespace, database_url, reports,
                                                total, results)  # fmt: skip
                 total += len(reports)
-                results.closes.append(await close_month(client, period))
+                results.closes.append(await close_month(client, database_url, period))
                 say(f"  {period}: {len(reports)} reports, closed in {results.closes[-1]:.1f}s")
         results.peak_rss_mb = dict(memory.peak)
     figures = results.figures
