@@ -2,8 +2,7 @@
 
 It tails an eventsourcing application's notification log, translates each domain event to
 its integration event, and publishes it to the events stream with header
-``Nats-Msg-Id: <app>:<notification id>``, in order, in windows of up to 100 whose PubAcks
-it waits for before its position moves on. It
+``Nats-Msg-Id: <app>:<notification id>``, waiting for the PubAck before moving on. It
 resumes from the later of its tracked position (in PostgreSQL) and the last message of its
 own in the stream, so a crash at any point publishes nothing twice and loses nothing.
 A failure never skips an event: the relay logs it, backs off and tries the same event again.
@@ -35,7 +34,6 @@ FAILURES = Counter("spn_relay_failures_total", "Failed relay attempts (retried)"
 POSITION = Gauge("spn_relay_position", "Last notification id relayed", ["app"])
 
 Translate = Callable[[Any], IntegrationEvent | None]
-WINDOW = 100  # events published before waiting for their PubAcks (in order, one connection)
 
 
 class RelayPositionError(RuntimeError):
@@ -119,11 +117,12 @@ class Relay:
         translated = await asyncio.to_thread(self._next_batch)
         if not translated:
             return False
-        for start in range(0, len(translated), WINDOW):
-            window = translated[start : start + WINDOW]
-            await self._publish_window([(n, m) for n, m in window if m is not None])
-            self.position = window[-1][0]
-            POSITION.labels(self._app.name).set(self.position)
+        for notification_id, message in translated:
+            if message is not None:
+                await self._publish(notification_id, message)
+                PUBLISHED.labels(self._app.name).inc()
+            self.position = notification_id
+            POSITION.labels(self._app.name).set(notification_id)
         await asyncio.to_thread(
             self._tracking.insert_tracking, Tracking(self._app.name, self.position)
         )
@@ -145,39 +144,11 @@ class Relay:
         app_name, _, number = msg_id.partition(":")
         return int(number) if app_name == self._app.name and number.isdigit() else 0
 
-    async def _publish_window(self, window: list[tuple[int, IntegrationEvent]]) -> None:
-        """Publish in order without waiting for each PubAck, then wait for them all; if any
-        fails, publish the window again one by one (what was stored already is deduplicated
-        by its ``Nats-Msg-Id``)."""
-        acks: list[asyncio.Future[Any]] = []
-        try:
-            for notification_id, message in window:
-                acks.append(await self._js.publish_async(
-                    subject(self._namespace, message.SUBJECT), message.to_json(),
-                    stream=self._stream, headers=self._headers(notification_id, message),
-                    wait_stall=10,
-                ))  # fmt: skip
-            async with asyncio.timeout(10):
-                for ack in acks:
-                    await ack
-        except (TimeoutError, NatsError) as error:
-            for ack in acks:
-                ack.cancel()  # releases its place in the pending window
-            FAILURES.labels(self._app.name).inc()
-            log.warning("relay %s: a window of %d failed (%s: %s); publishing one by one",
-                        self._app.name, len(window), type(error).__name__, error)  # fmt: skip
-            for notification_id, message in window:
-                await self._publish(notification_id, message)
-        PUBLISHED.labels(self._app.name).inc(len(window))
-
-    def _headers(self, notification_id: int, message: IntegrationEvent) -> dict[str, str]:
-        return {
+    async def _publish(self, notification_id: int, message: IntegrationEvent) -> None:
+        headers = {
             "Nats-Msg-Id": f"{self._app.name}:{notification_id}",
             "Spn-Schema": f"{message.SCHEMA_NAME}.v{message.schema_version}",
         }
-
-    async def _publish(self, notification_id: int, message: IntegrationEvent) -> None:
-        headers = self._headers(notification_id, message)
         backoff = 0.1
         while True:
             try:
