@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 from spn.bench.network import SyntheticNetwork
@@ -50,11 +51,19 @@ def bench_command(args: argparse.Namespace, settings: StackSettings) -> int:
     shutil.rmtree(data_dir, ignore_errors=True)  # every run starts from an empty store
     os.environ["SPN_STATUS_AUTO_CLOSE_DAYS"] = "0"  # the benchmark closes its months itself
     ports = {f"{name}_http_port": free_port() for name in ("plans", "status", "rollup")}
-    own = settings.model_copy(update={"data_dir": data_dir, "nats_port": free_port(), **ports})
+    own = settings.model_copy(update={  # always embedded servers of its own
+        "data_dir": data_dir, "nats_port": free_port(), "nats_url": None, "database_url": None,
+        **ports,
+    })  # fmt: skip
     say = (lambda line: None) if args.json else print
-    with Stack(own, say=say) as stack:
-        results = asyncio.run(run(stack.nats_url, own.namespace, stack.database_url, data_dir,
-                                  network, min(max(args.months, 1), 12), say))  # fmt: skip
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop it all cleanly
+    try:
+        with Stack(own, say=say) as stack:
+            months = min(max(args.months, 1), 12)
+            results = asyncio.run(run(stack.nats_url, own.namespace, stack.database_url,
+                                      data_dir, network, months, say))  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     path = write(results, Path(args.out))
     if args.json:
         print(json.dumps(results.as_json(), indent=2))

@@ -38,6 +38,7 @@ from spn.cli.reports import publish_reports
 
 IN_FLIGHT = 16  # concurrent commands while building the network
 CHUNK = 2000  # reports published per latency sample
+TIMEOUT = 1800.0  # no wait of the benchmark lasts longer
 
 
 @dataclass
@@ -147,11 +148,14 @@ async def ingest_month(
         await publish_reports(nats_url, namespace, chunk)
         published.append((before + start + len(chunk), time.perf_counter()))
     pending = list(published)
+    deadline = time.monotonic() + TIMEOUT
     while pending:
         count = await asyncio.to_thread(outcome_count, database_url)
         now = time.perf_counter()
         while pending and count >= pending[0][0]:
             results.latencies.append(now - pending.pop(0)[1])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"reports still without an outcome after {TIMEOUT:.0f}s")
         await asyncio.sleep(0.02)
     await wait_for(lambda: rollup_caught_up(nats_url, namespace))
     return time.perf_counter() - started
