@@ -4,7 +4,6 @@ idempotent upsert, so a rebuild from the events stream gives the same tables."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,6 +69,7 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.prefix = self.events_table_name.removesuffix("_events")
+        self._statements: dict[tuple[str, tuple[str, ...]], bytes] = {}
         for table, columns in TABLES.items():
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
@@ -95,15 +95,21 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             this = (table, tuple(columns))
             if this != shape and run:
                 assert shape is not None
-                curs.executemany(self._upsert(*shape), run)
+                curs.executemany(self._statement(curs, shape), run)
                 run = []
             shape = this
             run.append(_adapt(columns))
         if run:
             assert shape is not None
-            curs.executemany(self._upsert(*shape), run)
+            curs.executemany(self._statement(curs, shape), run)
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one recorder per process, few shapes
+    def _statement(self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]]) -> bytes:
+        """The upsert of a table and its columns, composed once (there are few shapes)."""
+        found = self._statements.get(shape)
+        if found is None:
+            found = self._statements[shape] = self._upsert(*shape).as_bytes(curs)
+        return found
+
     def _upsert(self, table: str, columns: tuple[str, ...]) -> Composed:
         keys = KEYS[table]
         updates = [c for c in columns if c not in keys]
