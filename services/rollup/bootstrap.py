@@ -20,7 +20,7 @@ from services.rollup.settings import RollupSettings
 from services.shared.consumer import PullConsumer, sequence, source_of
 from services.shared.eventstore import forget_cached
 from services.shared.relay import Translate
-from services.shared.replies import field_path
+from services.shared.replies import first_problem
 from services.shared.runtime import Background, ServiceRuntime
 
 
@@ -74,7 +74,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
                     continue
                 found = translator.rows_of(relative, message.data)
                 if isinstance(found, ValidationError):
-                    await dead_letters.publish("invalid_event", _first_error(found),
+                    await dead_letters.publish("invalid_event", first_problem(found),
                                                source_of(message))  # fmt: skip
                 else:
                     rows.extend(found)
@@ -83,8 +83,3 @@ class RollupService(ServiceRuntime[RollupApplication]):
                 await asyncio.to_thread(self.app.take, stream, last, rows)
 
         return {"consumer": Background(lambda: consumer.run(process), consumer.heartbeat)}
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    return f"{field_path(first['loc']) or '(message)'}: {first['msg']}"

@@ -51,8 +51,9 @@ def postgres_env(database_url: str | None, schema: str = "public") -> dict[str, 
     }
 
 
-def database_reachable(database_url: str, timeout: float = 2.0) -> str | None:
-    """None when PostgreSQL answers a query within ``timeout`` seconds, else why not."""
+def unreachable_reason(database_url: str, timeout: float = 2.0) -> str | None:
+    """None when PostgreSQL answers a query within ``timeout`` seconds, else why not (one
+    line)."""
     try:
         with psycopg.connect(
             database_url, connect_timeout=max(int(timeout), 1),

@@ -28,6 +28,12 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def first_problem(error: ValidationError) -> str:
+    """``field.path: message`` of the first thing wrong (for dead letters and logs)."""
+    first = error.errors()[0]
+    return f"{field_path(first['loc']) or '(message)'}: {first['msg']}"
+
+
 def validation_error(error: ValidationError) -> ErrorInfo:
     details = [
         FieldError(field=field_path(e["loc"]) or "(message)", message=e["msg"])

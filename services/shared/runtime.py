@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from contracts.status import dead_letter_stream
 from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
-from services.shared.eventstore import database_reachable, postgres_env
+from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.relay import Relay, Translate
 from services.shared.settings import ServiceSettings
 from services.shared.streams import ensure_events_stream, ensure_stream
@@ -184,9 +184,10 @@ class ServiceRuntime(ABC, Generic[A]):
 
     def _log_stuck(self, before: set[str]) -> set[str]:
         """Say in the log when a task gets stuck (and when it moves again)."""
-        now = {name for name, state in self.tasks.checks().items() if state.startswith("stuck")}
+        checks = self.tasks.checks()
+        now = {name for name, state in checks.items() if state.startswith("stuck")}
         for name in sorted(now - before):
-            log.error("%s: task %s is %s", self.name, name, self.tasks.checks()[name])
+            log.error("%s: task %s is %s", self.name, name, checks[name])
         for name in sorted(before - now):
             log.warning("%s: task %s is moving again", self.name, name)
         return now
@@ -195,7 +196,7 @@ class ServiceRuntime(ABC, Generic[A]):
         """In a thread of its own: the shared ones may all wait on the database."""
         started = time.monotonic()
         reachable = await asyncio.get_running_loop().run_in_executor(
-            self._probe_thread, database_reachable, self.settings.database_url or ""
+            self._probe_thread, unreachable_reason, self.settings.database_url or ""
         )
         self._database = ("ok" if reachable is None else f"unreachable: {reachable}", started)
 

@@ -22,7 +22,7 @@ from contracts.subjects import events_stream
 from services.shared.consumer import Process, PullConsumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters, Source
 from services.shared.eventstore import forget_cached
-from services.shared.replies import field_path
+from services.shared.replies import first_problem
 from services.shared.tasks import Heartbeat
 from services.status import translator
 from services.status.application import Delivery, PreparedBatch, Rejection, StatusApplication
@@ -161,9 +161,7 @@ class StatusConsumers:
 
 
 def _invalid(seq: int, body: bytes, error: ValidationError) -> Rejection:
-    first = error.errors()[0]
-    where = field_path(first["loc"]) or "(message)"
-    return Rejection(seq, _report_id(body), "invalid_payload", f"{where}: {first['msg']}")
+    return Rejection(seq, _report_id(body), "invalid_payload", first_problem(error))
 
 
 def _report_id(body: bytes) -> str | None:

@@ -131,16 +131,6 @@ def create_database(admin_url: str, database: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
-def unreachable_reason(url: str, timeout: int = 2) -> str | None:
-    """None if the server at ``url`` answers a query, else why not (one line)."""
-    try:
-        with psycopg.connect(url, connect_timeout=timeout, autocommit=True) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as error:
-        return str(error).strip().split("\n", 1)[0] or type(error).__name__
-    return None
-
-
 def _brief(error: Exception) -> str:
     """One line: ``pg_ctl exited 1`` rather than the whole command line."""
     if isinstance(error, subprocess.CalledProcessError):

@@ -30,7 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
 
-from spn.stack import nats_server, postgres
+from services.shared.eventstore import unreachable_reason as database_unreachable_reason
+from spn.stack import nats_server
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
 from spn.stack.settings import StackSettings
@@ -526,7 +527,7 @@ class Stack:
             probes.append(_external_probe("NATS", nats_server.unreachable_reason, self.nats_url))
         if self.settings.database_url:
             probes.append(
-                _external_probe("PostgreSQL", postgres.unreachable_reason, self.database_url)
+                _external_probe("PostgreSQL", database_unreachable_reason, self.database_url)
             )
         return probes
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from spn.stack import postgres
+from services.shared.eventstore import unreachable_reason
 from spn.stack.nats_server import free_port, port_open
 from tests.e2e.conftest import SPN, stack_env
 
@@ -153,7 +153,7 @@ def test_a_killed_service_nats_and_postgresql_are_started_again(tmp_path: Path):
         up.expect("PostgreSQL stopped running; restarting (1 of 5 in 10 min)", timeout=3)
         up.expect("PostgreSQL is healthy again", timeout=30)
         database = f"postgresql://postgres@/spn?host={up.data_dir.resolve()}/postgres"
-        assert postgres.unreachable_reason(database) is None
+        assert unreachable_reason(database) is None
         assert {name: up.pid(name) for name in SERVICES} == services, "no service restarted"
 
         os.kill(up.pid("status"), signal.SIGKILL)
