@@ -36,6 +36,26 @@ async def stream_messages(nats_url: str, namespace: str) -> list[tuple[str, str]
         await nc.close()
 
 
+async def stream_bodies(nats_url: str, stream: str, subject: str) -> list[bytes]:
+    """The body of every message of ``stream`` on ``subject`` (wildcards allowed), in order."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream, subjects_filter=subject)
+        count = sum((info.state.subjects or {}).values())
+        if not count:
+            return []
+        sub = await js.subscribe(
+            subject, stream=stream, ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+        )  # fmt: skip
+        found = [(await sub.next_msg(timeout=5)).data for _ in range(count)]
+        await sub.unsubscribe()
+        return found
+    finally:
+        await nc.close()
+
+
 async def wait_for_stream_count(
     nats_url: str, namespace: str, expected: int, timeout: float = 15.0
 ) -> list[tuple[str, str]]:

@@ -6,12 +6,11 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
-import nats
 import psycopg
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from psycopg import sql
 
 from contracts import status as st
+from tests.integration.helpers import stream_bodies
 
 
 @dataclass
@@ -54,22 +53,8 @@ def status_outcomes(database_url: str, schema: str) -> dict[str, str]:
 
 async def dead_letters(nats_url: str, namespace: str) -> list[dict]:
     """Every dead letter in the namespace's dead-letter stream, in order."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        stream = st.dead_letter_stream(namespace)
-        count = (await js.stream_info(stream)).state.messages
-        if not count:
-            return []
-        sub = await js.subscribe(
-            f"{namespace}.dlq.>", stream=stream, ordered_consumer=True,
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-        )  # fmt: skip
-        letters = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
-        await sub.unsubscribe()
-        return letters
-    finally:
-        await nc.close()
+    bodies = await stream_bodies(nats_url, st.dead_letter_stream(namespace), f"{namespace}.dlq.>")
+    return [json.loads(body) for body in bodies]
 
 
 async def account(

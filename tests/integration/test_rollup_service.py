@@ -21,7 +21,7 @@ from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from tests.factories import plan_document
 from tests.integration import network
-from tests.integration.helpers import stream_messages
+from tests.integration.helpers import stream_bodies
 from tests.integration.test_status_service import all_decided, publish, until
 
 SCHOOLS = ("oak-school", "elm-school")
@@ -106,21 +106,9 @@ async def test_school_figures_sum_up_to_the_lea_and_across_practices(
 
 
 async def waning_events(nats_url: str, namespace: str) -> list[dict]:
-    messages = await stream_messages(nats_url, namespace)
-    count = sum(s.endswith("rollup.progress.waning") for s, _ in messages)
-    if not count:
-        return []
-    nc = await nats.connect(nats_url)
-    try:
-        sub = await nc.jetstream().subscribe(
-            f"{namespace}.evt.rollup.progress.waning", stream=events_stream(namespace),
-            ordered_consumer=True,
-        )  # fmt: skip
-        found = [json.loads((await sub.next_msg(timeout=5)).data) for _ in range(count)]
-        await sub.unsubscribe()
-        return found
-    finally:
-        await nc.close()
+    subject = f"{namespace}.evt.rollup.progress.waning"
+    bodies = await stream_bodies(nats_url, events_stream(namespace), subject)
+    return [json.loads(body) for body in bodies]
 
 
 async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
