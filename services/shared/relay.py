@@ -1,11 +1,13 @@
 """The relay: stored events reach JetStream from the notification log, never by dual write.
 
 It tails an eventsourcing application's notification log, translates each domain event to
-its integration event, and publishes it to the events stream with header
-``Nats-Msg-Id: <app>:<notification id>``, waiting for the PubAck before moving on. It
-resumes from the later of its tracked position (in PostgreSQL) and the last message of its
-own in the stream, so a crash at any point publishes nothing twice and loses nothing.
-A failure never skips an event: the relay logs it, backs off and tries the same event again.
+its integration event, and publishes what it read as atomic batches (``batches``) to the
+events stream, each message with header ``Nats-Msg-Id: <app>:<notification id>``. A batch
+is stored whole and in order or not at all, so the stream never holds a later event
+without the earlier ones; the relay resumes from the later of its tracked position (in
+PostgreSQL) and the last message of its own in the stream, so a crash at any point
+publishes nothing twice and loses nothing. A failure never skips an event: the relay logs
+it, backs off, finds its position again and goes on from there.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking, TrackingRecorder
-from nats.errors import Error as NatsError
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 
 from contracts.plan_events import IntegrationEvent
 from contracts.subjects import events_stream, events_wildcard, subject
+from services.shared.batches import Outgoing, publish_batch, split
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -46,20 +49,24 @@ class Relay:
         *,
         app: Application[Any],
         translate: Translate,
+        nc: Client,
         js: JetStreamContext,
         namespace: str,
         tracking: TrackingRecorder,
-        batch_size: int = 200,
+        batch_size: int = 1000,
+        publish_timeout: float = 10.0,
         idle_seconds: float = 0.5,
         max_backoff: float = 5.0,
     ):
         self._app = app
         self._translate = translate
+        self._nc = nc
         self._js = js
         self._namespace = namespace
         self._stream = events_stream(namespace)
         self._tracking = tracking
         self._batch_size = batch_size
+        self._publish_timeout = publish_timeout
         self._idle_seconds = idle_seconds
         self._max_backoff = max_backoff
         self._wake = asyncio.Event()
@@ -77,10 +84,13 @@ class Relay:
         self._loop = asyncio.get_running_loop()
         self.position = await self.resume_position()
         log.info("relay %s resuming after notification %d", self._app.name, self.position)
-        backoff = 0.1
+        backoff, lost_place = 0.1, False
         while True:
             try:
                 with self.heartbeat.busy():
+                    if lost_place:  # what failed may have been stored after all
+                        self.position = await self.resume_position()
+                        lost_place = False
                     relayed = await self._relay_batch()
             except (RelayPositionError, asyncio.CancelledError):
                 raise
@@ -92,7 +102,7 @@ class Relay:
                     self._app.name, self.position + 1, backoff,
                 )  # fmt: skip
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+                backoff, lost_place = min(backoff * 2, self._max_backoff), True
                 continue
             backoff = 0.1
             self.heartbeat.well()
@@ -112,21 +122,35 @@ class Relay:
         return max(tracked or 0, in_stream)
 
     async def _relay_batch(self) -> bool:
-        """Publish the next batch; False when there was nothing to relay."""
+        """Publish the next notifications; False when there was nothing to relay."""
         self._wake.clear()
         translated = await asyncio.to_thread(self._next_batch)
         if not translated:
             return False
-        for notification_id, message in translated:
-            if message is not None:
-                await self._publish(notification_id, message)
-                PUBLISHED.labels(self._app.name).inc()
-            self.position = notification_id
-            POSITION.labels(self._app.name).set(notification_id)
+        published = [(n, message) for n, message in translated if message is not None]
+        numbers = [n for n, _ in published]
+        done = 0
+        for batch in split([self._outgoing(n, message) for n, message in published]):
+            await publish_batch(self._nc, self._stream, batch, self._publish_timeout)
+            PUBLISHED.labels(self._app.name).inc(len(batch))
+            done += len(batch)
+            self._advance(numbers[done - 1])
+        self._advance(translated[-1][0])  # and past any event that is not published
         await asyncio.to_thread(
             self._tracking.insert_tracking, Tracking(self._app.name, self.position)
         )
         return True
+
+    def _advance(self, notification_id: int) -> None:
+        self.position = notification_id
+        POSITION.labels(self._app.name).set(notification_id)
+
+    def _outgoing(self, notification_id: int, message: IntegrationEvent) -> Outgoing:
+        headers = {
+            "Nats-Msg-Id": f"{self._app.name}:{notification_id}",
+            "Spn-Schema": f"{message.SCHEMA_NAME}.v{message.schema_version}",
+        }
+        return Outgoing(subject(self._namespace, message.SUBJECT), message.to_json(), headers)
 
     def _next_batch(self) -> list[tuple[int, IntegrationEvent | None]]:
         """Read and translate the next notifications (blocking: runs in a worker thread)."""
@@ -143,32 +167,6 @@ class Relay:
         msg_id = (last.headers or {}).get("Nats-Msg-Id", "")
         app_name, _, number = msg_id.partition(":")
         return int(number) if app_name == self._app.name and number.isdigit() else 0
-
-    async def _publish(self, notification_id: int, message: IntegrationEvent) -> None:
-        headers = {
-            "Nats-Msg-Id": f"{self._app.name}:{notification_id}",
-            "Spn-Schema": f"{message.SCHEMA_NAME}.v{message.schema_version}",
-        }
-        backoff = 0.1
-        while True:
-            try:
-                await self._js.publish(
-                    subject(self._namespace, message.SUBJECT),
-                    message.to_json(),
-                    stream=self._stream,
-                    headers=headers,
-                    timeout=10,
-                )
-                return
-            except (TimeoutError, NatsError) as error:
-                self.heartbeat.trouble(f"publishing: {type(error).__name__}: {error}")
-                FAILURES.labels(self._app.name).inc()
-                log.warning(
-                    "relay %s: publishing notification %d failed (%s: %s); retrying in %.1fs",
-                    self._app.name, notification_id, type(error).__name__, error, backoff,
-                )  # fmt: skip
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
 
     async def _sleep_until_woken(self) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation

@@ -115,6 +115,7 @@ class ServiceRuntime(ABC, Generic[A]):
         self.relay = Relay(
             app=self.app,
             translate=self.translator(),
+            nc=self._nc,
             js=js,
             namespace=self.settings.namespace,
             tracking=await asyncio.to_thread(self._relay_tracking),

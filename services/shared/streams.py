@@ -9,24 +9,43 @@ from nats.js.errors import NotFoundError
 from contracts.subjects import events_stream, events_wildcard
 
 
+class StreamConfigError(RuntimeError):
+    """The NATS server cannot keep a stream the way SPN needs it."""
+
+
 async def ensure_stream(
-    js: JetStreamContext, name: str, subjects: list[str], duplicate_window: float | None = None
+    js: JetStreamContext,
+    name: str,
+    subjects: list[str],
+    duplicate_window: float | None = None,
+    atomic: bool = False,
 ) -> str:
     """Create the stream (file storage) or make sure it takes exactly these subjects (and,
-    if given, deduplicates ``Nats-Msg-Id`` over this many seconds)."""
+    if given, deduplicates ``Nats-Msg-Id`` over this many seconds; with ``atomic``, takes
+    atomic batches)."""
     try:
         info = await js.stream_info(name)
     except NotFoundError:
         config = StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE)
         if duplicate_window is not None:
             config.duplicate_window = duplicate_window
-        await js.add_stream(config)
-        return name
-    wanted = duplicate_window if duplicate_window is not None else info.config.duplicate_window
-    if info.config.subjects != subjects or info.config.duplicate_window != wanted:
-        info.config.subjects = subjects
-        info.config.duplicate_window = wanted
-        await js.update_stream(info.config)
+        if atomic:
+            config.allow_atomic = True
+        info = await js.add_stream(config)
+    else:
+        config = info.config
+        window = duplicate_window if duplicate_window is not None else config.duplicate_window
+        takes_atomic = bool(config.allow_atomic) or atomic
+        if (config.subjects, config.duplicate_window, bool(config.allow_atomic)) != (
+            subjects, window, takes_atomic
+        ):  # fmt: skip
+            config.subjects, config.duplicate_window = subjects, window
+            config.allow_atomic = takes_atomic or None
+            info = await js.update_stream(config)
+    if atomic and not info.config.allow_atomic:
+        raise StreamConfigError(
+            f"stream {name} does not take atomic batches: SPN needs nats-server 2.12 or later"
+        )
     return name
 
 
@@ -34,7 +53,9 @@ async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
     """``<NS>_EVENTS``: every integration event.
 
     Publishers deduplicate on ``Nats-Msg-Id`` within the stream's duplicate window (NATS
-    default, two minutes); the relay also resumes from the stream's last message, so a
-    restart after a longer outage publishes nothing twice.
+    default, two minutes). Relays publish atomic batches, and resume from the stream's last
+    message, so a restart after a longer outage publishes nothing twice.
     """
-    return await ensure_stream(js, events_stream(namespace), [events_wildcard(namespace)])
+    return await ensure_stream(
+        js, events_stream(namespace), [events_wildcard(namespace)], atomic=True
+    )

@@ -15,6 +15,7 @@ import platform
 import statistics
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ class Results:
     status_closes: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -59,7 +61,7 @@ class Results:
                         "python": platform.python_version(), "platform": platform.platform()},
             "schools": self.schools, "months": self.months, "figures": self.figures,
             "closes_s": self.closes, "status_closes_s": self.status_closes,
-            "peak_rss_mb": self.peak_rss_mb,
+            "peak_rss_mb": self.peak_rss_mb, "ingest_phases_s": dict(self.phases),
         }  # fmt: skip
 
 
@@ -147,6 +149,7 @@ async def ingest_month(
         chunk = reports[start : start + CHUNK]
         await publish_reports(nats_url, namespace, chunk)
         published.append((before + start + len(chunk), time.perf_counter()))
+    results.phases["publish_s"] += time.perf_counter() - started
     pending = list(published)
     deadline = time.monotonic() + TIMEOUT
     while pending:
@@ -157,7 +160,10 @@ async def ingest_month(
         if time.monotonic() > deadline:
             raise TimeoutError(f"reports still without an outcome after {TIMEOUT:.0f}s")
         await asyncio.sleep(0.02)
+    results.phases["outcomes_s"] += time.perf_counter() - started
+    stored = time.perf_counter()
     await wait_for(lambda: rollup_caught_up(nats_url, namespace))
+    results.phases["rollup_after_outcomes_s"] += time.perf_counter() - stored
     return time.perf_counter() - started
 
 
