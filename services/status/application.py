@@ -224,10 +224,11 @@ class StatusApplication(Application[UUID]):
         start = keys.index(after.last_key) + 1 if after and after.last_key in keys else 0
         done = after.plans_evaluated if after and start else 0
         evaluated: list[PlanProgress] = []
+        closes: list[dict[str, Any]] = []
         examined: str | None = None
         for key in keys[start:]:
             if len(evaluated) >= chunk:
-                self.save(*evaluated)
+                self.save(*evaluated, period_figures=closes)
                 return CloseStep(False, True, done, last_key=examined)
             examined = key
             progress = self._get(PlanProgress.create_id(key))
@@ -235,10 +236,14 @@ class StatusApplication(Application[UUID]):
                 continue
             if period in progress.periods_closed:
                 done += 1
-            elif progress.close_period(period):
+            elif (close := progress.close_period(period)) is not None:
                 evaluated.append(progress)
+                closes.append({"plan": key, "period": period, "close": json.dumps(close)})
                 done += 1
-        self.save(*evaluated, ReportingPeriod(period=period, plans_evaluated=done))
+        self.save(
+            *evaluated, ReportingPeriod(period=period, plans_evaluated=done),
+            period_figures=closes,
+        )  # fmt: skip
         return CloseStep(finished=True, changed=True, plans_evaluated=done)
 
     def active_keys(self) -> list[str]:
@@ -250,6 +255,10 @@ class StatusApplication(Application[UUID]):
         if progress is None:
             raise UnknownPlanError(f"plan {key} is not an approved plan known to status")
         return progress
+
+    def period_figures(self, key: str) -> dict[str, dict[str, Any]]:
+        """Each closed period's figures of a plan, by period."""
+        return self._view.period_figures(key)
 
     def report_outcomes(self, report_ids: list[str]) -> dict[str, dict[str, Any]]:
         return self._view.report_outcomes(report_ids)

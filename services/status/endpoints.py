@@ -40,4 +40,5 @@ class StatusEndpoints:
         )  # fmt: skip
 
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
-        return translator.progress_result(self._app.get_progress(request.plan))
+        progress = self._app.get_progress(request.plan)
+        return translator.progress_result(progress, self._app.period_figures(progress.key))

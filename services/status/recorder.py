@@ -1,6 +1,6 @@
 """The status service's process recorder: events, the consumer's tracking record, each
-report's outcome and the reports parked for a plan not yet known commit in one PostgreSQL
-transaction."""
+report's outcome, the reports parked for a plan not yet known and each closed period's
+figures commit in one PostgreSQL transaction."""
 
 from __future__ import annotations
 
@@ -25,14 +25,17 @@ UPSERT_OUTCOME = (
 
 
 class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
-    """Adds ``<app>_report_outcomes`` (what became of each report id, a read model) and
-    ``<app>_parked_reports`` (reports waiting for their plan's approval)."""
+    """Adds ``<app>_report_outcomes`` (what became of each report id, a read model),
+    ``<app>_parked_reports`` (reports waiting for their plan's approval) and
+    ``<app>_period_figures`` (each plan's figures of each closed period, a read model: the
+    aggregate does not keep them, so its size does not grow with the year)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         prefix = self.events_table_name.removesuffix("_events")
         self.outcomes_table = self._table(f"{prefix}_report_outcomes")
         self.parked_table = self._table(f"{prefix}_parked_reports")
+        self.figures_table = self._table(f"{prefix}_period_figures")
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0} (report_id text PRIMARY KEY, "
@@ -47,6 +50,10 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (plan)").format(
                 Identifier(f"{prefix}_parked_reports_plan"), self.parked_table
             ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (plan text NOT NULL, period text NOT NULL, "
+                "close jsonb NOT NULL, PRIMARY KEY (plan, period))"
+            ).format(self.figures_table),
         ]
 
     def _table(self, name: str) -> Composed:
@@ -75,6 +82,13 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         outcomes = kwargs.get("report_outcomes") or []
         if outcomes:
             curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)
+        closes = kwargs.get("period_figures") or []
+        if closes:  # a closed period's figures are final
+            curs.executemany(
+                SQL("INSERT INTO {0} VALUES (%(plan)s, %(period)s, %(close)s) "
+                    "ON CONFLICT DO NOTHING").format(self.figures_table),
+                closes,
+            )  # fmt: skip
 
     def report_outcomes(self, report_ids: list[str]) -> dict[str, dict[str, Any]]:
         with self.datastore.transaction(commit=False) as curs:
@@ -83,6 +97,14 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
                 (report_ids,),
             )
             return {row["report_id"]: dict(row) for row in curs.fetchall()}
+
+    def period_figures(self, plan: str) -> dict[str, dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL("SELECT period, close FROM {0} WHERE plan = %s").format(self.figures_table),
+                (plan,),
+            )
+            return {row["period"]: row["close"] for row in curs.fetchall()}
 
     def parked_for(self, plans: list[str]) -> list[dict[str, Any]]:
         return self._parked(SQL("plan = ANY(%s) AND NOT expired"), plans)

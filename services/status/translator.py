@@ -115,7 +115,9 @@ BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {
 }
 
 
-def progress_result(progress: PlanProgress) -> st.PlanProgressReport:
+def progress_result(
+    progress: PlanProgress, closes: dict[str, dict[str, Any]]
+) -> st.PlanProgressReport:
     return st.PlanProgressReport(
         key=progress.key,
         organization=progress.organization,
@@ -124,6 +126,6 @@ def progress_result(progress: PlanProgress) -> st.PlanProgressReport:
         reports_recorded=len(progress.report_ids),
         periods=[
             st.PeriodFigures(period=period, **close)
-            for period, close in sorted(progress.closes.items())
+            for period, close in sorted(closes.items())
         ],
     )

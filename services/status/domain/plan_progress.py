@@ -48,7 +48,6 @@ class PlanProgress(Aggregate):
         self.periods_reported: set[str] = set()
         self.periods_closed: set[str] = set()
         self.slipped: set[str] = set()
-        self.closes: dict[str, dict[str, Any]] = {}
 
     # -- the plan --------------------------------------------------------------------------
 
@@ -125,10 +124,11 @@ class PlanProgress(Aggregate):
 
     # -- period close ----------------------------------------------------------------------
 
-    def close_period(self, period: str) -> bool:
-        """Evaluate the plan as of the period's last day; False if closed before."""
+    def close_period(self, period: str) -> dict[str, Any] | None:
+        """Evaluate the plan as of the period's last day: its figures (``as_of``,
+        ``figures``, ``strategies``), kept by a read model, not here; None if closed before."""
         if period in self.periods_closed or period not in plan_year_periods(self.plan_year):
-            return False
+            return None
         as_of = last_day(period)
         states = milestone_states(self.structure, self.completions_as_of(period))
         practice = {s["number"]: s["practice"] for s in self.structure["strategies"]}
@@ -150,11 +150,10 @@ class PlanProgress(Aggregate):
                     )  # fmt: skip
         if period not in self.periods_reported:
             self._report_missing(period=period)
-        self._period_closed(
-            period=period,
-            as_of=as_of.isoformat(),
-            figures=figures([m for ms in states.values() for m in ms], as_of),
-            strategies=[
+        close: dict[str, Any] = {
+            "as_of": as_of.isoformat(),
+            "figures": figures([m for ms in states.values() for m in ms], as_of),
+            "strategies": [
                 {
                     "number": strategy,
                     "practice": practice[strategy],
@@ -165,8 +164,9 @@ class PlanProgress(Aggregate):
                 }
                 for strategy, milestones in states.items()
             ],
-        )
-        return True
+        }
+        self._period_closed(period=period, **close)
+        return close
 
     def completions_as_of(self, period: str) -> dict[str, date | None]:
         """Each action's completion date per its latest report for a period up to ``period``."""
@@ -215,7 +215,6 @@ class PlanProgress(Aggregate):
         self, *, period: str, as_of: str, figures: dict[str, Any], strategies: list[dict[str, Any]]
     ) -> None:
         self.periods_closed.add(period)
-        self.closes[period] = {"as_of": as_of, "figures": figures, "strategies": strategies}
 
 
 def plan_structure(plan: dict[str, Any]) -> dict[str, Any]:
