@@ -60,14 +60,18 @@ class RollupApplication(Application[UUID]):
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
         hold."""
-        facts, orgs = read.period_facts(self.view, period)
+        supported = self.support_cases(status="supported")
+        facts, orgs = read.period_facts(
+            self.view, period, window=max(rules.declining_falls, rules.lag_periods),
+            also={c["support"]["period"] for c in supported if c["support"]},
+        )  # fmt: skip
         flags = evaluate(facts, rules)
         by_org: dict[str, list[Flag]] = {}
         for flag in flags:
             by_org.setdefault(flag.organization, []).append(flag)
         changed: list[Any] = []
         rows: list[Row] = [("judged_periods", {"period": period, "flags": len(flags)})]
-        for org in sorted(set(facts.plans) | facts.silent):
+        for org in sorted(set(by_org) | read.organizations_with_raised_flags(self.view)):
             waning = self._waning(org)
             rows += [("waning", c) for c in waning.judge(period, by_org.get(org, []))]
             changed.append(waning)

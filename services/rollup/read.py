@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from services.rollup.domain.figures import combine, domain_of
@@ -63,21 +64,24 @@ def by_domain(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def period_facts(
-    view: RollupRecorder, period: str
+    view: RollupRecorder, period: str, window: int, also: Iterable[str] = ()
 ) -> tuple[PeriodFacts, dict[str, dict[str, Any]]]:
-    """Everything the waning rules need at a period's close, from the read models."""
+    """What the waning rules and support judgments need at a period's close, from the read
+    models: the plans' figures of the period, of the ``window`` closed periods before it
+    and of the periods in ``also`` (when supports were given); their strategies for the
+    period, the one before and ``also``. Bounded by the rules, not by the year."""
     orgs = {o["code"]: o for o in view.select("organizations")}
-    periods = sorted(
-        {r["period"] for r in view.select("plan_periods", "period <= %(p)s", p=period)}
-    )
-    previous = [p for p in reversed(periods) if p < period]
+    closed = view.select("plan_periods", "period <= %(p)s", columns="DISTINCT period", p=period)
+    previous = sorted((r["period"] for r in closed if r["period"] < period), reverse=True)
+    wanted = sorted({period, *previous[:window], *(p for p in also if p <= period)})
+    with_strategies = sorted({period, *previous[:1], *(p for p in also if p <= period)})
     strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in view.select("strategy_periods", "period <= %(p)s", p=period):
+    for row in view.select("strategy_periods", "period = ANY(%(w)s)", w=with_strategies):
         strategies.setdefault((row["organization"], row["period"]), []).append(
             {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
         )
     plans: dict[str, dict[str, PlanPeriod]] = {}
-    for row in view.select("plan_periods", "period <= %(p)s", p=period):
+    for row in view.select("plan_periods", "period = ANY(%(w)s)", w=wanted):
         org, at = row["organization"], row["period"]
         plans.setdefault(org, {})[at] = PlanPeriod(
             org,
@@ -88,9 +92,11 @@ def period_facts(
     # a slipped milestone keeps the rule holding until it is completed
     done = {
         (r["plan_key"], r["milestone"])
-        for r in view.select("milestone_periods", "period = %(p)s", p=period)
-        if r["figures"]["milestones_completed"]
-    }
+        for r in view.select(
+            "milestone_periods", "period = %(p)s AND (figures->>'milestones_completed')::int > 0",
+            columns="plan_key, milestone", p=period,
+        )
+    }  # fmt: skip
     slipped: dict[str, list[dict[str, str]]] = {}
     for row in view.select("milestone_slips", "period <= %(p)s", p=period):
         if (row["plan_key"], row["milestone"]) in done:
@@ -102,20 +108,29 @@ def period_facts(
                 "milestone": row["milestone"],
             }
         )
-    with_plans = set(plans)
+    groups: dict[tuple[Any, Any], list[str]] = {}  # same parent, same kind
+    for code in sorted(plans):
+        org = orgs.get(code, {})
+        groups.setdefault((org.get("parent"), org.get("kind")), []).append(code)
     peers = {
-        code: sorted(
-            other
-            for other in with_plans - {code}
-            if orgs.get(other, {}).get("parent") == orgs.get(code, {}).get("parent")
-            and orgs.get(other, {}).get("kind") == orgs.get(code, {}).get("kind")
-        )
-        for code in with_plans
+        code: [other for other in group if other != code]
+        for group in groups.values()
+        for code in group
     }
     silent = {r["organization"] for r in view.select("missing_reports", "period = %(p)s", p=period)}
     parents = {code: org["parent"] for code, org in orgs.items()}
     facts = PeriodFacts(period, previous, plans, peers, silent, slipped, parents)
     return facts, orgs
+
+
+def organizations_with_raised_flags(view: RollupRecorder) -> set[str]:
+    """Organizations with a flag raised and not cleared since: with the ones flagged now,
+    the only ones a judgment can change."""
+    latest = view.select(
+        "waning", "TRUE ORDER BY organization, rule, period DESC",
+        columns="DISTINCT ON (organization, rule) organization, change",
+    )  # fmt: skip
+    return {row["organization"] for row in latest if row["change"] == "raised"}
 
 
 def on_time(facts: PeriodFacts, case: SupportCase, period: str) -> float | None:

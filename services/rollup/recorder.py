@@ -127,11 +127,15 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._write(curs, rows)
 
-    def select(self, table: str, where: str = "TRUE", **params: Any) -> list[dict[str, Any]]:
-        """Rows of a read model table (``where`` is trusted SQL with %(name)s params)."""
+    def select(
+        self, table: str, where: str = "TRUE", columns: str = "*", **params: Any
+    ) -> list[dict[str, Any]]:
+        """Rows of a read model table (``where`` and ``columns`` are trusted SQL, with
+        %(name)s params)."""
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                SQL(f"SELECT * FROM {{0}} WHERE {where}").format(self.table(table)), params
+                SQL(f"SELECT {columns} FROM {{0}} WHERE {where}").format(self.table(table)),
+                params,
             )
             return [dict(row) for row in curs.fetchall()]
 
