@@ -61,6 +61,9 @@ KEYS = {
     "measure_values": ("plan_key", "measure", "period"),
 }
 
+ROWS_PER_STATEMENT = 500  # within PostgreSQL's 65,535 parameters for every table here
+STATEMENTS_CACHED = 200
+
 Row = tuple[str, dict[str, Any]]
 """(table, columns): one upsert."""
 
@@ -69,7 +72,7 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.prefix = self.events_table_name.removesuffix("_events")
-        self._statements: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._statements: dict[tuple[tuple[str, tuple[str, ...]], int], bytes] = {}
         for table, columns in TABLES.items():
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
@@ -87,36 +90,64 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         self._write(curs, kwargs.get("view_rows") or [])
 
     def _write(self, curs: Cursor[DictRow], rows: Sequence[Row]) -> None:
-        """Each run of rows of one table and shape in one ``executemany`` (order kept: a
-        later row of the same key wins)."""
+        """Each run of rows of one table and shape as multi-row upserts (order kept: a later
+        row of the same key wins)."""
         run: list[dict[str, Any]] = []
         shape: tuple[str, tuple[str, ...]] | None = None
         for table, columns in rows:
             this = (table, tuple(columns))
             if this != shape and run:
                 assert shape is not None
-                curs.executemany(self._statement(curs, shape), run)
+                self._write_run(curs, shape, run)
                 run = []
             shape = this
-            run.append(_adapt(columns))
+            run.append(columns)
         if run:
             assert shape is not None
-            curs.executemany(self._statement(curs, shape), run)
+            self._write_run(curs, shape, run)
 
-    def _statement(self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]]) -> bytes:
-        """The upsert of a table and its columns, composed once (there are few shapes)."""
-        found = self._statements.get(shape)
+    def _write_run(
+        self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], run: list[dict[str, Any]]
+    ) -> None:
+        """One statement per ``ROWS_PER_STATEMENT`` rows; a key repeated in the run is
+        written once, as sequential upserts would leave it (the last row when the upsert
+        updates, the first when it does nothing)."""
+        table, columns = shape
+        keys = KEYS[table]
+        updates = any(c not in keys for c in columns)
+        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in run:
+            key = tuple(row[k] for k in keys)
+            if updates or key not in unique:
+                unique.pop(key, None)  # the later row takes the earlier one's place in order
+                unique[key] = row
+        rows = list(unique.values())
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            params = [_adapt(row[c]) for row in chunk for c in columns]
+            curs.execute(self._statement(curs, shape, len(chunk)), params)
+
+    def _statement(
+        self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], count: int
+    ) -> bytes:
+        """The upsert of ``count`` rows of a table and its columns, composed once (a bounded
+        cache: there are few shapes, but many counts)."""
+        found = self._statements.get((shape, count))
         if found is None:
-            found = self._statements[shape] = self._upsert(*shape).as_bytes(curs)
+            if len(self._statements) >= STATEMENTS_CACHED:
+                self._statements.clear()
+            found = self._upsert(*shape, count).as_bytes(curs)
+            self._statements[(shape, count)] = found
         return found
 
-    def _upsert(self, table: str, columns: tuple[str, ...]) -> Composed:
+    def _upsert(self, table: str, columns: tuple[str, ...], count: int) -> Composed:
         keys = KEYS[table]
         updates = [c for c in columns if c not in keys]
-        return SQL("INSERT INTO {0} ({1}) VALUES ({2}) ON CONFLICT ({3}) DO {4}").format(
+        row = SQL("({})").format(SQL(", ").join(SQL("%s") for _ in columns))
+        return SQL("INSERT INTO {0} ({1}) VALUES {2} ON CONFLICT ({3}) DO {4}").format(
             self.table(table),
             SQL(", ").join(Identifier(c) for c in columns),
-            SQL(", ").join(SQL("%({})s").format(SQL(c)) for c in columns),
+            SQL(", ").join(row for _ in range(count)),
             SQL(", ").join(Identifier(k) for k in keys),
             SQL("UPDATE SET ") + SQL(", ").join(
                 SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
@@ -140,5 +171,5 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             return [dict(row) for row in curs.fetchall()]
 
 
-def _adapt(columns: dict[str, Any]) -> dict[str, Any]:
-    return {k: Jsonb(v) if isinstance(v, dict | list) else v for k, v in columns.items()}
+def _adapt(value: Any) -> Any:
+    return Jsonb(value) if isinstance(value, dict | list) else value

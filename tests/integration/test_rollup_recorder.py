@@ -1,0 +1,28 @@
+"""The rollup's multi-row upserts on a real PostgreSQL: what sequential upserts would leave."""
+
+from __future__ import annotations
+
+from services.rollup.application import RollupApplication
+from services.rollup.recorder import ROWS_PER_STATEMENT
+from services.shared.eventstore import postgres_env
+
+
+def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
+    database_url: str, db_schema: str
+):
+    app = RollupApplication(postgres_env(database_url, db_schema))
+    try:
+        many = ROWS_PER_STATEMENT * 2 + 7  # more than one statement
+        rows = [("judged_periods", {"period": f"p{n:04d}", "flags": 0}) for n in range(many)]
+        rows += [("judged_periods", {"period": "p0003", "flags": 5}),  # a later row wins
+                 ("missing_reports", {"plan_key": "k", "organization": "first", "period": "x"}),
+                 ("missing_reports", {"plan_key": "k", "organization": "second", "period": "x"}),
+                 ("judged_periods", {"period": "p0003", "flags": 9})]  # fmt: skip
+        app.view.upsert(rows)
+        judged = {r["period"]: r["flags"] for r in app.view.select("judged_periods")}
+        assert len(judged) == many
+        assert (judged["p0002"], judged["p0003"]) == (0, 9)
+        missing = app.view.select("missing_reports")
+        assert [r["organization"] for r in missing] == ["second"]
+    finally:
+        app.close()
