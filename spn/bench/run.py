@@ -33,9 +33,11 @@ from contracts.subjects import events_stream
 from services.status.domain.periods import plan_year_periods
 from spn.bench import baselines
 from spn.bench.network import PLAN_YEAR, SyntheticNetwork
+from spn.bench.rebuild import raw_stream_read, rebuild_rollup
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from spn.cli.reports import publish_reports
+from spn.stack.supervisor import Stack
 
 IN_FLIGHT = 16  # concurrent commands while building the network
 CHUNK = 2000  # reports published per latency sample
@@ -109,7 +111,7 @@ async def build(client: SpnClient, network: SyntheticNetwork, say: Any) -> list[
                 plan=plan.key, organization=network.parent_of(index), by="bench"))  # fmt: skip
 
     for start in range(0, len(plans), 200):
-        await asyncio.gather(*(one(start + i, p) for i, p in enumerate(plans[start:start + 200])))
+        await asyncio.gather(*(one(start + i, p) for i, p in enumerate(plans[start : start + 200])))
         say(f"  plans approved: {min(start + 200, len(plans))}/{len(plans)}")
     return plans
 
@@ -167,9 +169,7 @@ async def ingest_month(
     return time.perf_counter() - started
 
 
-async def close_month(
-    client: SpnClient, database_url: str, period: str, results: Results
-) -> float:
+async def close_month(client: SpnClient, database_url: str, period: str, results: Results) -> float:
     """Seconds from the close request until the rollup has judged the period (read from its
     table, so that the watching adds no load to the services); the status service's own
     part (until it answers the request) is kept apart."""
@@ -188,8 +188,9 @@ async def close_month(
     return time.perf_counter() - started
 
 
-async def run(nats_url: str, namespace: str, database_url: str, data_dir: Path,
-              network: SyntheticNetwork, months: int, say: Any) -> Results:  # fmt: skip
+async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNetwork,
+              months: int, say: Any) -> Results:  # fmt: skip
+    nats_url, database_url = stack.nats_url, stack.database_url
     results = Results(network.schools, months)
     with MemoryWatch(data_dir / "run") as memory:
         async with SpnClient(nats_url, namespace, timeout=300) as client:
@@ -209,6 +210,11 @@ async def run(nats_url: str, namespace: str, database_url: str, data_dir: Path,
                 results.closes.append(await close_month(client, database_url, period, results))
                 say(f"  {period}: {len(reports)} reports, closed in {results.closes[-1]:.1f}s "
                     f"(status {results.status_closes[-1]:.1f}s)")  # fmt: skip
+        say("  rebuilding the rollup's read models from the events stream ...")
+        events, starting, seconds = await rebuild_rollup(stack, namespace, TIMEOUT)
+        results.figures["rebuild_events"] = events
+        results.figures["rebuild_start_s"] = starting  # the process until ready, apart
+        results.figures["rebuild_events_per_s"] = events / seconds
         results.peak_rss_mb = dict(memory.peak)
     figures = results.figures
     figures["reports"] = total
@@ -221,6 +227,8 @@ async def run(nats_url: str, namespace: str, database_url: str, data_dir: Path,
     figures["raw_ingest_per_s"] = await baselines.raw_ingest(nats_url, database_url, sample)
     figures["ingest_ratio"] = figures["ingest_reports_per_s"] / figures["raw_ingest_per_s"]
     figures["raw_read_events_per_s"] = baselines.raw_read(database_url, "public")
+    figures["raw_stream_read_per_s"] = await raw_stream_read(nats_url, namespace)
+    figures["rebuild_ratio"] = figures["rebuild_events_per_s"] / figures["raw_stream_read_per_s"]
     return results
 
 
