@@ -84,7 +84,8 @@ class StatusApplication(Application[UUID]):
     name = "status"
     # One writer per event store (the consumers and the period close share a lock, and one
     # status process runs per store), so cached aggregates are current without
-    # fast-forwarding; a batch changes deep copies, and only what commits is cached.
+    # fast-forwarding; a batch changes deep copies, and only what commits is cached. The
+    # cache is an LRU (SPN_STATUS_CACHED_PLANS): beyond it, plans are read again from the store.
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "20000",
         "AGGREGATE_CACHE_FASTFORWARD": "n",

@@ -41,7 +41,8 @@ class StatusService(ServiceRuntime[StatusApplication]):
         self.today = today
 
     def create_application(self) -> StatusApplication:
-        return StatusApplication(self.env)
+        cache = {"AGGREGATE_CACHE_MAXSIZE": str(self.settings.cached_plans)}
+        return StatusApplication({**self.env, **cache})
 
     def translator(self) -> Translate:
         return EventTranslator(self.app)

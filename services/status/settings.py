@@ -23,3 +23,8 @@ class StatusSettings(ServiceSettings):
         description="keep a report whose plan is not known yet this long, waiting for the "
         "plan's approval; then reject it as unknown_plan",
     )  # fmt: skip
+    cached_plans: int = Field(
+        20000, ge=1, validation_alias="SPN_STATUS_CACHED_PLANS",
+        description="plans kept in memory (least recently used beyond: read again from the "
+        "store when needed); about 100 kB each at the end of a school year",
+    )  # fmt: skip

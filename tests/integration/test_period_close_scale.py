@@ -194,3 +194,43 @@ def test_a_close_cut_short_is_finished_by_closing_again_and_evaluates_no_plan_tw
         assert len(status_events(database_url, db_schema, "ReportingPeriod.Closed")) == 1
     finally:
         second.close()
+
+
+def test_a_cache_smaller_than_the_network_reads_plans_again_and_loses_nothing(
+    database_url: str, db_schema: str
+):
+    """SPN_STATUS_CACHED_PLANS below the number of plans: each plan leaves the cache and is
+    read again from the store, and its reports, duplicates and close come out the same."""
+    from services.shared.eventstore import postgres_env
+    from services.status.application import Delivery, StatusApplication
+    from services.status.translator import plan_structure
+
+    app = StatusApplication({**postgres_env(database_url, db_schema),
+                             "AGGREGATE_CACHE_MAXSIZE": "2"})  # fmt: skip
+    try:
+        keys = [f"lru-school-{i}/2026-27" for i in range(7)]
+        structure = plan_structure(large_plan("lru-school-0"))
+        app.commit(app.prepare_plan_events("T_EVENTS", [
+            Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
+                             "organization": key.split("/")[0], "plan_year": "2026-27",
+                             "structure": structure})
+            for i, key in enumerate(keys)
+        ]))  # fmt: skip
+
+        def report(n: int, key: str) -> Delivery:
+            return Delivery(n, {"report_id": f"lru-{key}", "plan": key, "action": "1.1.1.1",
+                                "period": PERIOD, "status": "complete",
+                                "completed_on": f"{PERIOD}-10", "reporter": {
+                                    "name": "Pat", "organization": key.split("/")[0]}})  # fmt: skip
+
+        first = app.prepare_reports("T_INBOX", [report(i + 1, k) for i, k in enumerate(keys)], [])
+        app.commit(first)
+        again = app.prepare_reports("T_INBOX", [report(20 + i, k) for i, k in enumerate(keys)], [])
+        assert (first.recorded, again.recorded, again.duplicates) == (7, 0, 7)
+        while not app.close_period_step(PERIOD, chunk=3).finished:
+            pass
+        for key in keys:
+            close = app.period_figures(key)[PERIOD]
+            assert close["figures"]["actions_completed"] == 1, key
+    finally:
+        app.close()
