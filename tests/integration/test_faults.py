@@ -32,6 +32,7 @@ from spn.cli.client import SpnClient
 from spn.stack.nats_server import NatsServer, free_port
 from spn.stack.postgres import EmbeddedPostgres
 from tests.factories import plan_document
+from tests.integration.helpers import stream_messages
 from tests.integration.processes import kill, start_service_process
 from tests.integration.reconcile import account, dead_letters, status_outcomes
 from tests.integration.test_plans_service import import_request, register_network
@@ -242,6 +243,19 @@ async def test_nats_killed_and_restarted_loses_nothing(
             await client.request(st.ClosePeriod(period="2026-10"))
             assert await until(lambda: judged(client, "2026-10"), 30)
             assert await until(lambda: all_healthy(services), 30)
+        assert await relayed_once_in_order(own_nats.url, namespace, "status", len(sent))
+
+
+async def relayed_once_in_order(nats_url: str, namespace: str, app: str, recorded: int) -> bool:
+    """The app's events in the stream: each notification once, in the order stored, and
+    one ``action.recorded`` per report recorded."""
+    messages = [m for m in await stream_messages(nats_url, namespace)
+                if m[0].startswith(f"{namespace}.evt.{app}.")]  # fmt: skip
+    numbers = [int(msg_id.removeprefix(f"{app}:")) for _, msg_id in messages]
+    assert numbers == sorted(set(numbers)), "a notification twice, or out of order"
+    subject = f"{namespace}.{st.ActionStatusRecorded.SUBJECT}"
+    assert sum(1 for s, _ in messages if s == subject) == recorded
+    return True
 
 
 # -- poison ------------------------------------------------------------------------------------
