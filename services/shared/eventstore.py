@@ -70,15 +70,19 @@ def forget_cached(app: Application[Any]) -> None:
     known, the cache may be behind the store)."""
     cache = app.repository.cache
     if isinstance(cache, LRUCache):
-        cache.clear()
+        with cache.lock:  # LRUCache.clear() resets its recency list but keeps its entries
+            cache.cache.clear()
+            cache.clear()
+            cache.full = False
     elif cache is not None:
         cache.cache.clear()
 
 
-def find(app: Application[UUID], aggregate_id: UUID) -> Any:
-    """The aggregate, or None if it was never stored."""
+def find(app: Application[UUID], aggregate_id: UUID, copy: bool = True) -> Any:
+    """The aggregate, or None if it was never stored; with ``copy`` False, a cached one is
+    the cached object itself (the caller changes it only when a failure forgets the cache)."""
     try:
-        return app.repository.get(aggregate_id)
+        return app.repository.get(aggregate_id, deepcopy_from_cache=copy)
     except AggregateNotFoundError:
         return None
 
