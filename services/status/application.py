@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
-from services.shared.eventstore import find, process_recorder
+from services.shared.eventstore import find, forget_cached, process_recorder
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
 from services.status.domain.registers import ActivePlans, ReportingPeriod
@@ -122,6 +122,7 @@ class StatusApplication(Application[UUID]):
         self._commit(
             batch.aggregates.values(), batch.tracking, report_outcomes=batch.outcomes,
             parked_reports=batch.parked, unparked_reports=batch.unparked,
+            plan_rows=_plan_rows(batch.aggregates.values()),
         )  # fmt: skip
 
     def skip(self, source: str, sequence: int) -> None:
@@ -218,6 +219,15 @@ class StatusApplication(Application[UUID]):
         closed (``status.period.closed``, after which the rollup judges it). A close cut
         short (a crash) is resumed by closing the period again; a closed period changes no
         more."""
+        try:
+            return self._close_period_step(period, chunk, after)
+        except BaseException:
+            forget_cached(self)  # the cached plans were changed in place
+            raise
+
+    def _close_period_step(self, period: str, chunk: int, after: CloseStep | None) -> CloseStep:
+        """Under the write lock, in one call: the cached plans are changed in place (no deep
+        copies); a failure forgets the cache, and only what commits is cached."""
         closed = self._get(ReportingPeriod.create_id(period))
         if closed is not None:
             return CloseStep(finished=True, changed=False, plans_evaluated=closed.plans_evaluated)
@@ -232,7 +242,7 @@ class StatusApplication(Application[UUID]):
                 self.save(*evaluated, period_figures=closes)
                 return CloseStep(False, True, done, last_key=examined)
             examined = key
-            progress = self._get(PlanProgress.create_id(key))
+            progress = self._get(PlanProgress.create_id(key), copy=False)
             if progress is None:
                 continue
             if period in progress.periods_closed:
@@ -251,11 +261,12 @@ class StatusApplication(Application[UUID]):
         active = self._get(ActivePlans.ID)
         return list(active.keys) if active else []
 
-    def get_progress(self, key: str) -> PlanProgress:
-        progress = self._get(PlanProgress.create_id(key))
-        if progress is None:
+    def plan_row(self, key: str) -> dict[str, Any]:
+        """The plan as the read model has it (queries never read an aggregate)."""
+        found = self._view.plan_row(key)
+        if found is None:
             raise UnknownPlanError(f"plan {key} is not an approved plan known to status")
-        return progress
+        return found
 
     def period_figures(self, key: str) -> dict[str, dict[str, Any]]:
         """Each closed period's figures of a plan, by period."""
@@ -284,8 +295,16 @@ class StatusApplication(Application[UUID]):
             batch.aggregates[aggregate_id] = found
         return batch.aggregates[aggregate_id]
 
-    def _get(self, aggregate_id: UUID) -> Any:
-        return find(self, aggregate_id)
+    def _get(self, aggregate_id: UUID, copy: bool = True) -> Any:
+        return find(self, aggregate_id, copy)
+
+
+def _plan_rows(aggregates: Iterable[Any]) -> list[dict[str, Any]]:
+    return [
+        {"key": a.key, "organization": a.organization, "plan_year": a.plan_year,
+         "active": a.active, "reports_recorded": len(a.report_ids)}
+        for a in aggregates if isinstance(a, PlanProgress)
+    ]  # fmt: skip
 
 
 def _parked_row(delivery: Delivery) -> dict[str, Any]:

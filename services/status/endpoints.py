@@ -40,5 +40,5 @@ class StatusEndpoints:
         )  # fmt: skip
 
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
-        progress = self._app.get_progress(request.plan)
-        return translator.progress_result(progress, self._app.period_figures(progress.key))
+        plan = self._app.plan_row(request.plan)
+        return translator.progress_result(plan, self._app.period_figures(request.plan))

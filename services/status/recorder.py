@@ -28,7 +28,9 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     """Adds ``<app>_report_outcomes`` (what became of each report id, a read model),
     ``<app>_parked_reports`` (reports waiting for their plan's approval) and
     ``<app>_period_figures`` (each plan's figures of each closed period, a read model: the
-    aggregate does not keep them, so its size does not grow with the year)."""
+    aggregate does not keep them, so its size does not grow with the year) and
+    ``<app>_plans`` (each adopted plan and its count of reports, a read model): queries
+    never read an aggregate."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -36,6 +38,7 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         self.outcomes_table = self._table(f"{prefix}_report_outcomes")
         self.parked_table = self._table(f"{prefix}_parked_reports")
         self.figures_table = self._table(f"{prefix}_period_figures")
+        self.plans_table = self._table(f"{prefix}_plans")
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {0} (report_id text PRIMARY KEY, "
@@ -54,6 +57,11 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
                 "CREATE TABLE IF NOT EXISTS {0} (plan text NOT NULL, period text NOT NULL, "
                 "close jsonb NOT NULL, PRIMARY KEY (plan, period))"
             ).format(self.figures_table),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (key text PRIMARY KEY, organization text NOT "
+                "NULL, plan_year text NOT NULL, active boolean NOT NULL, "
+                "reports_recorded integer NOT NULL)"
+            ).format(self.plans_table),
         ]
 
     def _table(self, name: str) -> Composed:
@@ -82,6 +90,15 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         outcomes = kwargs.get("report_outcomes") or []
         if outcomes:
             curs.executemany(SQL(UPSERT_OUTCOME).format(self.outcomes_table), outcomes)
+        plans = kwargs.get("plan_rows") or []
+        if plans:
+            curs.executemany(
+                SQL("INSERT INTO {0} VALUES (%(key)s, %(organization)s, %(plan_year)s, "
+                    "%(active)s, %(reports_recorded)s) ON CONFLICT (key) DO UPDATE SET "
+                    "active = EXCLUDED.active, reports_recorded = EXCLUDED.reports_recorded"
+                    ).format(self.plans_table),
+                plans,
+            )  # fmt: skip
         closes = kwargs.get("period_figures") or []
         if closes:  # a closed period's figures are final
             curs.executemany(
@@ -97,6 +114,12 @@ class StatusRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
                 (report_ids,),
             )
             return {row["report_id"]: dict(row) for row in curs.fetchall()}
+
+    def plan_row(self, key: str) -> dict[str, Any] | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT * FROM {0} WHERE key = %s").format(self.plans_table), (key,))
+            row = curs.fetchone()
+            return dict(row) if row else None
 
     def period_figures(self, plan: str) -> dict[str, dict[str, Any]]:
         with self.datastore.transaction(commit=False) as curs:

@@ -116,14 +116,14 @@ BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {
 
 
 def progress_result(
-    progress: PlanProgress, closes: dict[str, dict[str, Any]]
+    plan: dict[str, Any], closes: dict[str, dict[str, Any]]
 ) -> st.PlanProgressReport:
     return st.PlanProgressReport(
-        key=progress.key,
-        organization=progress.organization,
-        plan_year=progress.plan_year,
-        active=progress.active,
-        reports_recorded=len(progress.report_ids),
+        key=plan["key"],
+        organization=plan["organization"],
+        plan_year=plan["plan_year"],
+        active=plan["active"],
+        reports_recorded=plan["reports_recorded"],
         periods=[
             st.PeriodFigures(period=period, **close)
             for period, close in sorted(closes.items())

@@ -234,3 +234,39 @@ def test_a_cache_smaller_than_the_network_reads_plans_again_and_loses_nothing(
             assert close["figures"]["actions_completed"] == 1, key
     finally:
         app.close()
+
+
+def test_a_close_step_that_cannot_store_leaves_no_changed_plan_in_the_cache(
+    database_url: str, db_schema: str, monkeypatch: pytest.MonkeyPatch
+):
+    """The close step changes the cached plans in place: when its transaction fails, the
+    cache is forgotten, so closing again evaluates them (nothing is taken as closed)."""
+    import psycopg.errors
+
+    from services.shared.eventstore import postgres_env
+    from services.status.application import Delivery, StatusApplication
+    from services.status.translator import plan_structure
+
+    app = StatusApplication(postgres_env(database_url, db_schema))
+    try:
+        keys = [f"fail-school-{i}/2026-27" for i in range(3)]
+        structure = plan_structure(large_plan("fail-school-0"))
+        app.commit(app.prepare_plan_events("T_EVENTS", [
+            Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
+                             "organization": key.split("/")[0], "plan_year": "2026-27",
+                             "structure": structure})
+            for i, key in enumerate(keys)
+        ]))  # fmt: skip
+
+        def refuse(*_: object, **__: object) -> None:
+            raise psycopg.errors.AdminShutdown("terminating connection")
+
+        monkeypatch.setattr(app, "save", refuse)
+        with pytest.raises(psycopg.errors.AdminShutdown):
+            app.close_period_step(PERIOD)
+        monkeypatch.undo()
+        step = app.close_period_step(PERIOD)
+        assert (step.finished, step.plans_evaluated) == (True, 3)
+        assert len(closes_stored(database_url, db_schema)) == 3
+    finally:
+        app.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -67,28 +67,59 @@ def pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+class Counts(NamedTuple):
+    """What the figures are computed from; counts of milestones add up to a strategy's and
+    a plan's, so each action is looked at once per close."""
+
+    actions_total: int = 0
+    actions_due: int = 0
+    actions_completed: int = 0
+    actions_on_time: int = 0
+    actions_behind: int = 0
+    milestones_total: int = 0
+    milestones_completed: int = 0
+    milestones_behind: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "actions_total": self.actions_total,
+            "actions_due": self.actions_due,
+            "actions_completed": self.actions_completed,
+            "actions_on_time": self.actions_on_time,
+            "actions_behind": self.actions_behind,
+            "actions_completed_pct": pct(self.actions_completed, self.actions_total),
+            "actions_on_time_pct": pct(self.actions_on_time, self.actions_due),
+            "actions_behind_pct": pct(self.actions_behind, self.actions_due),
+            "milestones_total": self.milestones_total,
+            "milestones_completed": self.milestones_completed,
+            "milestones_completed_pct": pct(self.milestones_completed, self.milestones_total),
+            "milestones_behind": self.milestones_behind,
+        }
+
+
+def milestone_counts(milestone: MilestoneState, as_of: date) -> Counts:
+    due = [a for a in milestone.actions if a.due <= as_of]
+    complete = milestone.complete
+    return Counts(
+        actions_total=len(milestone.actions),
+        actions_due=len(due),
+        actions_completed=sum(1 for a in milestone.actions if a.complete),
+        actions_on_time=sum(
+            1 for a in due if a.completed_on is not None and a.completed_on <= a.due
+        ),
+        actions_behind=sum(1 for a in due if not a.complete),
+        milestones_total=1,
+        milestones_completed=int(complete),
+        milestones_behind=int(milestone.slip_reason(as_of) is not None),
+    )
+
+
+def total(counts: Iterable[Counts]) -> Counts:
+    return Counts(*map(sum, zip(*counts, strict=True)))  # none: all zero
+
+
 def figures(milestones: Iterable[MilestoneState], as_of: date) -> dict[str, Any]:
-    milestones = list(milestones)
-    actions = [a for m in milestones for a in m.actions]
-    due = [a for a in actions if a.due <= as_of]
-    completed = [a for a in actions if a.complete]
-    on_time = [a for a in due if a.completed_on is not None and a.completed_on <= a.due]
-    behind = [a for a in due if not a.complete]
-    done_milestones = [m for m in milestones if m.complete]
-    return {
-        "actions_total": len(actions),
-        "actions_due": len(due),
-        "actions_completed": len(completed),
-        "actions_on_time": len(on_time),
-        "actions_behind": len(behind),
-        "actions_completed_pct": pct(len(completed), len(actions)),
-        "actions_on_time_pct": pct(len(on_time), len(due)),
-        "actions_behind_pct": pct(len(behind), len(due)),
-        "milestones_total": len(milestones),
-        "milestones_completed": len(done_milestones),
-        "milestones_completed_pct": pct(len(done_milestones), len(milestones)),
-        "milestones_behind": sum(1 for m in milestones if m.slip_reason(as_of)),
-    }
+    return total(milestone_counts(m, as_of) for m in milestones).figures()
 
 
 def milestone_states(

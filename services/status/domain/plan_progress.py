@@ -15,7 +15,7 @@ from services.status.domain.errors import (
     PlanNotActiveError,
     UnknownActionError,
 )
-from services.status.domain.figures import figures, milestone_states
+from services.status.domain.figures import milestone_counts, milestone_states, total
 from services.status.domain.periods import last_day, plan_year_periods
 
 NAMESPACE = UUID("0b6f7f8e-3f0e-4f0a-9a43-5e0c8a3c2d11")
@@ -150,16 +150,21 @@ class PlanProgress(Aggregate):
                     )  # fmt: skip
         if period not in self.periods_reported:
             self._report_missing(period=period)
+        counts = {
+            strategy: [milestone_counts(m, as_of) for m in milestones]
+            for strategy, milestones in states.items()
+        }
         close: dict[str, Any] = {
             "as_of": as_of.isoformat(),
-            "figures": figures([m for ms in states.values() for m in ms], as_of),
+            "figures": total(c for cs in counts.values() for c in cs).figures(),
             "strategies": [
                 {
                     "number": strategy,
                     "practice": practice[strategy],
-                    "figures": figures(milestones, as_of),
+                    "figures": total(counts[strategy]).figures(),
                     "milestones": [
-                        {"number": m.number, "figures": figures([m], as_of)} for m in milestones
+                        {"number": m.number, "figures": c.figures()}
+                        for m, c in zip(milestones, counts[strategy], strict=True)
                     ],
                 }
                 for strategy, milestones in states.items()
