@@ -13,6 +13,7 @@ from uuid import UUID, uuid5
 
 import nats
 import psycopg
+import psycopg.errors
 import pytest
 from psycopg import sql
 
@@ -22,7 +23,9 @@ from contracts import status as st
 from contracts.organizations import Organization
 from contracts.plans import ImprovementPlan
 from contracts.subjects import events_stream, subject
-from services.status.application import CLOSE_CHUNK
+from services.shared.eventstore import postgres_env
+from services.status.application import CLOSE_CHUNK, Delivery, StatusApplication
+from services.status.translator import plan_structure
 from spn.cli.client import SpnClient
 from tests.factories import organization, plan_document
 from tests.integration.test_status_service import publish, until
@@ -158,27 +161,29 @@ async def test_a_close_of_300_plans_completes_once_while_reports_keep_flowing(
         assert rollup_plan_periods(database_url, namespace) == PLANS
 
 
+def adopt(app: StatusApplication, school: str, count: int) -> list[str]:
+    """``count`` large plans of schools named ``<school>-<n>``, approved and adopted."""
+    keys = [f"{school}-{i}/2026-27" for i in range(count)]
+    structure = plan_structure(large_plan(f"{school}-0"))
+    app.commit(app.prepare_plan_events("T_EVENTS", [
+        Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
+                         "organization": key.split("/")[0], "plan_year": "2026-27",
+                         "structure": structure})
+        for i, key in enumerate(keys)
+    ]))  # fmt: skip
+    return keys
+
+
 def test_a_close_cut_short_is_finished_by_closing_again_and_evaluates_no_plan_twice(
     database_url: str, db_schema: str
 ):
     """A crash after the first step of a close: the plans of that step are closed, the
     period is not (no ``period.closed``, so the rollup judges nothing); closing again in a
     new process finishes it."""
-    from services.shared.eventstore import postgres_env
-    from services.status.application import Delivery, StatusApplication
-    from services.status.translator import plan_structure
 
     env = postgres_env(database_url, db_schema)
     first = StatusApplication(env)
-    keys = [f"cut-school-{i}/2026-27" for i in range(7)]
-    structure = plan_structure(large_plan("cut-school-0"))
-    deliveries = [
-        Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
-                         "organization": key.split("/")[0], "plan_year": "2026-27",
-                         "structure": structure})
-        for i, key in enumerate(keys)
-    ]  # fmt: skip
-    first.commit(first.prepare_plan_events("T_EVENTS", deliveries))
+    keys = adopt(first, "cut-school", 7)
     step = first.close_period_step(PERIOD, chunk=3)
     assert (step.finished, step.plans_evaluated) == (False, 3)
     first.close()  # the crash
@@ -201,21 +206,11 @@ def test_a_cache_smaller_than_the_network_reads_plans_again_and_loses_nothing(
 ):
     """SPN_STATUS_CACHED_PLANS below the number of plans: each plan leaves the cache and is
     read again from the store, and its reports, duplicates and close come out the same."""
-    from services.shared.eventstore import postgres_env
-    from services.status.application import Delivery, StatusApplication
-    from services.status.translator import plan_structure
 
     app = StatusApplication({**postgres_env(database_url, db_schema),
                              "AGGREGATE_CACHE_MAXSIZE": "2"})  # fmt: skip
     try:
-        keys = [f"lru-school-{i}/2026-27" for i in range(7)]
-        structure = plan_structure(large_plan("lru-school-0"))
-        app.commit(app.prepare_plan_events("T_EVENTS", [
-            Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
-                             "organization": key.split("/")[0], "plan_year": "2026-27",
-                             "structure": structure})
-            for i, key in enumerate(keys)
-        ]))  # fmt: skip
+        keys = adopt(app, "lru-school", 7)
 
         def report(n: int, key: str) -> Delivery:
             return Delivery(n, {"report_id": f"lru-{key}", "plan": key, "action": "1.1.1.1",
@@ -241,22 +236,10 @@ def test_a_close_step_that_cannot_store_leaves_no_changed_plan_in_the_cache(
 ):
     """The close step changes the cached plans in place: when its transaction fails, the
     cache is forgotten, so closing again evaluates them (nothing is taken as closed)."""
-    import psycopg.errors
-
-    from services.shared.eventstore import postgres_env
-    from services.status.application import Delivery, StatusApplication
-    from services.status.translator import plan_structure
 
     app = StatusApplication(postgres_env(database_url, db_schema))
     try:
-        keys = [f"fail-school-{i}/2026-27" for i in range(3)]
-        structure = plan_structure(large_plan("fail-school-0"))
-        app.commit(app.prepare_plan_events("T_EVENTS", [
-            Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
-                             "organization": key.split("/")[0], "plan_year": "2026-27",
-                             "structure": structure})
-            for i, key in enumerate(keys)
-        ]))  # fmt: skip
+        adopt(app, "fail-school", 3)
 
         def refuse(*_: object, **__: object) -> None:
             raise psycopg.errors.AdminShutdown("terminating connection")
