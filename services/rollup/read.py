@@ -76,10 +76,18 @@ def period_facts(
     wanted = sorted({period, *previous[:window], *(p for p in also if p <= period)})
     with_strategies = sorted({period, *previous[:1], *(p for p in also if p <= period)})
     strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in view.select("strategy_periods", "period = ANY(%(w)s)", w=with_strategies):
+    done: set[tuple[str, str]] = set()  # milestones completed by the period's end
+    for row in view.select(
+        "strategy_periods", "period = ANY(%(w)s)", w=with_strategies, p=period,
+        columns="plan_key, organization, period, strategy, practice, figures, "
+        "CASE WHEN period = %(p)s THEN milestones END AS milestones",
+    ):  # fmt: skip
         strategies.setdefault((row["organization"], row["period"]), []).append(
             {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
         )
+        if row["period"] == period:
+            done |= {(row["plan_key"], m["number"]) for m in row["milestones"]
+                     if m["figures"]["milestones_completed"]}  # fmt: skip
     plans: dict[str, dict[str, PlanPeriod]] = {}
     for row in view.select("plan_periods", "period = ANY(%(w)s)", w=wanted):
         org, at = row["organization"], row["period"]
@@ -90,13 +98,6 @@ def period_facts(
             tuple(sorted(strategies.get((org, at), []), key=lambda s: s["number"])),
         )
     # a slipped milestone keeps the rule holding until it is completed
-    done = {
-        (r["plan_key"], r["milestone"])
-        for r in view.select(
-            "milestone_periods", "period = %(p)s AND (figures->>'milestones_completed')::int > 0",
-            columns="plan_key, milestone", p=period,
-        )
-    }  # fmt: skip
     slipped: dict[str, list[dict[str, str]]] = {}
     for row in view.select("milestone_slips", "period <= %(p)s", p=period):
         if (row["plan_key"], row["milestone"]) in done:

@@ -21,9 +21,8 @@ TABLES = {
     "plan_periods": "plan_key text, organization text NOT NULL, period text, as_of date NOT NULL, "
     "figures jsonb NOT NULL, PRIMARY KEY (plan_key, period)",
     "strategy_periods": "plan_key text, organization text NOT NULL, period text, strategy text, "
-    "practice text NOT NULL, figures jsonb NOT NULL, PRIMARY KEY (plan_key, period, strategy)",
-    "milestone_periods": "plan_key text, organization text NOT NULL, period text, milestone text, "
-    "strategy text NOT NULL, figures jsonb NOT NULL, PRIMARY KEY (plan_key, period, milestone)",
+    "practice text NOT NULL, figures jsonb NOT NULL, milestones jsonb NOT NULL, "
+    "PRIMARY KEY (plan_key, period, strategy)",
     "action_overdue": "plan_key text, organization text NOT NULL, period text, action text, "
     "strategy text NOT NULL, practice text NOT NULL, due date NOT NULL, "
     "days_overdue integer NOT NULL, PRIMARY KEY (plan_key, period, action)",
@@ -50,7 +49,6 @@ KEYS = {
     "organizations": ("code",),
     "plan_periods": ("plan_key", "period"),
     "strategy_periods": ("plan_key", "period", "strategy"),
-    "milestone_periods": ("plan_key", "period", "milestone"),
     "action_overdue": ("plan_key", "period", "action"),
     "milestone_slips": ("plan_key", "milestone"),
     "missing_reports": ("plan_key", "period"),
@@ -77,6 +75,10 @@ class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
             )
+        self.sql_create_statements.append(  # tables of before milestones moved into strategies
+            SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS milestones jsonb NOT NULL "
+                "DEFAULT '[]'::jsonb").format(self.table("strategy_periods"))
+        )  # fmt: skip
 
     def table(self, name: str) -> Composed:
         return SQL("{0}.{1}").format(

@@ -35,16 +35,13 @@ def _organization(event: plans_evt.OrganizationRegistered) -> Iterator[Row]:
 def _figures(event: st.PeriodFiguresComputed) -> Iterator[Row]:
     key = {"plan_key": event.key, "organization": event.organization, "period": event.period}
     yield "plan_periods", key | {"as_of": event.as_of, "figures": _json(event.figures)}
-    for strategy in event.strategies:
+    for strategy in event.strategies:  # its milestones in its row: 17 rows a plan, not 49
         yield "strategy_periods", key | {
             "strategy": strategy.number, "practice": strategy.practice.value,
             "figures": _json(strategy.figures),
+            "milestones": [{"number": m.number, "figures": _json(m.figures)}
+                           for m in strategy.milestones],
         }  # fmt: skip
-        for milestone in strategy.milestones:
-            yield "milestone_periods", key | {
-                "milestone": milestone.number, "strategy": strategy.number,
-                "figures": _json(milestone.figures),
-            }  # fmt: skip
 
 
 def _measures(event: plans_evt.PlanApproved) -> Iterator[Row]:
