@@ -76,18 +76,21 @@ def period_facts(
     wanted = sorted({period, *previous[:window], *(p for p in also if p <= period)})
     with_strategies = sorted({period, *previous[:1], *(p for p in also if p <= period)})
     strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    done: set[tuple[str, str]] = set()  # milestones completed by the period's end
     for row in view.select(
-        "strategy_periods", "period = ANY(%(w)s)", w=with_strategies, p=period,
-        columns="plan_key, organization, period, strategy, practice, figures, "
-        "CASE WHEN period = %(p)s THEN milestones END AS milestones",
+        "strategy_periods", "period = ANY(%(w)s)", w=with_strategies,
+        columns="organization, period, strategy, practice, figures",
     ):  # fmt: skip
         strategies.setdefault((row["organization"], row["period"]), []).append(
             {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
         )
-        if row["period"] == period:
-            done |= {(row["plan_key"], m["number"]) for m in row["milestones"]
-                     if m["figures"]["milestones_completed"]}  # fmt: skip
+    done = {  # milestones completed by the period's end
+        (row["plan_key"], row["milestone"])
+        for row in view.select(
+            "strategy_periods", "period = %(p)s", p=period,
+            columns="plan_key, jsonb_path_query(milestones, "
+            "'$[*] ? (@.figures.milestones_completed > 0).number') #>> '{{}}' AS milestone",
+        )
+    }  # fmt: skip
     plans: dict[str, dict[str, PlanPeriod]] = {}
     for row in view.select("plan_periods", "period = ANY(%(w)s)", w=wanted):
         org, at = row["organization"], row["period"]
