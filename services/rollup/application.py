@@ -60,11 +60,20 @@ class RollupApplication(Application[UUID]):
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
         hold."""
-        supported = self.support_cases(status="supported")
+        supported = [c for c in self.support_cases(status="supported") if c["support"]]
+        given = {c["support"]["period"] for c in supported}
         facts, orgs = read.period_facts(
-            self.view, period, window=max(rules.declining_falls, rules.lag_periods),
-            also={c["support"]["period"] for c in supported if c["support"]},
-        )  # fmt: skip
+            self.view, period, window=max(rules.declining_falls, rules.lag_periods), also=given
+        )
+        # plan-level figures decide who is flagged; strategies only name what is involved,
+        # so they are read for the flagged and for the schools of practice cases judged
+        flagged = {flag.organization for flag in evaluate(facts, rules)}
+        schools = {
+            o for c in supported if c["practice"] for o in read.beneath(c["recipient"], orgs)
+        }
+        facts = read.with_strategies(
+            self.view, facts, flagged | schools, [period, *facts.previous[:1], *given]
+        )
         flags = evaluate(facts, rules)
         by_org: dict[str, list[Flag]] = {}
         for flag in flags:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from services.rollup.domain.figures import combine, domain_of
@@ -68,21 +69,13 @@ def period_facts(
 ) -> tuple[PeriodFacts, dict[str, dict[str, Any]]]:
     """What the waning rules and support judgments need at a period's close, from the read
     models: the plans' figures of the period, of the ``window`` closed periods before it
-    and of the periods in ``also`` (when supports were given); their strategies for the
-    period, the one before and ``also``. Bounded by the rules, not by the year."""
+    and of the periods in ``also`` (when supports were given). Bounded by the rules, not by
+    the year; strategies come apart (``with_strategies``), for the organizations that need
+    them."""
     orgs = {o["code"]: o for o in view.select("organizations")}
     closed = view.select("plan_periods", "period <= %(p)s", columns="DISTINCT period", p=period)
     previous = sorted((r["period"] for r in closed if r["period"] < period), reverse=True)
     wanted = sorted({period, *previous[:window], *(p for p in also if p <= period)})
-    with_strategies = sorted({period, *previous[:1], *(p for p in also if p <= period)})
-    strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in view.select(
-        "strategy_periods", "period = ANY(%(w)s)", w=with_strategies,
-        columns="organization, period, strategy, practice, figures",
-    ):  # fmt: skip
-        strategies.setdefault((row["organization"], row["period"]), []).append(
-            {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
-        )
     done = {  # milestones completed by the period's end
         (row["plan_key"], row["milestone"])
         for row in view.select(
@@ -94,12 +87,7 @@ def period_facts(
     plans: dict[str, dict[str, PlanPeriod]] = {}
     for row in view.select("plan_periods", "period = ANY(%(w)s)", w=wanted):
         org, at = row["organization"], row["period"]
-        plans.setdefault(org, {})[at] = PlanPeriod(
-            org,
-            at,
-            row["figures"],
-            tuple(sorted(strategies.get((org, at), []), key=lambda s: s["number"])),
-        )
+        plans.setdefault(org, {})[at] = PlanPeriod(org, at, row["figures"])
     # a slipped milestone keeps the rule holding until it is completed
     slipped: dict[str, list[dict[str, str]]] = {}
     for row in view.select("milestone_slips", "period <= %(p)s", p=period):
@@ -125,6 +113,33 @@ def period_facts(
     parents = {code: org["parent"] for code, org in orgs.items()}
     facts = PeriodFacts(period, previous, plans, peers, silent, slipped, parents)
     return facts, orgs
+
+
+def with_strategies(
+    view: RollupRecorder, facts: PeriodFacts, organizations: Iterable[str], periods: Iterable[str]
+) -> PeriodFacts:
+    """The facts with the strategies of these organizations' plans in these periods (the
+    rules name strategies only once a plan-level figure has flagged the organization)."""
+    wanted = sorted(set(organizations))
+    strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in view.select(
+        "strategy_periods", "period = ANY(%(w)s) AND organization = ANY(%(o)s)",
+        w=sorted(set(periods)), o=wanted,
+        columns="organization, period, strategy, practice, figures",
+    ):  # fmt: skip
+        strategies.setdefault((row["organization"], row["period"]), []).append(
+            {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
+        )
+    plans = {
+        org: {
+            at: replace(plan, strategies=tuple(
+                sorted(strategies.get((org, at), []), key=lambda s: s["number"])))
+            if (org, at) in strategies else plan
+            for at, plan in by_period.items()
+        }
+        for org, by_period in facts.plans.items()
+    }  # fmt: skip
+    return replace(facts, plans=plans)
 
 
 def organizations_with_raised_flags(view: RollupRecorder) -> set[str]:
