@@ -9,9 +9,11 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +138,16 @@ class TaskSupervisor:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
             self._restarting.pop(name, None)
+
+
+async def in_thread_under(lock: asyncio.Lock, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` in a worker thread, holding ``lock`` until the thread is done, even
+    when the caller is cancelled meanwhile (a thread cannot be stopped: releasing the lock
+    early would let another writer run beside it)."""
+    async with lock:
+        running = asyncio.ensure_future(asyncio.to_thread(call, *args))
+        try:
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            await asyncio.wait([running])
+            raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from services.shared.tasks import Heartbeat
+from services.shared.tasks import Heartbeat, in_thread_under
 from services.status.application import CLOSE_CHUNK, CloseStep, StatusApplication
 
 
@@ -22,8 +22,8 @@ async def close_period(
     changed = False
     step: CloseStep | None = None
     while True:
-        async with lock:
-            step = await asyncio.to_thread(app.close_period_step, period, CLOSE_CHUNK, step)
+        # the step changes cached plans in place: the lock is held until its thread ends
+        step = await in_thread_under(lock, app.close_period_step, period, CLOSE_CHUNK, step)
         if heartbeat is not None:
             heartbeat.beat()
         if step.changed:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
+import pytest
 from prometheus_client import CollectorRegistry
 
-from services.shared.tasks import Heartbeat, TaskSupervisor
+from services.shared.tasks import Heartbeat, TaskSupervisor, in_thread_under
 
 
 async def test_a_task_that_fails_is_restarted_and_health_says_so_meanwhile():
@@ -43,3 +45,25 @@ def test_a_heartbeat_busy_without_progress_is_stuck_and_a_retry_is_reported():
     assert beat.check(stuck_after=60).startswith("retrying since")
     beat.well()
     assert beat.check(stuck_after=60) == "ok"
+
+
+async def test_a_cancelled_caller_keeps_the_lock_until_its_thread_is_done():
+    """A thread cannot be stopped: another writer must not run beside it."""
+    lock = asyncio.Lock()
+    started, release = threading.Event(), threading.Event()
+
+    def work() -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    caller = asyncio.create_task(in_thread_under(lock, work))
+    await asyncio.to_thread(started.wait, 10)
+    caller.cancel()
+    for _ in range(20):  # let the cancellation be taken
+        await asyncio.sleep(0)
+    assert lock.locked() and not caller.done()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert not lock.locked()
