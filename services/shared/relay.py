@@ -27,7 +27,7 @@ from prometheus_client import Counter, Gauge
 
 from contracts.plan_events import IntegrationEvent
 from contracts.subjects import events_stream, events_wildcard, subject
-from services.shared.batches import Outgoing, publish_batch, split
+from services.shared.batches import BatchRefusedError, Outgoing, publish_batch, split
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,12 @@ class Relay:
             except (RelayPositionError, asyncio.CancelledError):
                 raise
             except Exception as error:
+                if isinstance(error, BatchRefusedError) and error.duplicate:
+                    log.info("relay %s: a batch was stored already (its acknowledgement was "
+                             "lost); going on from the stream", self._app.name)  # fmt: skip
+                    await asyncio.sleep(0.1)  # never a tight loop, whatever the stream says
+                    lost_place = True
+                    continue
                 self.heartbeat.trouble(f"{type(error).__name__}: {error}")
                 FAILURES.labels(self._app.name).inc()
                 log.exception(

@@ -28,7 +28,7 @@ from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.relay import Relay, Translate
 from services.shared.settings import ServiceSettings
-from services.shared.streams import ensure_events_stream, ensure_stream
+from services.shared.streams import check_server, ensure_events_stream, ensure_stream
 from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ class ServiceRuntime(ABC, Generic[A]):
             self.settings.nats_url, name=f"{self.name}-runtime", max_reconnect_attempts=-1,
             reconnect_time_wait=1,
         )  # fmt: skip
+        check_server(self._nc)
         js = self._nc.jetstream(timeout=10)
         ns = self.settings.namespace
         await ensure_events_stream(js, ns)

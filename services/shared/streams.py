@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -44,9 +45,24 @@ async def ensure_stream(
             info = await js.update_stream(config)
     if atomic and not info.config.allow_atomic:
         raise StreamConfigError(
-            f"stream {name} does not take atomic batches: SPN needs nats-server 2.12 or later"
+            f"stream {name} does not take atomic batches: SPN needs nats-server {ATOMIC_SINCE}"
+            " or later"
         )
     return name
+
+
+ATOMIC_SINCE = "2.12.1"  # atomic batches that carry Nats-Msg-Id (2.12.0 refuses them)
+
+
+def check_server(nc: Client) -> None:
+    """The relays publish atomic batches with message ids: refuse an older server at once."""
+    version = nc.connected_server_version
+    found = (version.major, version.minor, version.patch)
+    if found < tuple(int(part) for part in ATOMIC_SINCE.split(".")):
+        raise StreamConfigError(
+            f"nats-server {'.'.join(map(str, found))} is too old: SPN needs {ATOMIC_SINCE} or "
+            "later (atomic batch publishing with message ids)"
+        )
 
 
 async def ensure_events_stream(js: JetStreamContext, namespace: str) -> str:
