@@ -18,7 +18,7 @@ def server(version: str) -> Any:
 def test_a_server_that_refuses_message_ids_in_atomic_batches_is_refused_by_name():
     with pytest.raises(StreamConfigError, match=r"nats-server 2\.12\.0 is too old.*2\.12\.1"):
         check_server(server("2.12.0"))
-    with pytest.raises(StreamConfigError, match="2.11.4"):
+    with pytest.raises(StreamConfigError, match=r"2\.11\.4"):
         check_server(server("2.11.4"))
 
 
