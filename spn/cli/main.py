@@ -241,10 +241,12 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         settings = StackSettings()
         return int(args.handler(args, settings))
+    except BrokenPipeError:  # the reader went away (`spn ... | head`): stop quietly
+        return _reader_gone()
     except CliError as error:
         return _fail(str(error), error.exit_code)
     except StackError as error:
@@ -259,6 +261,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("SPN_DEBUG"):
             raise
         return _fail(f"unexpected {type(error).__name__}: {error} (SPN_DEBUG=1 for details)", 1)
+
+
+def _reader_gone() -> int:
+    """What is still buffered for standard output would fail again at exit: send it
+    nowhere. 141 is what a shell reports for a process ended by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def _fail(message: str, code: int) -> int:
