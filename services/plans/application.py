@@ -91,7 +91,8 @@ class PlansApplication(Application[UUID]):
     @retry_on_conflict
     def approve_plan(self, plan_id: UUID, *, organization: str, by: str) -> Outcome:
         plan = self.get_plan(plan_id)
-        plan.approve(organization=organization, approver=self._approver_of(plan), by=by)
+        if not plan.approve(organization=organization, approver=self._approver_of(plan), by=by):
+            return Outcome(plan.id, plan.key, "unchanged", False)  # approved already
         return self._saved(plan, "approved")
 
     @retry_on_conflict

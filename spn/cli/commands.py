@@ -148,7 +148,10 @@ def plan_transition(command: type[cmd.PlanCommand]) -> Handler:
             if args.json:
                 output.emit_json(result)
             else:
-                print(f"{result['key']}: {result['result']} (by {args.by} for {acting})")
+                done = result["result"]
+                if done == "unchanged":
+                    done = "unchanged (it was so already; nothing stored)"
+                print(f"{result['key']}: {done} (by {args.by} for {acting})")
             return 0
 
         return with_client(settings, work)

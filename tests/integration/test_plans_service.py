@@ -112,8 +112,11 @@ async def test_a_school_cannot_approve_its_own_plan(client, plans_service, nats_
         await client.request(cmd.ApprovePlan(plan=key, organization="oak-school", by="Pat"))
     approved = await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
     assert approved["result"] == "approved"
+    again = await client.request(cmd.ApprovePlan(plan=key, organization="river-lea", by="Sam"))
+    assert (again["result"], again["changed"]) == ("unchanged", False)  # approvals are idempotent
     messages = await wait_for_stream_count(nats_url, namespace, 6)
     assert [s.rsplit(".", 1)[-1] for s, _ in messages[3:]] == ["drafted", "submitted", "approved"]
+    assert plans_service.app.recorder.max_notification_id() == 6
 
 
 async def test_approved_plan_adjustment_needs_cause_and_is_in_history(client, plans_service):

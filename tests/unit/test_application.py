@@ -47,6 +47,8 @@ def test_approval_follows_the_tree():
     with pytest.raises(NotAuthorizedError):
         app.approve_plan(school_plan, organization="sea", by="p")
     assert app.approve_plan(school_plan, organization="lea", by="p").result == "approved"
+    again = app.approve_plan(school_plan, organization="lea", by="p")  # idempotent
+    assert (again.result, again.changed) == ("unchanged", False)
     assert app.approve_plan(plan_id("lea", "2026-27"), organization="sea", by="p").changed
     assert app.approve_plan(plan_id("sea", "2026-27"), organization="sea", by="p").changed
 

@@ -48,6 +48,15 @@ def test_only_the_owner_submits():
         plan.submit(organization="riverside-usd", by="Sam")
 
 
+def test_approving_again_by_the_same_approver_changes_nothing():
+    plan = approved_plan()
+    plan.collect_events()
+    assert not plan.approve(organization="riverside-usd", approver="riverside-usd", by="Sam")
+    assert plan.collect_events() == []
+    with pytest.raises(NotAuthorizedError):  # anyone else is still refused
+        plan.approve(organization="lincoln-elementary", approver="riverside-usd", by="Pat")
+
+
 def test_a_draft_cannot_be_approved():
     plan = ImprovementPlan.draft(plan_document("lincoln-elementary"), by="Pat")
     with pytest.raises(PlanStatusError, match="is draft; only a submitted plan can be approved"):

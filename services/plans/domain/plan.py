@@ -129,11 +129,15 @@ class ImprovementPlan(Aggregate):
     def _submit(self, *, organization: str, by: str) -> None:
         self.status = PlanStatus.SUBMITTED
 
-    def approve(self, *, organization: str, approver: str, by: str) -> None:
-        """``approver`` is the organization entitled to approve (the plan owner's parent)."""
+    def approve(self, *, organization: str, approver: str, by: str) -> bool:
+        """``approver`` is the organization entitled to approve (the plan owner's parent).
+        False when this approver approved it already: a repeat changes nothing."""
         self._check_approver(organization, approver, "approved")
+        if self.status is PlanStatus.APPROVED and self.approved_by == organization:
+            return False
         self._check_status(PlanStatus.SUBMITTED, "approved")
         self._approve(organization=organization, by=by)
+        return True
 
     @event("Approved")
     def _approve(self, *, organization: str, by: str) -> None:
