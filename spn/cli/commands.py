@@ -18,7 +18,7 @@ from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_co
 from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported, ProvideSupport
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
-from spn.cli.errors import InvalidInputError
+from spn.cli.errors import InvalidInputError, NotFoundError
 from spn.cli.files import load_network, load_plan
 from spn.stack.settings import StackSettings
 
@@ -194,9 +194,13 @@ def _query(
     query: cmd.Command,
     as_json: bool,
     render_lines: Callable[[dict[str, Any]], Any],
+    check: Callable[[dict[str, Any]], None] = lambda result: None,
 ) -> int:
+    """Send the query; ``check`` may refuse its answer (raising a CliError) before output."""
+
     async def work(client: SpnClient) -> int:
         result = await client.request(query)
+        check(result)
         if as_json:
             output.emit_json(result)
         else:
@@ -273,7 +277,14 @@ def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
 
 def rollup(args: argparse.Namespace, settings: StackSettings) -> int:
     query = GetRollup(organization=args.org, period=args.period)
-    return _query(settings, query, args.json, output.rollup_lines)
+
+    def closed(result: dict[str, Any]) -> None:
+        """A period never closed has no figures: say so, not an empty table."""
+        if args.period is not None and args.period not in result["periods"]:
+            periods = ", ".join(result["periods"]) or "none yet"
+            raise NotFoundError(f"period {args.period} has not been closed (closed: {periods})")
+
+    return _query(settings, query, args.json, output.rollup_lines, check=closed)
 
 
 def measure_report(args: argparse.Namespace, settings: StackSettings) -> int:

@@ -13,6 +13,10 @@ class InvalidInputError(CliError):
     exit_code = 2
 
 
+class NotFoundError(CliError):
+    """What was asked for does not exist (yet): exit 1, with what does exist."""
+
+
 class StackUnreachableError(CliError):
     exit_code = 3
 

@@ -145,3 +145,8 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
         ("cedar-grove-elementary", 1), ("jefferson-middle", 0), ("riverside-high", 0)
     ]  # fmt: skip
     assert rolled["organization"]["figures"] == september["figures"]
+    never = cli.run("rollup", "--org", "riverside-usd", "--period", "2027-02")
+    assert never.returncode == 1 and never.stdout == ""
+    assert never.stderr.strip() == (
+        "spn: error: period 2027-02 has not been closed (closed: 2026-09)"
+    )
