@@ -77,8 +77,8 @@ def _row(number: int, record: Any, reporter: str) -> Row:
     record = dict(record)
     plan = str(record.get("plan", ""))
     default_reporter = {"name": reporter, "organization": plan.split("/", 1)[0]}
-    record["reporter"] = default_reporter | (record.get("reporter") or {})
     record.setdefault("report_id", content_id(record))
+    record["reporter"] = default_reporter | (record.get("reporter") or {})
     try:
         return Row(number, report=st.ActionStatusReported.model_validate(record))
     except ValidationError as error:
@@ -87,9 +87,10 @@ def _row(number: int, record: Any, reporter: str) -> Row:
 
 
 def content_id(record: dict[str, Any]) -> str:
-    """A report id from the row's content: re-submitting a sheet repeats no report, and a
-    corrected row is a new report."""
-    digest = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+    """A report id from the row's content, whoever submits it: re-submitting a sheet (by
+    anyone, naming any reporter) repeats no report, and a corrected row is a new report."""
+    content = {k: v for k, v in record.items() if k != "reporter"}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
     return f"{record.get('plan')}:{record.get('action')}:{record.get('period')}:{digest[:12]}"
 
 
