@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import getpass
 import os
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -18,7 +20,7 @@ from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_co
 from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported, ProvideSupport
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
-from spn.cli.errors import InvalidInputError, NotFoundError
+from spn.cli.errors import CliError, InvalidInputError, NotFoundError
 from spn.cli.files import load_network, load_plan
 from spn.stack.settings import StackSettings
 
@@ -262,13 +264,45 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def period_close(args: argparse.Namespace, settings: StackSettings) -> int:
-    def lines(result: dict[str, Any]) -> list[str]:
-        if result["result"] == "unchanged":
-            return [f"period {result['period']} was already closed ({result['plans_evaluated']} "
-                    "plans evaluated then); nothing changed"]  # fmt: skip
-        return [f"closed {result['period']}: {result['plans_evaluated']} plans evaluated"]
+    """Close the month; with ``--wait`` (the default in a terminal) return only when the
+    rollup has judged it: every flag raised and every case opened."""
+    wait = args.wait if args.wait is not None else sys.stdout.isatty()
 
-    return _query(settings, st.ClosePeriod(period=args.period), args.json, lines)
+    async def work(client: SpnClient) -> int:
+        result = await client.request(st.ClosePeriod(period=args.period))
+        if wait:
+            result |= await _judgment(client, args.period, args.timeout, not args.json)
+        if args.json:
+            output.emit_json(result)
+            return 0
+        if result["result"] == "unchanged":
+            print(f"period {result['period']} was already closed ({result['plans_evaluated']} "
+                  "plans evaluated then); nothing changed")  # fmt: skip
+        else:
+            print(f"closed {result['period']}: {result['plans_evaluated']} plans evaluated")
+        if wait:
+            print(f"judged: {result['flags']} flags, {result['cases_opened']} support cases "
+                  "opened")  # fmt: skip
+        return 0
+
+    return with_client(settings, work)
+
+
+async def _judgment(
+    client: SpnClient, period: str, timeout: float, progress: bool
+) -> dict[str, Any]:
+    """Wait until the rollup has judged the period; its flags and the cases it opened."""
+    deadline = time.monotonic() + timeout
+    if progress:
+        print("  waiting for the rollup to judge the period ...", file=sys.stderr)
+    while not (rollup := await client.request(GetRollup(period=period)))["judged"]:
+        if time.monotonic() > deadline:
+            raise CliError(f"the rollup has not judged {period} after {timeout:.0f}s (is it "
+                           "running? `spn up` shows each service's health)")  # fmt: skip
+        await asyncio.sleep(0.5)
+    cases = (await client.request(ListSupportCases()))["cases"]
+    return {"judged": True, "flags": len(rollup["flags"]),
+            "cases_opened": sum(1 for case in cases if case["opened"] == period)}  # fmt: skip
 
 
 def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:

@@ -231,6 +231,13 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "close", help="evaluate every active plan as of the month's last day (once)"
     )
     close.add_argument("period", help="the month, YYYY-MM")
+    close.add_argument(
+        "--wait", action=argparse.BooleanOptionalAction, default=None,
+        help="return when the rollup has judged the period (every flag and support case); "
+        "default: on in a terminal, off in scripts",
+    )  # fmt: skip
+    close.add_argument("--timeout", type=float, default=300.0,
+                       help="seconds to wait for the judgment (default 300)")  # fmt: skip
     _json_flag(close)
     close.set_defaults(handler=commands.period_close)
 
