@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,6 +30,10 @@ class CaseRules:
 
 class RollupApplication(Application[UUID]):
     name = "rollup"
+
+    def __init__(self, env: Mapping[str, str] | None = None, rules: WaningRules | None = None):
+        super().__init__(env)
+        self.rules = rules or WaningRules()  # the settings' thresholds, for queries too
 
     def construct_recorder(self) -> ProcessRecorder:
         return process_recorder(self, RollupRecorder)
@@ -156,6 +160,7 @@ class RollupApplication(Application[UUID]):
                 row["figures"] if row else None,
                 [(m, v["value"]) for m, v in zip(mine, shown, strict=True)],
                 mine[0]["plan_year"],
+                behind_pct=self.rules.behind_pct,
             )
             practice = row["practice"] if row else None
             result.append(

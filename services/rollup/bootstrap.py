@@ -29,7 +29,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
     settings: RollupSettings
 
     def create_application(self) -> RollupApplication:
-        return RollupApplication(self.env)
+        return RollupApplication(self.env, rules=self.rules)
 
     def translator(self) -> Translate:
         return translator.EventTranslator(self.app)

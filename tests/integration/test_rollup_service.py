@@ -199,3 +199,27 @@ async def test_strategies_interlace_implementation_with_outcome_data(
                    "2.2": "no_data"}  # fmt: skip
     elm = await statuses("elm-school")
     assert elm is not None and elm["1.2"] == "not_implemented"
+
+
+async def test_the_not_implemented_label_honours_the_behind_setting(
+    client, plans_service, status_service, rollup_settings, nats_url, namespace
+):
+    """With SPN_WANING_BEHIND_PCT above any strategy's behind %, elm's 1.2 (behind, with a
+    measure of 50 against a target of 36) is judged on its measure: on track."""
+    service = RollupService(rollup_settings.model_copy(update={"behind_pct": 101.0}),
+                            CollectorRegistry())  # fmt: skip
+    await service.start()
+    try:
+        await october_closed(client, nats_url, namespace)
+        await client.request(PerformanceMeasureReported(
+            plan="elm-school/2026-27", measure="strategy:1.2:1", value=50, period="2026-10",
+            by="Pat",
+        ))  # fmt: skip
+
+        async def elm_12() -> str | None:
+            report = await client.request(GetRollup(organization="elm-school", period="2026-10"))
+            return {s["number"]: s["status"] for s in report["strategies"]}.get("1.2")
+
+        assert await until(elm_12) == "on_track"
+    finally:
+        await service.stop()
