@@ -104,6 +104,10 @@ class RollupApplication(Application[UUID]):
         case = self._case(case_id)
         if case is None:
             raise SupportCaseError(f"support case {case_id} does not exist")
+        plans = self.view.select(
+            "plan_periods", "organization = %(o)s AND period = %(p)s", columns="plan_key",
+            o=case.recipient, p=case.opened,
+        )  # fmt: skip
         case.provide(
             provider=provider,
             practice=practice,
@@ -111,6 +115,7 @@ class RollupApplication(Application[UUID]):
             period=f"{on.year}-{on.month:02d}",
             what=what,
             by=by,
+            plan_year=plans[0]["plan_key"].split("/", 1)[1] if plans else None,
         )
         self.save(case, view_rows=read.case_rows([case]))
         return case

@@ -103,6 +103,8 @@ async def test_supports_are_opened_given_judged_and_escalated(
 
     with pytest.raises(RefusedError, match="addressed to river-lea; elm-school cannot"):
         await client.request(provide(("elm-school", "river-lea", None), "elm-school", "2027-01-10"))
+    with pytest.raises(RefusedError, match=r"support_case.*after plan year 2026-27 of oak-school"):
+        await client.request(provide(("oak-school", "river-lea", None), "river-lea", "2027-07-01"))
     await client.request(provide(("oak-school", "river-lea", None), "river-lea", "2027-01-10"))
     await client.request(provide(("elm-school", "river-lea", None), "river-lea", "2027-01-10"))
     await client.request(provide(("river-lea", "state-sea", "4C"), "state-sea", "2027-01-12"))

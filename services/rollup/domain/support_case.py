@@ -68,8 +68,11 @@ class SupportCase(Aggregate):
         self.escalated_to: str | None = None
 
     def provide(
-        self, *, provider: str, practice: str | None, on: str, period: str, what: str, by: str
+        self, *, provider: str, practice: str | None, on: str, period: str, what: str, by: str,
+        plan_year: str | None = None,
     ) -> None:
+        """Record the support given (``period``: the month of ``on``; ``plan_year``: the
+        recipient's plan year, when known: a support after it is refused)."""
         if self.status != "open":
             raise SupportCaseError(f"case of {self.recipient} is {self.status}, not open")
         if provider != self.addressed_to:
@@ -79,6 +82,20 @@ class SupportCase(Aggregate):
             )
         if not what.strip():
             raise SupportCaseError("say what was done")
+        if period < self.opened:
+            raise SupportCaseError(
+                f"support on {on} is dated before this case of {self.recipient} opened "
+                f"({self.opened})"
+            )
+        if plan_year is not None and period > f"{int(plan_year[:4]) + 1}-06":
+            raise SupportCaseError(
+                f"support on {on} is after plan year {plan_year} of {self.recipient}"
+            )
+        if self.practice is not None and practice not in (None, self.practice):
+            raise SupportCaseError(
+                f"this case of {self.recipient} is about practice {self.practice}; support on "
+                f"{practice} is not support on it"
+            )
         self._provide(
             provider=provider,
             practice=practice or self.practice,
