@@ -23,7 +23,7 @@ from __future__ import annotations
 import pytest
 
 from contracts import status as st
-from contracts.rollup import ListSupportCases, ProvideSupport
+from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from tests.factories import plan_document
@@ -135,3 +135,15 @@ async def test_supports_are_opened_given_judged_and_escalated(
     assert (lea_4c["status"], lea_4c["judgment"]["on_time_before"]) == ("resolved", 0.0)
     assert lea_4c["judgment"]["on_time_after"] == 16.7
     assert judged[("ash-school", "river-lea", None)]["status"] == "open"
+
+    # elm still wanes at the next close: its case is with the SEA now, and the LEA level it
+    # was escalated from gets no second case while the escalated one is active
+    await close(client, "2027-04")
+
+    async def judged_april() -> bool:
+        return bool((await client.request(GetRollup(period="2027-04")))["judged"])
+
+    assert await until(judged_april, timeout=30)
+    listed = (await client.request(ListSupportCases()))["cases"]
+    elm_cases = [(c["addressed_to"], c["opened"]) for c in listed if c["recipient"] == "elm-school"]
+    assert sorted(elm_cases) == [("river-lea", "2026-10"), ("state-sea", "2027-03")]
