@@ -15,7 +15,12 @@ from eventsourcing.utils import get_topic
 from services.rollup import read
 from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
 from services.rollup.domain.interlace import strategy_status
-from services.rollup.domain.support_case import EffectivenessRule, SupportCase, SupportCaseError
+from services.rollup.domain.support_case import (
+    EffectivenessRule,
+    SupportCase,
+    SupportCaseError,
+    active_case_keys,
+)
 from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import RollupRecorder, Row
@@ -237,7 +242,7 @@ class RollupApplication(Application[UUID]):
         orgs: dict[str, dict[str, Any]],
         rules: CaseRules,
     ) -> list[SupportCase]:
-        active = _active_case_keys(self.support_cases())
+        active = active_case_keys(self.support_cases())
         wanted: dict[tuple[str, str, str | None], tuple[list[str], list[str]]] = {}
         schools_by_practice: dict[tuple[str, str], set[str]] = {}
         for org, flags in by_org.items():
@@ -369,22 +374,3 @@ class RollupApplication(Application[UUID]):
             "judged": self.judged(period) if period else False,
             "flags": self.flags([root, *read.beneath(root, orgs)], period) if period else [],
         }
-
-
-def _active_case_keys(cases: list[dict[str, Any]]) -> set[tuple[str, str, str | None]]:
-    """(recipient, addressed to, practice) of every open or supported case, and of every
-    level it was escalated from: while a case is active, none of them opens again."""
-    by_id = {c["case_id"]: c for c in cases}
-    keys: set[tuple[str, str, str | None]] = set()
-    for case in cases:
-        if case["status"] not in ("open", "supported"):
-            continue
-        level: dict[str, Any] | None = case
-        while level is not None and (key := _case_key(level)) not in keys:
-            keys.add(key)
-            level = by_id.get(level["escalated_from"])
-    return keys
-
-
-def _case_key(case: dict[str, Any]) -> tuple[str, str, str | None]:
-    return case["recipient"], case["addressed_to"], case["practice"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.rollup.domain.support_case import SupportCase, SupportCaseError
+from services.rollup.domain.support_case import SupportCase, SupportCaseError, active_case_keys
 
 
 def case(practice: str | None = None) -> SupportCase:
@@ -35,3 +35,26 @@ def test_a_practice_case_takes_support_on_its_practice_only():
         give(case("4C"), "2026-11-02", practice="1A")
     give(case("4C"), "2026-11-02", practice="4C")
     give(case(None), "2026-11-02", practice="1A")  # a school's case: any practice
+
+
+def test_an_escalated_case_holds_back_the_levels_it_came_from():
+    lea = {
+        "case_id": 1,
+        "recipient": "elm",
+        "addressed_to": "lea",
+        "practice": None,
+        "status": "escalated",
+        "escalated_from": None,
+    }
+    sea = {
+        "case_id": 2,
+        "recipient": "elm",
+        "addressed_to": "sea",
+        "practice": None,
+        "status": "open",
+        "escalated_from": 1,
+    }
+    done = {"case_id": 3, "recipient": "oak", "addressed_to": "lea", "practice": None,
+            "status": "resolved", "escalated_from": None}  # fmt: skip
+    assert active_case_keys([lea, sea, done]) == {("elm", "lea", None), ("elm", "sea", None)}
+    assert active_case_keys([lea, done]) == set()

@@ -68,7 +68,14 @@ class SupportCase(Aggregate):
         self.escalated_to: str | None = None
 
     def provide(
-        self, *, provider: str, practice: str | None, on: str, period: str, what: str, by: str,
+        self,
+        *,
+        provider: str,
+        practice: str | None,
+        on: str,
+        period: str,
+        what: str,
+        by: str,
         plan_year: str | None = None,
     ) -> None:
         """Record the support given (``period``: the month of ``on``; ``plan_year``: the
@@ -154,3 +161,25 @@ class SupportCase(Aggregate):
     def _escalate(self, *, to: str, period: str) -> None:
         self.status = "escalated"
         self.escalated_to = to
+
+
+CaseKey = tuple[str, str, str | None]  # recipient, addressed to, practice
+
+
+def active_case_keys(cases: list[dict[str, Any]]) -> set[CaseKey]:
+    """Keys of every open or supported case, and of every level it was escalated from:
+    while a case is active, none of them opens again."""
+    by_id = {c["case_id"]: c for c in cases}
+    keys: set[CaseKey] = set()
+    for case in cases:
+        if case["status"] not in ("open", "supported"):
+            continue
+        level: dict[str, Any] | None = case
+        while level is not None and (key := _key(level)) not in keys:
+            keys.add(key)
+            level = by_id.get(level["escalated_from"])
+    return keys
+
+
+def _key(case: dict[str, Any]) -> CaseKey:
+    return case["recipient"], case["addressed_to"], case["practice"]
