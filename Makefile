@@ -28,7 +28,7 @@ bench: $(STAMP)         ## the state-size benchmark: 2,000 schools, a school yea
 bench-quick: $(STAMP)   ## 200 schools, three months; fails only if a ratio is below its bound
 	$(BIN)/spn bench --schools 200 --months 3 --check
 
-schemas: $(STAMP)       ## regenerate contracts/schemas/*.json
+schemas: $(STAMP)       ## regenerate contracts/schemas/*.json and contracts/asyncapi.yaml
 	$(BIN)/spn contracts export
 
 lint: $(STAMP)

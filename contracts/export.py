@@ -9,6 +9,8 @@ from contracts import organizations, plan_commands, plan_events, plans, replies,
 from contracts.base import Versioned
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
 MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup)
 
 
@@ -30,10 +32,12 @@ def file_name(contract: type[Versioned]) -> str:
 
 def render(contract: type[Versioned]) -> str:
     schema = contract.model_json_schema(by_alias=True)
-    schema["$id"] = f"https://spn.example.org/schemas/{file_name(contract)}"
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["$id"] = f"{SCHEMA_BASE_URI}{file_name(contract)}"
     subject = getattr(contract, "SUBJECT", None)
     if subject:
-        schema["x-subject"] = f"<namespace>.{subject}"
+        tail = "".join(f".<{name}>" for name in getattr(contract, "SUBJECT_PARAMETERS", ()))
+        schema["x-subject"] = f"<namespace>.{subject}{tail}"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 

@@ -25,88 +25,6 @@ PlanRef = Annotated[
 Person = Annotated[str, Field(min_length=1, description="Name of the person acting")]
 
 
-class Command(Versioned):
-    SUBJECT: ClassVar[str]
-
-
-class RegisterOrganization(Command):
-    SCHEMA_NAME = "register-organization"
-    SUBJECT = "cmd.plans.register_organization"
-    organization: Organization
-
-
-class Adjustment(Part):
-    cause: str = Field(min_length=1, description="Why the approved plan must change")
-    justification: str = Field(min_length=1, description="Why this change addresses the cause")
-
-
-class ImportPlan(Command):
-    """Draft a plan, revise a draft, or (with ``adjustment``) adjust an approved plan.
-    Importing the same document again changes nothing."""
-
-    SCHEMA_NAME = "import-plan"
-    SUBJECT = "cmd.plans.import_plan"
-    plan: ImprovementPlan
-    by: Person
-    adjustment: Adjustment | None = None
-
-
-class PlanCommand(Command):
-    plan: PlanRef
-    organization: OrgCode = Field(description="The organization acting")
-    by: Person
-
-
-class SubmitPlan(PlanCommand):
-    SCHEMA_NAME = "submit-plan"
-    SUBJECT = "cmd.plans.submit_plan"
-
-
-class ApprovePlan(PlanCommand):
-    """Approve a submitted plan; only the owner's parent (the SEA for its own plan) may."""
-
-    SCHEMA_NAME = "approve-plan"
-    SUBJECT = "cmd.plans.approve_plan"
-
-
-class ReturnPlan(PlanCommand):
-    """Send a submitted plan back to draft, with the reason."""
-
-    SCHEMA_NAME = "return-plan"
-    SUBJECT = "cmd.plans.return_plan"
-    reason: str = Field(min_length=1)
-
-
-class ClosePlan(PlanCommand):
-    SCHEMA_NAME = "close-plan"
-    SUBJECT = "cmd.plans.close_plan"
-
-
-class GetPlan(Command):
-    SCHEMA_NAME = "get-plan"
-    SUBJECT = "qry.plans.get_plan"
-    plan: PlanRef
-
-
-class GetPlanHistory(Command):
-    SCHEMA_NAME = "get-plan-history"
-    SUBJECT = "qry.plans.get_plan_history"
-    plan: PlanRef
-
-
-class ListOrganizations(Command):
-    SCHEMA_NAME = "list-organizations"
-    SUBJECT = "qry.plans.list_organizations"
-    kind: OrgKind | None = None
-
-
-class ListPlans(Command):
-    SCHEMA_NAME = "list-plans"
-    SUBJECT = "qry.plans.list_plans"
-    organization: OrgCode | None = None
-    plan_year: PlanYear | None = None
-
-
 # -- results (the ``result`` of a successful Reply) ------------------------------------------
 
 
@@ -171,3 +89,101 @@ class OrganizationList(Versioned):
 class PlanList(Versioned):
     SCHEMA_NAME = "plan-list"
     plans: list[PlanSummary]
+
+
+# -- commands and queries -------------------------------------------------------------------
+
+
+class Command(Versioned):
+    """A request/reply command or query; a successful Reply carries a RESULT."""
+
+    SUBJECT: ClassVar[str]
+    RESULT: ClassVar[type[Versioned]]
+
+
+class RegisterOrganization(Command):
+    SCHEMA_NAME = "register-organization"
+    SUBJECT = "cmd.plans.register_organization"
+    RESULT = CommandResult
+    organization: Organization
+
+
+class Adjustment(Part):
+    cause: str = Field(min_length=1, description="Why the approved plan must change")
+    justification: str = Field(min_length=1, description="Why this change addresses the cause")
+
+
+class ImportPlan(Command):
+    """Draft a plan, revise a draft, or (with ``adjustment``) adjust an approved plan.
+    Importing the same document again changes nothing."""
+
+    SCHEMA_NAME = "import-plan"
+    SUBJECT = "cmd.plans.import_plan"
+    RESULT = CommandResult
+    plan: ImprovementPlan
+    by: Person
+    adjustment: Adjustment | None = None
+
+
+class PlanCommand(Command):
+    plan: PlanRef
+    organization: OrgCode = Field(description="The organization acting")
+    by: Person
+
+
+class SubmitPlan(PlanCommand):
+    SCHEMA_NAME = "submit-plan"
+    SUBJECT = "cmd.plans.submit_plan"
+    RESULT = CommandResult
+
+
+class ApprovePlan(PlanCommand):
+    """Approve a submitted plan; only the owner's parent (the SEA for its own plan) may."""
+
+    SCHEMA_NAME = "approve-plan"
+    SUBJECT = "cmd.plans.approve_plan"
+    RESULT = CommandResult
+
+
+class ReturnPlan(PlanCommand):
+    """Send a submitted plan back to draft, with the reason."""
+
+    SCHEMA_NAME = "return-plan"
+    SUBJECT = "cmd.plans.return_plan"
+    RESULT = CommandResult
+    reason: str = Field(min_length=1)
+
+
+class ClosePlan(PlanCommand):
+    SCHEMA_NAME = "close-plan"
+    SUBJECT = "cmd.plans.close_plan"
+    RESULT = CommandResult
+
+
+class GetPlan(Command):
+    SCHEMA_NAME = "get-plan"
+    SUBJECT = "qry.plans.get_plan"
+    RESULT = PlanDetail
+    plan: PlanRef
+
+
+class GetPlanHistory(Command):
+    SCHEMA_NAME = "get-plan-history"
+    SUBJECT = "qry.plans.get_plan_history"
+    RESULT = PlanHistory
+    plan: PlanRef
+
+
+class ListOrganizations(Command):
+    SCHEMA_NAME = "list-organizations"
+    SUBJECT = "qry.plans.list_organizations"
+    RESULT = OrganizationList
+    kind: OrgKind | None = None
+
+
+class ListPlans(Command):
+    SCHEMA_NAME = "list-plans"
+    SUBJECT = "qry.plans.list_plans"
+    RESULT = PlanList
+    organization: OrgCode | None = None
+    plan_year: PlanYear | None = None

@@ -177,7 +177,10 @@ class Milestone(Part):
 class Strategy(Part):
     number: StrategyNumber
     theory_of_action: TheoryOfAction
-    practice: PracticeField = Field(description="Four Domains practice code, 1A-4C")
+    practice: PracticeField = Field(
+        description="Four Domains practice code, 1A-4C; lower case (3c) is accepted and "
+        "stored upper case"
+    )
     goals: list[int] = Field(default_factory=list, description="Goal numbers it serves")
     measures: list[PerformanceMeasure] = Field(
         min_length=1, description='Strategy performance measures (the "then": adult behaviour)'

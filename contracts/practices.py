@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated, NamedTuple
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 
 class Domain(IntEnum):
@@ -72,5 +72,16 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-PracticeField = Annotated[PracticeCode, BeforeValidator(_upper)]
-"""A practice code; accepts lower case (`3b`) as written in seed 004."""
+PRACTICE_PATTERN = r"^\s*[1-4][A-Ca-c]\s*$"
+"""What a PracticeField accepts: a code in either case, surrounding spaces ignored."""
+
+PracticeField = Annotated[
+    PracticeCode,
+    BeforeValidator(_upper),
+    WithJsonSchema(
+        {"type": "string", "pattern": PRACTICE_PATTERN, "examples": ["3C", "3c"]},
+        mode="validation",
+    ),
+]
+"""A practice code; accepts lower case (`3b`) as written in seed 004, and stores it upper case.
+Its input schema says so (a pattern, not the upper-case enum)."""

@@ -14,7 +14,7 @@ from contracts.organizations import OrgCode, OrgKind
 from contracts.plan_commands import Command
 from contracts.plan_events import IntegrationEvent
 from contracts.plans import PlanYear
-from contracts.practices import PracticeCode
+from contracts.practices import PracticeCode, PracticeField
 from contracts.status import Figures, Period
 
 
@@ -45,16 +45,6 @@ class ProgressRecovered(IntegrationEvent):
     period: Period
 
 
-class GetRollup(Command):
-    """Tool A figures of an organization for a closed period (default: the SEA, and the
-    latest period with figures)."""
-
-    SCHEMA_NAME = "get-rollup"
-    SUBJECT = "qry.rollup.get_rollup"
-    organization: OrgCode | None = None
-    period: Period | None = None
-
-
 class OrganizationFigures(Part):
     code: OrgCode
     name: str
@@ -70,6 +60,12 @@ class PracticeFigures(Part):
     strategies: int
     organizations: int = Field(description="Schools with a strategy coded to this practice")
     figures: Figures
+    status: str = Field(
+        default="no_data",
+        description="waning (a flag raised in the period names a strategy on it), behind "
+        "(actions behind % at or above SPN_WANING_BEHIND_PCT), on_track, or no_data "
+        "(no action due yet)",
+    )
 
 
 class DomainFigures(Part):
@@ -102,32 +98,36 @@ class InterlacedStrategy(Part):
     measures: list[MeasureValue]
 
 
-class PerformanceMeasureReported(Command):
-    """PerformanceMeasureReported: a value of a goal or strategy measure for a period
-    (YYYY-MM) or a plan year (YYYY-YY); reporting it again replaces it."""
-
-    SCHEMA_NAME = "performance-measure-reported"
-    SUBJECT = "cmd.rollup.report_measure"
-    plan: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}$")
-    measure: str = Field(pattern=r"^(goal:[1-4]|strategy:[1-4]\.[1-9]\d?):[1-9]\d?$")
-    period: Period | None = Field(default=None, description="A month, YYYY-MM")
-    year: PlanYear | None = Field(default=None, description="Or a whole plan year")
-    value: float
-    by: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_of_period_or_year(self) -> PerformanceMeasureReported:
-        if (self.period is None) == (self.year is None):
-            raise ValueError("give either period (YYYY-MM) or year (YYYY-YY)")
-        return self
-
-
 class MeasureRecorded(Versioned):
     SCHEMA_NAME = "measure-recorded"
     plan: str
     measure: str
     period: str = Field(description="YYYY-MM, or year:YYYY-YY")
     value: float
+    unchanged: bool = Field(
+        default=False, description="True when this very value was recorded already"
+    )
+
+
+class MeasureValueReported(IntegrationEvent):
+    """A value of a goal or strategy measure of an approved plan, as recorded (a later value
+    for the same period replaces it)."""
+
+    SCHEMA_NAME = "measure-value-reported"
+    SUBJECT = "evt.rollup.measure.reported"
+    plan: str = Field(description="Plan key, <organization>/<plan year>")
+    organization: OrgCode
+    measure: str = Field(examples=["strategy:1.2:1", "goal:1:1"])
+    period: str = Field(description="YYYY-MM, or year:YYYY-YY")
+    value: float
+    reported_by: str
+
+
+class GoalMeasures(Part):
+    """The measures of one goal of the organization's own plan (Tool A, direction)."""
+
+    number: str
+    measures: list[MeasureValue]
 
 
 class WaningFlag(Part):
@@ -154,10 +154,64 @@ class RollupReport(Versioned):
     strategies: list[InterlacedStrategy] = Field(
         default_factory=list, description="The organization's own plan, strategy by strategy"
     )
+    goals: list[GoalMeasures] = Field(
+        default_factory=list, description="The organization's own plan's goal measures"
+    )
     judged: bool = Field(default=False, description="The period's waning rules were judged")
     flags: list[WaningFlag] = Field(
         default_factory=list, description="Flags raised or cleared in the period, beneath it"
     )
+
+
+class FlagList(Versioned):
+    SCHEMA_NAME = "flag-list"
+    flags: list[WaningFlag] = Field(description="In period order, then by organization and rule")
+
+
+# -- commands and queries --------------------------------------------------------------------
+
+
+class ListFlags(Command):
+    """Waning flags raised or cleared: of an organization and every one beneath it (default:
+    the whole network), in one period (default: every period)."""
+
+    SCHEMA_NAME = "list-flags"
+    SUBJECT = "qry.rollup.list_flags"
+    RESULT = FlagList
+    organization: OrgCode | None = None
+    period: Period | None = None
+
+
+class GetRollup(Command):
+    """Tool A figures of an organization for a closed period (default: the SEA, and the
+    latest period with figures)."""
+
+    SCHEMA_NAME = "get-rollup"
+    SUBJECT = "qry.rollup.get_rollup"
+    RESULT = RollupReport
+    organization: OrgCode | None = None
+    period: Period | None = None
+
+
+class PerformanceMeasureReported(Command):
+    """PerformanceMeasureReported: a value of a goal or strategy measure for a period
+    (YYYY-MM) or a plan year (YYYY-YY); reporting it again replaces it."""
+
+    SCHEMA_NAME = "performance-measure-reported"
+    SUBJECT = "cmd.rollup.report_measure"
+    RESULT = MeasureRecorded
+    plan: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}/\d{4}-\d{2}$")
+    measure: str = Field(pattern=r"^(goal:[1-4]|strategy:[1-4]\.[1-9]\d?):[1-9]\d?$")
+    period: Period | None = Field(default=None, description="A month, YYYY-MM")
+    year: PlanYear | None = Field(default=None, description="Or a whole plan year")
+    value: float
+    by: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of_period_or_year(self) -> PerformanceMeasureReported:
+        if (self.period is None) == (self.year is None):
+            raise ValueError("give either period (YYYY-MM) or year (YYYY-YY)")
+        return self
 
 
 # -- responsive supports ---------------------------------------------------------------------
@@ -187,6 +241,7 @@ class SupportCaseList(Versioned):
 class ListSupportCases(Command):
     SCHEMA_NAME = "list-support-cases"
     SUBJECT = "qry.rollup.list_support_cases"
+    RESULT = SupportCaseList
     organization: OrgCode | None = Field(default=None, description="As recipient or addressee")
     status: str | None = None
 
@@ -196,9 +251,10 @@ class ProvideSupport(Command):
 
     SCHEMA_NAME = "provide-support"
     SUBJECT = "cmd.rollup.provide_support"
+    RESULT = SupportCaseView
     case_id: UUID
     provider: OrgCode
-    practice: PracticeCode | None = None
+    practice: PracticeField | None = Field(default=None, description="1A-4C; 3c is 3C")
     on: date
     what: str = Field(min_length=1, description="What was done")
     by: str = Field(min_length=1)

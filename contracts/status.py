@@ -60,7 +60,8 @@ class ActionStatusReported(Versioned):
     """One action's status for one month (Tool A, Monthly Action Status Reporting)."""
 
     SCHEMA_NAME = "action-status-reported"
-    SUBJECT: ClassVar[str] = "inbox.status"  # + ".<organization>"
+    SUBJECT: ClassVar[str] = "inbox.status"
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)  # appended to SUBJECT
     report_id: str = Field(
         min_length=1, max_length=200, description="Unique per report; a repeat has no effect"
     )
@@ -103,7 +104,8 @@ class DeadLetter(Versioned):
     (a long original is truncated: read it whole at ``source_stream`` / ``source_sequence``)."""
 
     SCHEMA_NAME = "dead-letter"
-    SUBJECT: ClassVar[str] = "dlq"  # + ".<service>.<reason>"
+    SUBJECT: ClassVar[str] = "dlq"
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("service", "reason")
     service: str = Field(description="the service that could not take the message")
     reason: str = Field(
         description="invalid_payload, unknown_plan, unknown_action, plan_not_active, "
@@ -122,29 +124,7 @@ class DeadLetter(Versioned):
     payload_truncated: bool = False
 
 
-# -- commands and queries --------------------------------------------------------------------
-
-
-class ClosePeriod(Command):
-    """Evaluate every active plan as of the period's last day; a second close does nothing."""
-
-    SCHEMA_NAME = "close-period"
-    SUBJECT = "cmd.status.close_period"
-    period: Period
-
-
-class GetReportOutcomes(Command):
-    SCHEMA_NAME = "get-report-outcomes"
-    SUBJECT = "qry.status.get_report_outcomes"
-    report_ids: list[str] = Field(min_length=1, max_length=5000)
-
-
-class GetPlanProgress(Command):
-    """The Tool A figures of every closed period of a plan."""
-
-    SCHEMA_NAME = "get-plan-progress"
-    SUBJECT = "qry.status.get_plan_progress"
-    plan: PlanKey
+# -- results (the ``result`` of a successful Reply) ------------------------------------------
 
 
 class ReportOutcome(Part):
@@ -219,6 +199,34 @@ class PlanProgressReport(Versioned):
     active: bool
     reports_recorded: int
     periods: list[PeriodFigures]
+
+
+# -- commands and queries --------------------------------------------------------------------
+
+
+class ClosePeriod(Command):
+    """Evaluate every active plan as of the period's last day; a second close does nothing."""
+
+    SCHEMA_NAME = "close-period"
+    SUBJECT = "cmd.status.close_period"
+    RESULT = PeriodCloseResult
+    period: Period
+
+
+class GetReportOutcomes(Command):
+    SCHEMA_NAME = "get-report-outcomes"
+    SUBJECT = "qry.status.get_report_outcomes"
+    RESULT = ReportOutcomes
+    report_ids: list[str] = Field(min_length=1, max_length=5000)
+
+
+class GetPlanProgress(Command):
+    """The Tool A figures of every closed period of a plan."""
+
+    SCHEMA_NAME = "get-plan-progress"
+    SUBJECT = "qry.status.get_plan_progress"
+    RESULT = PlanProgressReport
+    plan: PlanKey
 
 
 # -- integration events ----------------------------------------------------------------------

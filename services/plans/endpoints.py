@@ -8,12 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from contracts import plan_commands as cmd
-from contracts.replies import ErrorInfo, FieldError
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
 from services.plans.directory import PlansDirectory
 from services.plans.domain import ids
-from services.plans.domain.errors import PlanNotFoundError, PlanRuleError, PlansError
+from services.plans.domain.errors import PlanNotFoundError
 
 ReadModelWait = Callable[[], None]
 
@@ -36,19 +35,6 @@ def resolve_plan(ref: str) -> UUID:
         return UUID(ref)
     except ValueError:
         raise PlanNotFoundError(f"{ref!r} is neither a plan key nor a plan id") from None
-
-
-def describe_error(error: Exception) -> ErrorInfo:
-    assert isinstance(error, PlansError)
-    details = []
-    if isinstance(error, PlanRuleError):
-        details = [FieldError(field=v.location, message=v.message) for v in error.violations]
-    return ErrorInfo(
-        code=error.code,
-        message=str(error),
-        field=details[0].field if details else None,
-        details=details,
-    )
 
 
 class PlansEndpoints:

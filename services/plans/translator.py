@@ -16,6 +16,7 @@ from contracts.plans import ImprovementPlan as PlanDocument
 from services.plans.application import PlansApplication
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
+from services.shared.translation import envelope
 
 IDENTITY_FIELDS = ("code", "kind", "name", "parent", "schema_version")
 DETAIL_FIELDS = ("cause", "justification", "changes", "reason")
@@ -129,7 +130,7 @@ class EventTranslator:
     ) -> Callable[[Any], evt.IntegrationEvent]:
         def build(domain_event: Any) -> evt.IntegrationEvent:
             org = self._at_version(domain_event)
-            return cls(**_envelope(domain_event), organization=organization_contract(org))
+            return cls(**envelope(domain_event), organization=organization_contract(org))
 
         return build
 
@@ -142,7 +143,7 @@ class EventTranslator:
             if with_plan:
                 fields["plan"] = PlanDocument.model_validate(plan.document)
             return cls(
-                **_envelope(domain_event),
+                **envelope(domain_event),
                 plan_id=plan.id,
                 key=plan.key,
                 organization=plan.organization_code,
@@ -153,10 +154,3 @@ class EventTranslator:
 
         return build
 
-
-def _envelope(domain_event: Any) -> dict[str, Any]:
-    return {
-        "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
-        "version": domain_event.originator_version,
-        "occurred_at": domain_event.timestamp,
-    }

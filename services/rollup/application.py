@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,10 +12,16 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
 from services.rollup import read
+from services.rollup.domain.case_rules import (
+    CaseRules,
+    cases_to_open,
+    closes_since,
+    escalation_target,
+)
 from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
 from services.rollup.domain.interlace import strategy_status
+from services.rollup.domain.performance_measure import PerformanceMeasure
 from services.rollup.domain.support_case import (
-    EffectivenessRule,
     SupportCase,
     SupportCaseError,
     active_case_keys,
@@ -27,18 +32,18 @@ from services.rollup.recorder import RollupRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
 
 
-@dataclass(frozen=True)
-class CaseRules:
-    schools_per_practice: int = 3
-    effectiveness: EffectivenessRule = field(default_factory=EffectivenessRule)
-
-
 class RollupApplication(Application[UUID]):
     name = "rollup"
 
-    def __init__(self, env: Mapping[str, str] | None = None, rules: WaningRules | None = None):
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        rules: WaningRules | None = None,
+        case_rules: CaseRules | None = None,
+    ):
         super().__init__(env)
         self.rules = rules or WaningRules()  # the settings' thresholds, for queries too
+        self.case_rules = case_rules or CaseRules()
 
     def construct_recorder(self) -> ProcessRecorder:
         return process_recorder(self, RollupRecorder)
@@ -57,18 +62,12 @@ class RollupApplication(Application[UUID]):
         processing.collect_events(view_rows=list(rows))
         self._record(processing)
 
-    def judge_period(
-        self,
-        source: str,
-        sequence: int,
-        period: str,
-        rules: WaningRules,
-        cases: CaseRules = CaseRules(),
-    ) -> int:
+    def judge_period(self, source: str, sequence: int, period: str) -> int:
         """At a period's close (its figures already stored): raise each waning flag once and
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
         hold."""
+        rules, cases = self.rules, self.case_rules
         supported = [c for c in self.support_cases(status="supported") if c["support"]]
         given = {c["support"]["period"] for c in supported}
         facts, orgs = read.period_facts(
@@ -89,7 +88,7 @@ class RollupApplication(Application[UUID]):
             by_org.setdefault(flag.organization, []).append(flag)
         changed: list[Any] = []
         rows: list[Row] = [("judged_periods", {"period": period, "flags": len(flags)})]
-        for org in sorted(set(by_org) | read.organizations_with_raised_flags(self.view)):
+        for org in sorted(set(by_org) | self.view.organizations_with_raised_flags()):
             waning = self._waning(org)
             rows += [("waning", c) for c in waning.judge(period, by_org.get(org, []))]
             changed.append(waning)
@@ -109,10 +108,7 @@ class RollupApplication(Application[UUID]):
         case = self._case(case_id)
         if case is None:
             raise SupportCaseError(f"support case {case_id} does not exist")
-        plans = self.view.select(
-            "plan_periods", "organization = %(o)s AND period = %(p)s", columns="plan_key",
-            o=case.recipient, p=case.opened,
-        )  # fmt: skip
+        plan = self.view.plan_key_of(case.recipient, case.opened)
         case.provide(
             provider=provider,
             practice=practice,
@@ -120,85 +116,88 @@ class RollupApplication(Application[UUID]):
             period=f"{on.year}-{on.month:02d}",
             what=what,
             by=by,
-            plan_year=plans[0]["plan_key"].split("/", 1)[1] if plans else None,
+            plan_year=plan.split("/", 1)[1] if plan else None,
         )
         self.save(case, view_rows=read.case_rows([case]))
         return case
 
     # -- outcome data ----------------------------------------------------------------------
 
-    def report_measure(self, plan: str, measure: str, period: str, value: float, by: str) -> None:
-        """Store a measure's value for a month (YYYY-MM) or a plan year (year:YYYY-YY)."""
-        found = self.view.select(
-            "measures", "plan_key = %(p)s AND measure = %(m)s", p=plan, m=measure
-        )
-        if not found:
+    @retry_on_conflict
+    def report_measure(self, plan: str, measure: str, period: str, value: float, by: str) -> bool:
+        """Record a measure's value for a month (YYYY-MM) or a plan year (year:YYYY-YY), as
+        an event; False when that very value was recorded already."""
+        found = self.view.measure(plan, measure)
+        if found is None:
             raise UnknownMeasureError(f"plan {plan} (as approved) has no measure {measure}")
-        row = {
-            "plan_key": plan,
-            "measure": measure,
-            "period": period,
-            "value": value,
-            "reported_by": by,
-        }
-        self.view.upsert([("measure_values", row)])
+        aggregate = find(self, PerformanceMeasure.create_id(plan, measure)) or PerformanceMeasure(
+            plan=plan, measure=measure, organization=found["organization"]
+        )
+        if not aggregate.report(period=period, value=value, by=by):
+            return False
+        self.save(aggregate, view_rows=[read.measure_value_row(plan, measure, period, value, by)])
+        return True
 
     def interlaced(self, organization: str, period: str | None) -> list[dict[str, Any]]:
         """The organization's own plan, strategy by strategy: figures beside measures."""
         figures = {
             r["strategy"]: r
-            for r in self.view.select(
-                "strategy_periods",
-                "organization = %(o)s AND period = %(p)s",
-                o=organization,
-                p=period,
-            )
+            for r in (self.view.strategy_figures([period], [organization]) if period else [])
         }
-        measures = self.view.select("measures", "organization = %(o)s", o=organization)
-        keys = {m["plan_key"] for m in measures}
-        values = self.view.select("measure_values", "plan_key = ANY(%(k)s)", k=list(keys))
         result = []
-        for owner in sorted(
-            {m["owner"] for m in measures if m["owner"].startswith("strategy:")},
-            key=lambda o: [int(x) for x in o.split(":")[1].split(".")],
-        ):
-            number = owner.split(":")[1]
-            mine = [m for m in measures if m["owner"] == owner]
-            row = figures.get(number)
-            shown = [read.measure_value(m, values, period) for m in mine]
+        for owner, mine, shown in self._measures(organization, period, "strategy"):
+            row = figures.get(owner)
+            if row is None:
+                continue
             status = strategy_status(
-                row["figures"] if row else None,
+                row["figures"],
                 [(m, v["value"]) for m, v in zip(mine, shown, strict=True)],
                 mine[0]["plan_year"],
                 behind_pct=self.rules.behind_pct,
             )
-            practice = row["practice"] if row else None
-            result.append(
-                {
-                    "number": number,
-                    "practice": practice,
-                    "status": status,
-                    "figures": row["figures"] if row else None,
-                    "measures": shown,
-                }
-            )
-        return [r for r in result if r["practice"] is not None]
+            result.append({"number": owner, "practice": row["practice"], "status": status,
+                           "figures": row["figures"], "measures": shown})  # fmt: skip
+        return result
+
+    def goal_measures(self, organization: str, period: str | None) -> list[dict[str, Any]]:
+        """The organization's own plan's goal measures, goal by goal, as of a period."""
+        return [
+            {"number": owner, "measures": shown}
+            for owner, _, shown in self._measures(organization, period, "goal")
+        ]
+
+    def _measures(
+        self, organization: str, period: str | None, kind: str
+    ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(number, measures, values shown) of each goal or strategy, in Tool A order."""
+        measures = [m for m in self.view.measures_of(organization)
+                    if m["owner"].startswith(f"{kind}:")]  # fmt: skip
+        values = self.view.measure_values(sorted({m["plan_key"] for m in measures}))
+        by_owner: dict[str, list[dict[str, Any]]] = {}
+        for m in sorted(measures, key=lambda m: _tool_a_order(m["measure"])):
+            by_owner.setdefault(m["owner"].split(":")[1], []).append(m)
+        return [
+            (number, mine, [read.measure_value(m, values, period) for m in mine])
+            for number, mine in sorted(by_owner.items(), key=lambda o: _tool_a_order(o[0]))
+        ]
 
     def rebuild_own_rows(self, page: int = 500) -> int:
-        """Write the read-model rows of the rollup's own aggregates (cases, flags) from its
-        event store: after the read models were dropped, a replay of the events stream
-        raises nothing again, so these rows come from the events already stored."""
+        """Write the read-model rows of the rollup's own aggregates (cases, flags, measure
+        values) from its event store, a page at a time: after the read models were dropped,
+        a replay of the events stream raises nothing again, so these rows come from the
+        events already stored."""
         topics = [
             get_topic(SupportCase.Opened),  # type: ignore[attr-defined]
             get_topic(OrganizationWaning.Raised),  # type: ignore[attr-defined]
             get_topic(OrganizationWaning.Cleared),  # type: ignore[attr-defined]
+            get_topic(PerformanceMeasure.ValueReported),  # type: ignore[attr-defined]
         ]
-        start, rows = 1, []
+        start, written = 1, 0
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
-            rows += [self._own_row(n) for n in notifications]
+            self.view.upsert([self._own_row(n) for n in notifications])
+            written += len(notifications)
             start = notifications[-1].id + 1
-        self.view.upsert(rows)
-        return len(rows)
+        return written
 
     def _own_row(self, notification: Any) -> Row:
         event: Any = self.mapper.to_domain_event(notification)
@@ -206,6 +205,11 @@ class RollupApplication(Application[UUID]):
             case = self._case(event.originator_id)
             assert case is not None
             return "support_cases", read.case_row(case)
+        if isinstance(event, PerformanceMeasure.ValueReported):  # type: ignore[attr-defined]
+            measure: PerformanceMeasure = self.repository.get(event.originator_id, version=1)
+            return read.measure_value_row(
+                measure.plan, measure.measure, event.period, event.value, event.by
+            )
         waning: OrganizationWaning = self.repository.get(event.originator_id, version=1)
         if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return "waning", waning.change(
@@ -213,27 +217,10 @@ class RollupApplication(Application[UUID]):
             )
         return "waning", waning.change("cleared", event.rule, event.period)
 
-    def flags(self, organizations: list[str], period: str) -> list[dict[str, Any]]:
-        return self.view.select(
-            "waning",
-            "organization = ANY(%(o)s) AND period = %(p)s ORDER BY organization, rule",
-            o=organizations,
-            p=period,
-        )
-
-    def judged(self, period: str) -> bool:
-        return bool(self.view.select("judged_periods", "period = %(p)s", p=period))
-
     def support_cases(
         self, organization: str | None = None, status: str | None = None
     ) -> list[dict[str, Any]]:
-        return self.view.select(
-            "support_cases",
-            "(%(org)s::text IS NULL OR recipient = %(org)s OR addressed_to = %(org)s) "
-            "AND (%(status)s::text IS NULL OR status = %(status)s) ORDER BY opened, recipient",
-            org=organization,
-            status=status,
-        )
+        return self.view.support_cases(organization, status)
 
     def _open_cases(
         self,
@@ -243,30 +230,9 @@ class RollupApplication(Application[UUID]):
         rules: CaseRules,
     ) -> list[SupportCase]:
         active = active_case_keys(self.support_cases())
-        wanted: dict[tuple[str, str, str | None], tuple[list[str], list[str]]] = {}
-        schools_by_practice: dict[tuple[str, str], set[str]] = {}
-        for org, flags in by_org.items():
-            parent = orgs.get(org, {}).get("parent")
-            practices = sorted({s["practice"] for f in flags for s in f.strategies})
-            if parent:
-                wanted[(org, parent, None)] = (practices, sorted({f.rule for f in flags}))
-            if orgs.get(org, {}).get("kind") == "SCHOOL" and parent:
-                for practice in practices:
-                    schools_by_practice.setdefault((parent, practice), set()).add(org)
-        for (lea, practice), schools in schools_by_practice.items():
-            sea = orgs.get(lea, {}).get("parent")
-            if sea and len(schools) >= rules.schools_per_practice:
-                reason = (
-                    f"{len(schools)} schools waning on {practice}: {', '.join(sorted(schools))}"
-                )
-                wanted[(lea, sea, practice)] = ([practice], [reason])
         opened = []
-        for (recipient, addressed_to, about), (practices, reasons) in sorted(
-            wanted.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
-        ):
-            if (recipient, addressed_to, about) in active:
-                continue
-            case = self._new_case(recipient, addressed_to, about, period, practices, reasons)
+        for wanted in cases_to_open(by_org, orgs, active, rules):
+            case = self._new_case(*wanted.key, period, wanted.practices, wanted.reasons)
             if case is not None:
                 opened.append(case)
         return opened
@@ -275,19 +241,19 @@ class RollupApplication(Application[UUID]):
         self, period: str, facts: PeriodFacts, orgs: dict[str, dict[str, Any]], rules: CaseRules
     ) -> list[SupportCase]:
         changed: list[SupportCase] = []
-        closed = sorted([period, *facts.previous])
+        closed = [period, *facts.previous]
         for row in self.support_cases(status="supported"):
             case = self._case(row["case_id"])
             assert case is not None and case.support is not None
-            since = [p for p in closed if case.support["period"] < p <= period]
-            if not case.due_for_judgment(len(since), rules.effectiveness):
+            since = closes_since(closed, case.support["period"], period)
+            if not case.due_for_judgment(since, rules.effectiveness):
                 continue
             before = read.on_time(facts, case, case.support["period"])
             after = read.on_time(facts, case, period)
             changed.append(case)
             if case.judge(period=period, before=before, after=after, rule=rules.effectiveness):
                 continue
-            higher = orgs.get(case.addressed_to, {}).get("parent")
+            higher = escalation_target(case.addressed_to, orgs)
             if higher:
                 case.escalate(to=higher, period=period)
                 escalated = self._new_case(
@@ -335,31 +301,29 @@ class RollupApplication(Application[UUID]):
 
     # -- queries ---------------------------------------------------------------------------
 
+    def list_flags(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
+        """Flags of an organization and all beneath it (None: every one), in one period or
+        all."""
+        orgs = self.view.organizations()
+        if organization is not None and organization not in orgs:
+            raise UnknownOrganizationError(f"organization {organization} is not known to rollup")
+        codes = [organization, *read.beneath(organization, orgs)] if organization else list(orgs)
+        return self.view.flags(codes, period)
+
     def rollup(self, code: str | None, period: str | None) -> dict[str, Any]:
         """Figures of an organization, its children and its practices, for one period."""
-        orgs = {o["code"]: o for o in self.view.select("organizations")}
+        orgs = self.view.organizations()
         root = code or next((c for c, o in orgs.items() if o["parent"] is None), None)
         if root is None or root not in orgs:
             raise UnknownOrganizationError(f"organization {code or '(SEA)'} is not known to rollup")
         schools = read.schools_beneath(root, orgs)
-        periods = sorted(
-            {
-                r["period"]
-                for r in self.view.select(
-                    "plan_periods", "organization = ANY(%(codes)s)", codes=[*schools, root]
-                )
-            }
-        )
+        periods = self.view.periods_closed(organizations=[*schools, root])
         period = period or (periods[-1] if periods else None)
-        plans = self.view.select("plan_periods", "period = %(p)s", p=period)
+        plans = self.view.plan_figures([period]) if period else []
         by_org = {p["organization"]: p["figures"] for p in plans}
-        strategies = self.view.select(
-            "strategy_periods",
-            "period = %(p)s AND organization = ANY(%(codes)s)",
-            p=period,
-            codes=list(schools),
-        )
+        strategies = self.view.strategy_figures([period], sorted(schools)) if period else []
         children = [c for c, o in orgs.items() if o["parent"] == root]
+        flags = self.view.flags([root, *read.beneath(root, orgs)], period) if period else []
         return {
             "organization": read.figures_of(root, orgs, schools, by_org),
             "period": period,
@@ -368,9 +332,15 @@ class RollupApplication(Application[UUID]):
             "rows": [
                 read.figures_of(c, orgs, read.schools_beneath(c, orgs), by_org) for c in children
             ],
-            "practices": read.by_practice(strategies),
+            "practices": read.by_practice(strategies, flags, self.rules.behind_pct),
             "domains": read.by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],
-            "judged": self.judged(period) if period else False,
-            "flags": self.flags([root, *read.beneath(root, orgs)], period) if period else [],
+            "goals": self.goal_measures(root, period),
+            "judged": self.view.judged(period) if period else False,
+            "flags": flags,
         }
+
+
+def _tool_a_order(number: str) -> list[int]:
+    """``"1.10"`` after ``"1.9"``; ``"strategy:1.2:3"`` by its numbers."""
+    return [int(x) for x in number.replace(":", ".").split(".") if x.isdigit()]

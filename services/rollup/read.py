@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.rollup.domain.figures import combine, domain_of
-from services.rollup.domain.interlace import on_target
+from services.rollup.domain.interlace import on_target, practice_status
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.domain.waning import PeriodFacts, PlanPeriod
 from services.rollup.recorder import RollupRecorder, Row
@@ -38,20 +38,27 @@ def figures_of(
     }
 
 
-def by_practice(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def by_practice(
+    strategies: list[dict[str, Any]], flags: list[dict[str, Any]], behind_pct: float
+) -> list[dict[str, Any]]:
+    """Each practice's strategies taken together, labelled (``flags``: of the period)."""
+    waning = {s["practice"] for f in flags if f["change"] == "raised"
+              for s in f["strategies"] or []}  # fmt: skip
     practices: dict[str, list[dict[str, Any]]] = {}
     for row in strategies:
         practices.setdefault(row["practice"], []).append(row)
-    return [
-        {
+    result = []
+    for practice, rows in sorted(practices.items()):
+        figures = combine(r["figures"] for r in rows)
+        result.append({
             "practice": practice,
             "domain": domain_of(practice),
             "strategies": len(rows),
             "organizations": len({r["organization"] for r in rows}),
-            "figures": combine(r["figures"] for r in rows),
-        }
-        for practice, rows in sorted(practices.items())
-    ]
+            "figures": figures,
+            "status": practice_status(figures, practice in waning, behind_pct),
+        })  # fmt: skip
+    return result
 
 
 def by_domain(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,25 +79,17 @@ def period_facts(
     and of the periods in ``also`` (when supports were given). Bounded by the rules, not by
     the year; strategies come apart (``with_strategies``), for the organizations that need
     them."""
-    orgs = {o["code"]: o for o in view.select("organizations")}
-    closed = view.select("plan_periods", "period <= %(p)s", columns="DISTINCT period", p=period)
-    previous = sorted((r["period"] for r in closed if r["period"] < period), reverse=True)
+    orgs = view.organizations()
+    previous = [p for p in reversed(view.periods_closed(up_to=period)) if p < period]
     wanted = sorted({period, *previous[:window], *(p for p in also if p <= period)})
-    done = {  # milestones completed by the period's end
-        (row["plan_key"], row["milestone"])
-        for row in view.select(
-            "strategy_periods", "period = %(p)s", p=period,
-            columns="plan_key, jsonb_path_query(milestones, "
-            "'$[*] ? (@.figures.milestones_completed > 0).number') #>> '{{}}' AS milestone",
-        )
-    }  # fmt: skip
+    done = view.milestones_completed(period)
     plans: dict[str, dict[str, PlanPeriod]] = {}
-    for row in view.select("plan_periods", "period = ANY(%(w)s)", w=wanted):
+    for row in view.plan_figures(wanted):
         org, at = row["organization"], row["period"]
         plans.setdefault(org, {})[at] = PlanPeriod(org, at, row["figures"])
     # a slipped milestone keeps the rule holding until it is completed
     slipped: dict[str, list[dict[str, str]]] = {}
-    for row in view.select("milestone_slips", "period <= %(p)s", p=period):
+    for row in view.slips_up_to(period):
         if (row["plan_key"], row["milestone"]) in done:
             continue
         slipped.setdefault(row["organization"], []).append(
@@ -109,7 +108,7 @@ def period_facts(
         for group in groups.values()
         for code in group
     }
-    silent = {r["organization"] for r in view.select("missing_reports", "period = %(p)s", p=period)}
+    silent = view.missing_reports(period)
     parents = {code: org["parent"] for code, org in orgs.items()}
     facts = PeriodFacts(period, previous, plans, peers, silent, slipped, parents)
     return facts, orgs
@@ -122,11 +121,7 @@ def with_strategies(
     rules name strategies only once a plan-level figure has flagged the organization)."""
     wanted = sorted(set(organizations))
     strategies: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in view.select(
-        "strategy_periods", "period = ANY(%(w)s) AND organization = ANY(%(o)s)",
-        w=sorted(set(periods)), o=wanted,
-        columns="organization, period, strategy, practice, figures",
-    ):  # fmt: skip
+    for row in view.strategy_figures(sorted(set(periods)), wanted):
         strategies.setdefault((row["organization"], row["period"]), []).append(
             {"number": row["strategy"], "practice": row["practice"], "figures": row["figures"]}
         )
@@ -140,16 +135,6 @@ def with_strategies(
         for org, by_period in facts.plans.items()
     }  # fmt: skip
     return replace(facts, plans=plans)
-
-
-def organizations_with_raised_flags(view: RollupRecorder) -> set[str]:
-    """Organizations with a flag raised and not cleared since: with the ones flagged now,
-    the only ones a judgment can change."""
-    latest = view.select(
-        "waning", "TRUE ORDER BY organization, rule, period DESC",
-        columns="DISTINCT ON (organization, rule) organization, change",
-    )  # fmt: skip
-    return {row["organization"] for row in latest if row["change"] == "raised"}
 
 
 def on_time(facts: PeriodFacts, case: SupportCase, period: str) -> float | None:
@@ -191,6 +176,11 @@ def case_row(case: SupportCase) -> dict[str, Any]:
         "escalated_to": case.escalated_to,
         "escalated_from": case.escalated_from,
     }
+
+
+def measure_value_row(plan: str, measure: str, period: str, value: float, by: str) -> Row:
+    return "measure_values", {"plan_key": plan, "measure": measure, "period": period,
+                              "value": value, "reported_by": by}  # fmt: skip
 
 
 def measure_value(

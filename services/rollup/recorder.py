@@ -4,17 +4,11 @@ idempotent upsert, so a rebuild from the events stream gives the same tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
-from psycopg import Cursor
-from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
-from psycopg.types.json import Jsonb
+from services.shared.read_models import ReadModelRecorder, Row
 
-from services.shared.pg_recorder import NonPipelinedInsertMixin
+__all__ = ["TABLES", "RollupRecorder", "Row"]
 
 TABLES = {
     "organizations": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent text",
@@ -58,120 +52,113 @@ KEYS = {
     "measures": ("plan_key", "measure"),
     "measure_values": ("plan_key", "measure", "period"),
 }
-
-ROWS_PER_STATEMENT = 500  # within PostgreSQL's 65,535 parameters for every table here
-STATEMENTS_CACHED = 200
-
-Row = tuple[str, dict[str, Any]]
-"""(table, columns): one upsert."""
+Record = dict[str, Any]
 
 
-class RollupRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
-        super().__init__(datastore, **kwargs)
-        self.prefix = self.events_table_name.removesuffix("_events")
-        self._statements: dict[tuple[tuple[str, tuple[str, ...]], int], bytes] = {}
-        for table, columns in TABLES.items():
-            self.sql_create_statements.append(
-                SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
-            )
-        self.sql_create_statements.append(  # tables of before milestones moved into strategies
-            SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS milestones jsonb NOT NULL "
-                "DEFAULT '[]'::jsonb").format(self.table("strategy_periods"))
+class RollupRecorder(ReadModelRecorder):
+    """The rollup's tables and the questions its application asks of them."""
+
+    TABLES = TABLES
+    KEYS = KEYS
+    MIGRATIONS = (  # tables of before milestones moved into strategies
+        ("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS milestones jsonb NOT NULL "
+         "DEFAULT '[]'::jsonb", "strategy_periods"),
+    )  # fmt: skip
+
+    # -- the network -----------------------------------------------------------------------
+
+    def organizations(self) -> dict[str, Record]:
+        return {o["code"]: o for o in self._select("organizations")}
+
+    # -- figures of closed periods ---------------------------------------------------------
+
+    def periods_closed(self, up_to: str | None = None, organizations: list[str] | None = None
+                       ) -> list[str]:  # fmt: skip
+        """Closed periods with figures (up to a period, of some organizations), in order."""
+        rows = self._select(
+            "plan_periods",
+            "(%(p)s::text IS NULL OR period <= %(p)s) "
+            "AND (%(o)s::text[] IS NULL OR organization = ANY(%(o)s))",
+            columns="DISTINCT period", p=up_to, o=organizations,
+        )  # fmt: skip
+        return sorted(r["period"] for r in rows)
+
+    def plan_figures(self, periods: list[str]) -> list[Record]:
+        return self._select("plan_periods", "period = ANY(%(w)s)", w=periods)
+
+    def plan_key_of(self, organization: str, period: str) -> str | None:
+        rows = self._select(
+            "plan_periods", "organization = %(o)s AND period = %(p)s", columns="plan_key",
+            o=organization, p=period,
+        )  # fmt: skip
+        return rows[0]["plan_key"] if rows else None
+
+    def strategy_figures(self, periods: list[str], organizations: list[str]) -> list[Record]:
+        return self._select(
+            "strategy_periods", "period = ANY(%(w)s) AND organization = ANY(%(o)s)",
+            w=periods, o=organizations,
+            columns="organization, period, strategy, practice, figures",
         )  # fmt: skip
 
-    def table(self, name: str) -> Composed:
-        return SQL("{0}.{1}").format(
-            Identifier(self.datastore.schema), Identifier(f"{self.prefix}_{name}")
-        )
+    def milestones_completed(self, period: str) -> set[tuple[str, str]]:
+        """(plan, milestone) of every milestone completed by the period's end."""
+        rows = self._select(
+            "strategy_periods", "period = %(p)s", p=period,
+            columns="plan_key, jsonb_path_query(milestones, "
+            "'$[*] ? (@.figures.milestones_completed > 0).number') #>> '{{}}' AS milestone",
+        )  # fmt: skip
+        return {(r["plan_key"], r["milestone"]) for r in rows}
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        self._write(curs, kwargs.get("view_rows") or [])
+    def slips_up_to(self, period: str) -> list[Record]:
+        return self._select("milestone_slips", "period <= %(p)s", p=period)
 
-    def _write(self, curs: Cursor[DictRow], rows: Sequence[Row]) -> None:
-        """Each run of rows of one table and shape as multi-row upserts (order kept: a later
-        row of the same key wins)."""
-        run: list[dict[str, Any]] = []
-        shape: tuple[str, tuple[str, ...]] | None = None
-        for table, columns in rows:
-            this = (table, tuple(columns))
-            if this != shape and run:
-                assert shape is not None
-                self._write_run(curs, shape, run)
-                run = []
-            shape = this
-            run.append(columns)
-        if run:
-            assert shape is not None
-            self._write_run(curs, shape, run)
+    def missing_reports(self, period: str) -> set[str]:
+        """Organizations whose report of the period is missing."""
+        return {r["organization"] for r in self._select("missing_reports", "period = %(p)s",
+                                                       p=period)}  # fmt: skip
 
-    def _write_run(
-        self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], run: list[dict[str, Any]]
-    ) -> None:
-        """One statement per ``ROWS_PER_STATEMENT`` rows; a key repeated in the run is
-        written once, as sequential upserts would leave it (the last row when the upsert
-        updates, the first when it does nothing)."""
-        table, columns = shape
-        keys = KEYS[table]
-        updates = any(c not in keys for c in columns)
-        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in run:
-            key = tuple(row[k] for k in keys)
-            if updates or key not in unique:
-                unique.pop(key, None)  # the later row takes the earlier one's place in order
-                unique[key] = row
-        rows = list(unique.values())
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            params = [_adapt(row[c]) for row in chunk for c in columns]
-            curs.execute(self._statement(curs, shape, len(chunk)), params)
+    # -- waning flags ----------------------------------------------------------------------
 
-    def _statement(
-        self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], count: int
-    ) -> bytes:
-        """The upsert of ``count`` rows of a table and its columns, composed once (a bounded
-        cache: there are few shapes, but many counts)."""
-        found = self._statements.get((shape, count))
-        if found is None:
-            if len(self._statements) >= STATEMENTS_CACHED:
-                self._statements.clear()
-            found = self._upsert(*shape, count).as_bytes(curs)
-            self._statements[(shape, count)] = found
-        return found
-
-    def _upsert(self, table: str, columns: tuple[str, ...], count: int) -> Composed:
-        keys = KEYS[table]
-        updates = [c for c in columns if c not in keys]
-        row = SQL("({})").format(SQL(", ").join(SQL("%s") for _ in columns))
-        return SQL("INSERT INTO {0} ({1}) VALUES {2} ON CONFLICT ({3}) DO {4}").format(
-            self.table(table),
-            SQL(", ").join(Identifier(c) for c in columns),
-            SQL(", ").join(row for _ in range(count)),
-            SQL(", ").join(Identifier(k) for k in keys),
-            SQL("UPDATE SET ") + SQL(", ").join(
-                SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
-            ) if updates else SQL("NOTHING"),
+    def flags(self, organizations: list[str], period: str | None) -> list[Record]:
+        """Flags raised or cleared in a period (every period: None), by organization."""
+        return self._select(
+            "waning",
+            "organization = ANY(%(o)s) AND (%(p)s::text IS NULL OR period = %(p)s) "
+            "ORDER BY period, organization, rule",
+            o=organizations, p=period,
         )  # fmt: skip
 
-    def upsert(self, rows: list[Row]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            self._write(curs, rows)
+    def organizations_with_raised_flags(self) -> set[str]:
+        """Organizations with a flag raised and not cleared since."""
+        latest = self._select(
+            "waning", "TRUE ORDER BY organization, rule, period DESC",
+            columns="DISTINCT ON (organization, rule) organization, change",
+        )  # fmt: skip
+        return {row["organization"] for row in latest if row["change"] == "raised"}
 
-    def select(
-        self, table: str, where: str = "TRUE", columns: str = "*", **params: Any
-    ) -> list[dict[str, Any]]:
-        """Rows of a read model table (``where`` and ``columns`` are trusted SQL, with
-        %(name)s params)."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(f"SELECT {columns} FROM {{0}} WHERE {where}").format(self.table(table)),
-                params,
-            )
-            return [dict(row) for row in curs.fetchall()]
+    def judged(self, period: str) -> bool:
+        return bool(self._select("judged_periods", "period = %(p)s", p=period))
 
+    # -- support cases ---------------------------------------------------------------------
 
-def _adapt(value: Any) -> Any:
-    return Jsonb(value) if isinstance(value, dict | list) else value
+    def support_cases(self, organization: str | None = None, status: str | None = None
+                      ) -> list[Record]:  # fmt: skip
+        """Cases of or addressed to an organization (every one: None), by status."""
+        return self._select(
+            "support_cases",
+            "(%(org)s::text IS NULL OR recipient = %(org)s OR addressed_to = %(org)s) "
+            "AND (%(status)s::text IS NULL OR status = %(status)s) ORDER BY opened, recipient",
+            org=organization, status=status,
+        )  # fmt: skip
+
+    # -- performance measures --------------------------------------------------------------
+
+    def measure(self, plan: str, measure: str) -> Record | None:
+        rows = self._select("measures", "plan_key = %(p)s AND measure = %(m)s", p=plan, m=measure)
+        return rows[0] if rows else None
+
+    def measures_of(self, organization: str) -> list[Record]:
+        return self._select("measures", "organization = %(o)s", o=organization)
+
+    def measure_values(self, plans: list[str]) -> list[Record]:
+        return self._select("measure_values", "plan_key = ANY(%(k)s)", k=plans)

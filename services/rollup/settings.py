@@ -12,3 +12,19 @@ class RollupSettings(ServiceSettings):
     lag_points: float = Field(20.0, validation_alias="SPN_WANING_LAG_POINTS")
     lag_periods: int = Field(2, ge=1, validation_alias="SPN_WANING_LAG_PERIODS")
     declining_falls: int = Field(2, ge=1, validation_alias="SPN_WANING_DECLINING_FALLS")
+    case_schools_per_practice: int = Field(
+        3, ge=1, validation_alias="SPN_CASE_SCHOOLS_PER_PRACTICE",
+        description="Schools of one LEA waning on one practice that open an LEA case",
+    )  # fmt: skip
+    support_rise_points: float = Field(
+        10.0, gt=0, validation_alias="SPN_SUPPORT_RISE_POINTS",
+        description="A support worked if actions on time % rose by this many points...",
+    )  # fmt: skip
+    support_reaches_pct: float = Field(
+        75.0, gt=0, le=100, validation_alias="SPN_SUPPORT_REACHES_PCT",
+        description="...or reached this %",
+    )  # fmt: skip
+    support_judged_after: int = Field(
+        2, ge=1, validation_alias="SPN_SUPPORT_JUDGED_AFTER",
+        description="Closed periods after a support before it is judged",
+    )  # fmt: skip

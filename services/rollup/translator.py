@@ -13,6 +13,7 @@ from contracts import status as st
 from contracts.plan_events import IntegrationEvent
 from contracts.practices import PRACTICES, Domain, PracticeCode
 from contracts.rollup import (
+    MeasureValueReported,
     ProgressRecovered,
     ProgressWaning,
     RollupReport,
@@ -21,9 +22,11 @@ from contracts.rollup import (
     SupportJudged,
     SupportProvided,
 )
+from services.rollup.domain.performance_measure import PerformanceMeasure
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import Row
+from services.shared.translation import FirstVersions, envelope
 
 
 def _organization(event: plans_evt.OrganizationRegistered) -> Iterator[Row]:
@@ -120,31 +123,34 @@ class EventTranslator:
     """The rollup's own domain events to their integration events."""
 
     def __call__(self, domain_event: Any) -> IntegrationEvent | None:
-        envelope = {
-            "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
-            "version": domain_event.originator_version,
-            "occurred_at": domain_event.timestamp,
-        }
+        common = envelope(domain_event)
         if isinstance(domain_event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return ProgressWaning(
-                **envelope, organization=self._organization(domain_event),
+                **common, organization=self._first.of(domain_event).organization,
                 rule=domain_event.rule, period=domain_event.period,
                 evidence=domain_event.evidence, strategies=domain_event.strategies,
             )  # fmt: skip
         if isinstance(domain_event, OrganizationWaning.Cleared):  # type: ignore[attr-defined]
             return ProgressRecovered(
-                **envelope, organization=self._organization(domain_event),
+                **common, organization=self._first.of(domain_event).organization,
                 rule=domain_event.rule, period=domain_event.period,
             )  # fmt: skip
         if isinstance(domain_event, SupportCase.Event):  # type: ignore[attr-defined]
-            return self._case_event(domain_event, envelope)
+            return self._case_event(domain_event, common)
+        if isinstance(domain_event, PerformanceMeasure.ValueReported):  # type: ignore[attr-defined]
+            measure = self._first.of(domain_event)
+            return MeasureValueReported(
+                **common, plan=measure.plan, organization=measure.organization,
+                measure=measure.measure, period=domain_event.period, value=domain_event.value,
+                reported_by=domain_event.by,
+            )  # fmt: skip
         return None
 
-    def _case_event(self, domain_event: Any, envelope: dict[str, Any]) -> IntegrationEvent | None:
+    def _case_event(self, domain_event: Any, common: dict[str, Any]) -> IntegrationEvent | None:
         case = self._app.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
-        common = envelope | {
+        common = common | {
             "case_id": case.id,
             "recipient": case.recipient,
             "addressed_to": case.addressed_to,
@@ -172,13 +178,7 @@ class EventTranslator:
 
     def __init__(self, app: Any):
         self._app = app
-        self._names: dict[Any, str] = {}
-
-    def _organization(self, domain_event: Any) -> str:
-        if domain_event.originator_id not in self._names:
-            first = self._app.repository.get(domain_event.originator_id, version=1)
-            self._names[domain_event.originator_id] = first.organization
-        return self._names[domain_event.originator_id]
+        self._first = FirstVersions(app.repository)
 
 
 def report(result: dict[str, Any]) -> RollupReport:

@@ -12,20 +12,14 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts.base import Versioned
+from contracts.paths import field_path
 from contracts.replies import ErrorInfo, FieldError, Reply
+from services.shared.errors import DomainError
 
 log = logging.getLogger(__name__)
 REQUESTS = Counter("spn_requests_total", "Requests answered", ["service", "request", "outcome"])
 
 C = TypeVar("C", bound=Versioned)
-
-
-def field_path(loc: tuple[int | str, ...]) -> str:
-    """``("plan", "priority_areas", 0, "number")`` -> ``plan.priority_areas[0].number``."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def first_problem(error: ValidationError) -> str:
@@ -49,16 +43,25 @@ def validation_error(error: ValidationError) -> ErrorInfo:
     )
 
 
+def refusal(error: DomainError) -> ErrorInfo:
+    """A domain error as the reply's error: its code, message and offending fields."""
+    details = [FieldError(field=field, message=message) for field, message in error.problems()]
+    return ErrorInfo(
+        code=error.code,
+        message=str(error),
+        field=details[0].field if details else None,
+        details=details,
+    )
+
+
 async def answer(
     service: str,
     contract: type[C],
     raw: bytes,
     call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
-    known_errors: tuple[type[Exception], ...],
-    describe: Callable[[Exception], ErrorInfo],
 ) -> bytes:
     """Validate ``raw`` against ``contract``, run ``call`` (a coroutine function, or a plain
-    one in a worker thread), reply."""
+    one in a worker thread), reply: a domain error is a refusal, anything else a bug."""
     name = contract.SCHEMA_NAME
     try:
         request = contract.model_validate_json(raw)
@@ -71,8 +74,8 @@ async def answer(
             result = await asyncio.to_thread(call, request)
         assert isinstance(result, Versioned)
         reply = Reply(ok=True, result=result.to_jsonable())
-    except known_errors as error:
-        return _reply(service, name, "refused", Reply(ok=False, error=describe(error)))
+    except DomainError as error:
+        return _reply(service, name, "refused", Reply(ok=False, error=refusal(error)))
     except Exception:  # a bug: logged with its traceback, and the caller still gets an answer
         log.exception("%s: %s failed", service, name)
         info = ErrorInfo(code="internal_error", message=f"{service} failed to process {name}")

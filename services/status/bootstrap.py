@@ -53,7 +53,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock)
-        return create_router(self.settings.namespace, endpoints, self.write_lock)
+        return create_router(self.settings.namespace, endpoints)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         consumers = StatusConsumers(

@@ -4,12 +4,12 @@ events to integration events, aggregates to query results."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from pydantic import ValidationError
 
 from contracts import plan_events as plans_evt
 from contracts import status as st
+from services.shared.translation import FirstVersions, envelope
 from services.status.application import StatusApplication
 from services.status.domain.plan_progress import PlanProgress, plan_structure
 from services.status.domain.registers import ReportingPeriod
@@ -59,42 +59,24 @@ class EventTranslator:
 
     def __init__(self, app: StatusApplication):
         self._app = app
-        self._identity: dict[UUID, dict[str, Any]] = {}
+        self._first = FirstVersions(app.repository)
 
     def __call__(self, domain_event: Any) -> st.IntegrationEvent | None:
         name = type(domain_event).__name__
         if isinstance(domain_event, ReportingPeriod.Closed):  # type: ignore[attr-defined]
             return st.PeriodClosed(
-                event_id=f"{domain_event.originator_id}:{domain_event.originator_version}",
-                version=domain_event.originator_version,
-                occurred_at=domain_event.timestamp,
+                **envelope(domain_event),
                 period=domain_event.period,
                 plans_evaluated=domain_event.plans_evaluated,
             )
         if not isinstance(domain_event, PlanProgress.Event) or name not in BUILDERS:  # type: ignore[attr-defined]
             return None
         fields = {k: v for k, v in vars(domain_event).items() if k in BUILDERS[name][1]}
-        return BUILDERS[name][0](**self._envelope(domain_event), **fields)
-
-    def _envelope(self, domain_event: Any) -> dict[str, Any]:
-        return {
-            "event_id": f"{domain_event.originator_id}:{domain_event.originator_version}",
-            "version": domain_event.originator_version,
-            "occurred_at": domain_event.timestamp,
-            **self._plan_identity(domain_event.originator_id),
-        }
-
-    def _plan_identity(self, progress_id: UUID) -> dict[str, Any]:
-        """Plan id, key, organization and year never change: load them once per plan."""
-        if progress_id not in self._identity:
-            progress: PlanProgress = self._app.repository.get(progress_id, version=1)
-            self._identity[progress_id] = {
-                "plan_id": progress.plan_id,
-                "key": progress.key,
-                "organization": progress.organization,
-                "plan_year": progress.plan_year,
-            }
-        return self._identity[progress_id]
+        progress: PlanProgress = self._first.of(domain_event)  # whose: never changes
+        return BUILDERS[name][0](
+            **envelope(domain_event), plan_id=progress.plan_id, key=progress.key,
+            organization=progress.organization, plan_year=progress.plan_year, **fields,
+        )  # fmt: skip
 
 
 BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {

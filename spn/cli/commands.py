@@ -14,14 +14,21 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from contracts import asyncapi
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.export import SCHEMA_DIR, export, file_name, render, versioned_contracts
-from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported, ProvideSupport
+from contracts.rollup import (
+    GetRollup,
+    ListFlags,
+    ListSupportCases,
+    PerformanceMeasureReported,
+    ProvideSupport,
+)
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import CliError, InvalidInputError, NotFoundError
-from spn.cli.files import load_network, load_plan
+from spn.cli.files import check_plan, load_network, load_plan
 from spn.stack.settings import StackSettings
 
 Handler = Callable[[argparse.Namespace, StackSettings], int]
@@ -85,10 +92,14 @@ def org_list(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def plan_validate(args: argparse.Namespace, settings: StackSettings) -> int:
-    for path in args.files:
-        plan = load_plan(Path(path))
-        print(f"{path}: valid plan {plan.key}")
-    return 0
+    """Every file, every problem of each (not only the first); exit 2 if any is invalid."""
+    checked = [check_plan(Path(path)) for path in args.files]
+    if args.json:
+        output.emit_json([c.to_json() for c in checked])
+    else:
+        for line in output.validation_lines(checked):
+            print(line)
+    return 0 if all(c.valid for c in checked) else InvalidInputError.exit_code
 
 
 def plan_import(args: argparse.Namespace, settings: StackSettings) -> int:
@@ -178,13 +189,17 @@ def contracts_export(args: argparse.Namespace, settings: StackSettings) -> int:
             if not (SCHEMA_DIR / file_name(c)).exists()
             or (SCHEMA_DIR / file_name(c)).read_text() != render(c)
         ]
+        path = asyncapi.ASYNCAPI_PATH
+        if not path.exists() or path.read_text() != asyncapi.render():
+            stale.append(path.name)
         if stale:
-            print(f"stale JSON Schemas: {', '.join(stale)}; run `make schemas`")
+            print(f"stale contracts: {', '.join(stale)}; run `make schemas`")
             return 1
-        print(f"{len(versioned_contracts())} JSON Schemas are up to date in {SCHEMA_DIR}")
+        print(f"{len(versioned_contracts())} JSON Schemas and {path.name} are up to date")
         return 0
     written = export()
     print(f"wrote {len(written)} JSON Schemas to {SCHEMA_DIR}")
+    print(f"wrote the AsyncAPI document {asyncapi.write()}")
     return 0
 
 
@@ -326,9 +341,16 @@ def measure_report(args: argparse.Namespace, settings: StackSettings) -> int:
                             period=args.period, year=args.year, by=args.by)  # fmt: skip
 
     def lines(result: dict[str, Any]) -> list[str]:
-        return [f"{result['plan']} {result['measure']} = {result['value']:g} ({result['period']})"]
+        same = " (unchanged: already recorded)" if result["unchanged"] else ""
+        return [f"{result['plan']} {result['measure']} = {result['value']:g} "
+                f"({result['period']}){same}"]  # fmt: skip
 
     return _query(settings, request, args.json, lines)
+
+
+def flags(args: argparse.Namespace, settings: StackSettings) -> int:
+    query = ListFlags(organization=args.org, period=args.period)
+    return _query(settings, query, args.json, output.flag_lines)
 
 
 def supports_list(args: argparse.Namespace, settings: StackSettings) -> int:

@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     contracts = sub.add_parser("contracts", help="the public contracts")
     contracts_sub = contracts.add_subparsers(dest="action", metavar="ACTION", required=True)
-    export = contracts_sub.add_parser("export", help="write JSON Schemas to contracts/schemas")
+    export = contracts_sub.add_parser(
+        "export", help="write the JSON Schemas (contracts/schemas) and contracts/asyncapi.yaml"
+    )
     export.add_argument("--check", action="store_true", help="only report stale files")
     export.set_defaults(handler=commands.contracts_export)
     return parser
@@ -103,8 +105,15 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     _json_flag(imp)
     imp.set_defaults(handler=commands.plan_import)
 
-    val = plan_sub.add_parser("validate", help="check plan files offline, send nothing")
+    val = plan_sub.add_parser(
+        "validate",
+        help="check plan files offline, send nothing; every problem of every file",
+        description="Each file against the contract and, once its fields are valid, the "
+        "plan's rules. Prints every problem as FILE: field: message (an unknown field "
+        "with the nearest valid name); exit 2 if any file is invalid.",
+    )
     val.add_argument("files", nargs="+", metavar="FILE")
+    _json_flag(val)
     val.set_defaults(handler=commands.plan_validate)
 
     for name, handler, text in (
@@ -183,6 +192,18 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rollup.add_argument("--period", help="closed period YYYY-MM (default: the latest)")
     _json_flag(rollup)
     rollup.set_defaults(handler=commands.rollup)
+
+    flags = sub.add_parser(
+        "flags",
+        help="waning flags raised and cleared, by period",
+        description="Flags the rollup raised at each period close (behind, declining, "
+        "lagging, silent, milestone_slipped), with their evidence, and the ones cleared when "
+        "an organization recovered.",
+    )
+    flags.add_argument("--org", help="an organization and every one beneath it (default: all)")
+    flags.add_argument("--period", help="one closed period YYYY-MM (default: every period)")
+    _json_flag(flags)
+    flags.set_defaults(handler=commands.flags)
 
     measure = sub.add_parser("measure", help="outcome data: goal and strategy measures")
     measure_sub = measure.add_subparsers(dest="action", metavar="ACTION", required=True)

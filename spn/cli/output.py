@@ -7,7 +7,9 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from contracts.plans import ImprovementPlan
 from contracts.practices import PracticeCode
+from spn.cli.files import Checked
 
 
 def emit_json(data: Any) -> None:
@@ -102,6 +104,28 @@ def history_lines(history: dict[str, Any]) -> Iterable[str]:
             yield f"        {key}: {shown}"
 
 
+def validation_lines(checked: list[Checked[ImprovementPlan]]) -> Iterable[str]:
+    """``FILE: field: problem`` for every problem of every file, then how many were valid."""
+    for file in checked:
+        if file.valid and file.document is not None:
+            yield f"{file.file}: valid plan {file.document.key}"
+        for problem in file.problems:
+            yield f"{file.file}: {problem}"
+    valid = sum(file.valid for file in checked)
+    problems = sum(len(file.problems) for file in checked)
+    summary = (
+        f"{_count(len(checked), 'file')}: {valid} valid, {len(checked) - valid} invalid, "
+        f"{_count(problems, 'problem')}"
+    )
+    if any(not file.rules_checked for file in checked):
+        summary += " (a plan's rules are checked once its fields are valid)"
+    yield summary
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def submit_lines(counts: dict[str, Any]) -> Iterable[str]:
     yield (
         f"{counts['rows']} rows: {counts['accepted']} accepted, {len(counts['rejected'])} "
@@ -178,24 +202,37 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
     yield "  " + _org_row(org | {"code": f"all schools ({org['school_plans']})"})
     if report["own_plan"]:
         yield "  " + figures_row(f"own plan of {org['code']}", report["own_plan"], width=32)
-    yield "  " + figures_header("practice", width=32)
+    yield "  " + figures_header("practice", width=32) + "  status"
     for practice in report["practices"]:
         label = f"{practice['practice']} x{practice['strategies']} in {practice['organizations']}"
-        yield "  " + figures_row(label, practice["figures"], width=32)
+        yield "  " + figures_row(label, practice["figures"], width=32) + f"  {practice['status']}"
     yield "  " + figures_header("domain", width=32)
     for domain in report["domains"]:
         yield "  " + figures_row(
             f"{domain['domain']} {domain['name']}", domain["figures"], width=32
         )
+    if report["judged"]:
+        yield f"  waning flags of {report['period']}: {len(report['flags']) or 'none'}"
+        for flag in report["flags"]:
+            yield "    " + flag_line(flag)
+    else:
+        yield f"  the waning rules of {report['period']} are not judged yet"
+    if report["goals"]:
+        yield "  own plan, goal measures:"
+    for goal in report["goals"]:
+        yield f"    goal {goal['number']}: {_measure_values(goal['measures'])}"
     if report["strategies"]:
         yield "  own plan, strategy by strategy (implementation beside outcome):"
     for strategy in report["strategies"]:
-        measures = "; ".join(
-            f"{m['measure']} {m['value'] if m['value'] is not None else '-'} (target {m['target']})"
-            for m in strategy["measures"]
-        )
         label = f"{strategy['number']} [{strategy['practice']}]"
-        yield f"    {label} {strategy['status']:<24} {measures}"
+        yield f"    {label} {strategy['status']:<24} {_measure_values(strategy['measures'])}"
+
+
+def _measure_values(measures: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{m['measure']} {m['value'] if m['value'] is not None else '-'} (target {m['target']})"
+        for m in measures
+    )
 
 
 def _org_row(row: dict[str, Any]) -> str:
@@ -227,6 +264,17 @@ def case_lines(listing: dict[str, Any]) -> Iterable[str]:
             )
         if case["escalated_to"]:
             yield f"    escalated to {case['escalated_to']}"
+
+
+def flag_lines(listing: dict[str, Any]) -> Iterable[str]:
+    if not listing["flags"]:
+        yield "no waning flags"
+    period = None
+    for flag in listing["flags"]:
+        if flag["period"] != period:
+            period = flag["period"]
+            yield f"{period}:"
+        yield "  " + flag_line(flag)
 
 
 def flag_line(flag: dict[str, Any]) -> str:

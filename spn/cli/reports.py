@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from contracts import status as st
-from services.shared.replies import field_path
+from contracts.paths import field_path
 from services.shared.streams import ensure_stream
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError

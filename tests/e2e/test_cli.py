@@ -29,6 +29,27 @@ def test_an_invalid_file_is_refused_even_with_no_stack(cli_without_stack: Cli, t
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_validate_reports_every_problem_of_every_bad_file(cli_without_stack: Cli, tmp_path: Path):
+    """No stack needed: both files checked, each problem on its own line, exit 2."""
+    first = broken_copy(tmp_path)
+    data = yaml.safe_load(PLAN.read_text())
+    data["direction"]["vison"] = data["direction"].pop("vision")
+    data["at_a_glance"]["updates"] = [{"on": "2026-09-15", "summary": "After the data review"}]
+    second = tmp_path / "second.yaml"
+    second.write_text(yaml.safe_dump(data).replace("'on':", "on:"))  # unquoted, as people write
+    result = cli_without_stack.run("plan", "validate", str(first), str(second))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"{first}: priority_areas[0].strategies[0].practice: Input should be '1A', '1B', '1C', "
+        "'2A', '2B', '2C', '3A', '3B', '3C', '4A', '4B' or '4C'",
+        f"{second}: direction.vision: Field required",
+        f"{second}: direction.vison: unknown field; did you mean 'vision'?",
+        "2 files: 0 valid, 2 invalid, 3 problems (a plan's rules are checked once its fields "
+        "are valid)",
+    ]
+
+
 def test_a_valid_file_with_no_stack_says_what_is_missing(cli_without_stack: Cli):
     result = cli_without_stack.run("plan", "import", str(PLAN))
     assert result.returncode == 3
@@ -145,6 +166,21 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
         ("cedar-grove-elementary", 1), ("jefferson-middle", 0), ("riverside-high", 0)
     ]  # fmt: skip
     assert rolled["organization"]["figures"] == september["figures"]
+    assert {p["status"] for p in rolled["practices"]} <= {"waning", "behind", "on_track",
+                                                          "no_data"}  # fmt: skip
+    text = cli.run("rollup", "--org", "riverside-usd").stdout
+    assert "waning flags of 2026-09: 1" in text
+    header = [line for line in text.splitlines() if line.startswith("  practice")]
+    assert header and header[0].endswith("status")
+    flags = cli.run("flags", "--org", "riverside-usd", "--period", "2026-09", "--json")
+    assert flags.returncode == 0, flags.stderr
+    assert json.loads(flags.stdout)["flags"] == rolled["flags"]
+    unknown = cli.run("flags", "--org", "nowhere-usd")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == (
+        "spn: error: refused (organization_not_found): organization nowhere-usd is not known "
+        "to rollup"
+    )
     never = cli.run("rollup", "--org", "riverside-usd", "--period", "2027-02")
     assert never.returncode == 1 and never.stdout == ""
     assert never.stderr.strip() == (

@@ -224,7 +224,7 @@ def test_process_recorders_write_large_batches_with_their_extras(
     if isinstance(recorder, StatusRecorder):
         assert len(recorder.report_outcomes([f"r{i}" for i in range(2000)])) == 2000
     if isinstance(recorder, RollupRecorder):
-        assert len(recorder.select("missing_reports")) == 300
+        assert len(recorder._select("missing_reports")) == 300
 
 
 @pytest.mark.parametrize(

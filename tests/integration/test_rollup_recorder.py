@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.rollup.application import RollupApplication
-from services.rollup.recorder import ROWS_PER_STATEMENT
 from services.shared.eventstore import postgres_env
+from services.shared.read_models import ROWS_PER_STATEMENT
 
 
 def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
@@ -19,10 +19,10 @@ def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
                  ("missing_reports", {"plan_key": "k", "organization": "second", "period": "x"}),
                  ("judged_periods", {"period": "p0003", "flags": 9})]  # fmt: skip
         app.view.upsert(rows)
-        judged = {r["period"]: r["flags"] for r in app.view.select("judged_periods")}
+        judged = {r["period"]: r["flags"] for r in app.view._select("judged_periods")}
         assert len(judged) == many
         assert (judged["p0002"], judged["p0003"]) == (0, 9)
-        missing = app.view.select("missing_reports")
+        missing = app.view._select("missing_reports")
         assert [r["organization"] for r in missing] == ["second"]
     finally:
         app.close()

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from psycopg import sql
 
 from contracts import status as st
-from contracts.rollup import GetRollup, ListSupportCases, PerformanceMeasureReported
+from contracts.rollup import GetRollup, ListFlags, ListSupportCases, PerformanceMeasureReported
 from contracts.subjects import events_stream
 from services.rollup.bootstrap import RollupService
 from services.rollup.recorder import TABLES
@@ -105,6 +105,31 @@ async def test_school_figures_sum_up_to_the_lea_and_across_practices(
     ]  # fmt: skip
 
 
+async def test_flags_are_listed_and_label_the_practices_they_name(
+    client, plans_service, status_service, rollup_service, nats_url, namespace
+):
+    """elm is flagged behind in October on 1.2 [1A], 2.1 [2B] and 2.2 [4C]: those practices
+    of river-lea are waning; 3B (1.1 in both, every action on time) is on track."""
+    await october_closed(client, nats_url, namespace)
+
+    async def judged() -> dict | None:
+        report = await client.request(GetRollup(organization="river-lea", period="2026-10"))
+        return report if report["judged"] else None
+
+    lea = await until(judged)
+    statuses = {p["practice"]: p["status"] for p in lea["practices"]}
+    assert statuses == {"1A": "waning", "2B": "waning", "3B": "on_track", "4C": "waning"}
+    listed = await client.request(ListFlags(organization="river-lea"))
+    assert [(f["organization"], f["rule"], f["period"], f["change"]) for f in listed["flags"]
+            ] == [("elm-school", "behind", "2026-10", "raised")]  # fmt: skip
+    assert listed["flags"] == lea["flags"]
+    assert (await client.request(ListFlags(organization="oak-school")))["flags"] == []
+    assert (await client.request(ListFlags(period="2026-09")))["flags"] == []
+    assert (await client.request(ListFlags()))["flags"] == listed["flags"]
+    with pytest.raises(RefusedError, match="organization_not_found"):
+        await client.request(ListFlags(organization="no-such-school"))
+
+
 async def waning_events(nats_url: str, namespace: str) -> list[dict]:
     subject = f"{namespace}.evt.rollup.progress.waning"
     bodies = await stream_bodies(nats_url, events_stream(namespace), subject)
@@ -123,6 +148,12 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
         assert [(c["recipient"], c["addressed_to"]) for c in cases_before["cases"]] == [
             ("elm-school", "river-lea")
         ]
+        await report_measures(client)
+        oak_before = await client.request(GetRollup(organization="oak-school", period="2026-10"))
+        assert measures_shown(oak_before) == {
+            "goal:1:1": 21.0, "strategy:1.1:1": 40.0, "strategy:1.2:1": None,
+        }  # fmt: skip
+        assert before["flags"] and before["flags"][0]["change"] == "raised"
     finally:
         await first.stop()
     schema = sql.Identifier(rollup_settings.db_schema)
@@ -137,7 +168,9 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
     second = RollupService(rollup_settings, CollectorRegistry())
     await second.start()
     try:
-        assert await until(lambda: lea_rollup(client)) == before
+        assert await until(lambda: lea_rollup(client)) == before  # figures and flags
+        oak = await client.request(GetRollup(organization="oak-school", period="2026-10"))
+        assert oak == oak_before  # measure values, from the rollup's own events
         rebuilt = await asyncio.to_thread(second.app.position, events_stream(namespace))
         assert rebuilt >= await last_status_sequence(nats_url, namespace)
         assert (await second.health())["relay"] == "ok"
@@ -152,6 +185,29 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
     finally:
         await second.stop()
     assert await waning_events(nats_url, namespace) == flags_before  # raised once only
+    measures = await stream_bodies(nats_url, events_stream(namespace),
+                                   f"{namespace}.evt.rollup.measure.reported")  # fmt: skip
+    assert [(m["measure"], m["period"], m["value"]) for m in map(json.loads, measures)] == [
+        ("strategy:1.1:1", "2026-10", 40.0), ("goal:1:1", "2026-10", 20.0),
+        ("goal:1:1", "2026-10", 21.0),
+    ]  # each value once: the same value again is no new fact
+
+
+async def report_measures(client: SpnClient) -> None:
+    """oak: strategy 1.1's measure at 40; goal 1's at 20, then 21 (a correction), then 21
+    again (nothing new)."""
+    for measure, value in [("strategy:1.1:1", 40), ("goal:1:1", 20), ("goal:1:1", 21),
+                           ("goal:1:1", 21)]:  # fmt: skip
+        await client.request(PerformanceMeasureReported(
+            plan="oak-school/2026-27", measure=measure, value=value, period="2026-10", by="Pat"
+        ))  # fmt: skip
+
+
+def measures_shown(report: dict) -> dict[str, float | None]:
+    shown = [m for g in report["goals"] for m in g["measures"]]
+    shown += [m for s in report["strategies"] for m in s["measures"]]
+    return {m["measure"]: m["value"] for m in shown if m["measure"] in (
+        "goal:1:1", "strategy:1.1:1", "strategy:1.2:1")}
 
 
 async def last_status_sequence(nats_url: str, namespace: str) -> int:

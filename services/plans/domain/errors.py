@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.shared.errors import DomainError
 
-class PlansError(Exception):
+
+class PlansError(DomainError):
     """Base of every plans-domain error; ``code`` is machine-readable."""
 
     code = "plans_error"
@@ -58,3 +60,6 @@ class PlanRuleError(PlansError):
         first = violations[0]
         more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
         super().__init__(f"{first}{more}")
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(v.location, v.message) for v in self.violations]

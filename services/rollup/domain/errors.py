@@ -1,7 +1,9 @@
 """Errors of the rollup domain."""
 
+from services.shared.errors import DomainError
 
-class RollupError(Exception):
+
+class RollupError(DomainError):
     code = "rollup_error"
 
 

@@ -4,6 +4,10 @@
 - implemented_not_working: actions on schedule, but a strategy measure is off its target;
 - on_track: actions on schedule and every measure with a value on its target;
 - no_data: no figures for the period, or no measure value yet.
+
+A practice row of the rollup is ``waning`` when a flag raised in the period names one of
+its strategies, ``behind`` when its actions are behind at or above the bar, else
+``on_track`` (``no_data`` while no action is due).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ ON_TRACK = "on_track"
 NOT_IMPLEMENTED = "not_implemented"
 NOT_WORKING = "implemented_not_working"
 NO_DATA = "no_data"
+WANING = "waning"
+BEHIND = "behind"
 
 
 def on_target(measure: Mapping[str, Any], value: float, plan_year: str) -> bool | None:
@@ -41,3 +47,15 @@ def strategy_status(
     if not judged:
         return NO_DATA
     return ON_TRACK if all(judged) else NOT_WORKING
+
+
+def practice_status(
+    figures: Mapping[str, Any] | None, waning: bool, behind_pct: float = 25.0
+) -> str:
+    """The label of a practice row: its schools' strategies on it, taken together."""
+    if waning:
+        return WANING
+    behind = figures.get("actions_behind_pct") if figures else None
+    if behind is None:
+        return NO_DATA
+    return BEHIND if behind >= behind_pct else ON_TRACK

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from services.shared.errors import DomainError
 
-class StatusError(Exception):
+
+class StatusError(DomainError):
     code = "status_error"
 
 

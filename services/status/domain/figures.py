@@ -33,6 +33,11 @@ class ActionState:
     def complete(self) -> bool:
         return self.completed_on is not None
 
+    @property
+    def on_time(self) -> bool:
+        """Completed on or before its due date (on the due date itself is on time)."""
+        return self.completed_on is not None and self.completed_on <= self.due
+
     def overdue(self, as_of: date) -> bool:
         return self.due <= as_of and not self.complete
 
@@ -104,9 +109,7 @@ def milestone_counts(milestone: MilestoneState, as_of: date) -> Counts:
         actions_total=len(milestone.actions),
         actions_due=len(due),
         actions_completed=sum(1 for a in milestone.actions if a.complete),
-        actions_on_time=sum(
-            1 for a in due if a.completed_on is not None and a.completed_on <= a.due
-        ),
+        actions_on_time=sum(1 for a in due if a.on_time),
         actions_behind=sum(1 for a in due if not a.complete),
         milestones_total=1,
         milestones_completed=int(complete),

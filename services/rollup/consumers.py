@@ -1,0 +1,73 @@
+"""The rollup's durable consumer of the events stream: read-model rows commit in runs; a
+period close is judged alone, once every row before it is stored (each commit carries the
+tracking record of its last message)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from contracts.subjects import events_stream, events_wildcard
+from services.rollup import translator
+from services.rollup.application import RollupApplication
+from services.rollup.recorder import Row
+from services.shared.consumer import PullConsumer, sequence, source_of
+from services.shared.dead_letters import DeadLetters
+from services.shared.eventstore import forget_cached
+from services.shared.replies import first_problem
+
+
+class RollupConsumer:
+    def __init__(
+        self,
+        app: RollupApplication,
+        js: JetStreamContext,
+        namespace: str,
+        on_stored: Callable[[], None],
+        dead_letters: DeadLetters,
+        batch_size: int = 500,
+    ):
+        self.app = app
+        self.namespace = namespace
+        self.on_stored = on_stored
+        self.dead_letters = dead_letters
+        self.stream = events_stream(namespace)
+        self.consumer = PullConsumer(
+            js, stream=self.stream, subject=events_wildcard(namespace), durable="rollup",
+            position=lambda: app.position(self.stream),
+            skip=lambda seq: app.take(self.stream, seq, []),
+            forget=lambda: forget_cached(app), dead_letters=dead_letters,
+            batch_size=batch_size,
+        )  # fmt: skip
+        self.heartbeat = self.consumer.heartbeat
+
+    async def run(self) -> None:
+        """Until cancelled; an outage of NATS or the database only delays it."""
+        await self.consumer.run(self._process)
+
+    async def _process(self, messages: list[Msg]) -> None:
+        rows: list[Row] = []
+        last: int | None = None
+        for message in messages:
+            relative, seq = message.subject.removeprefix(self.namespace + "."), sequence(message)
+            period = translator.period_closed(relative, message.data)
+            if period is not None:
+                if last is not None:
+                    await asyncio.to_thread(self.app.take, self.stream, last, rows)
+                rows, last = [], None
+                await asyncio.to_thread(self.app.judge_period, self.stream, seq, period)
+                self.on_stored()
+                continue
+            found = translator.rows_of(relative, message.data)
+            if isinstance(found, ValidationError):
+                await self.dead_letters.publish("invalid_event", first_problem(found),
+                                                source_of(message))  # fmt: skip
+            else:
+                rows.extend(found)
+            last = seq
+        if last is not None:
+            await asyncio.to_thread(self.app.take, self.stream, last, rows)

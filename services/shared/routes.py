@@ -1,0 +1,44 @@
+"""The one route helper of every service: a request/reply subject per command contract,
+answered in the service's queue group (parse, call, reply; see ``replies.answer``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from faststream.nats import NatsMessage, NatsRouter
+
+from contracts.plan_commands import Command
+from contracts.subjects import subject
+from services.shared.replies import answer
+
+Route = tuple[type[Command], Callable[[Any], Any]]
+"""A command or query contract, and the call that answers it (a coroutine function, or a
+plain one run in a worker thread)."""
+
+
+def create_router(service: str, namespace: str, routes: Iterable[Route]) -> NatsRouter:
+    """A router answering each contract's subject under ``namespace``."""
+    router = NatsRouter()
+    for contract, call in routes:
+        _route(router, service, namespace, contract, call)
+    return router
+
+
+def _route(
+    router: NatsRouter,
+    service: str,
+    namespace: str,
+    contract: type[Command],
+    call: Callable[[Any], Any],
+) -> None:
+    async def handle(message: NatsMessage) -> bytes:
+        return await answer(service, contract, message.body, call)
+
+    handle.__name__ = contract.SCHEMA_NAME.replace("-", "_")
+    router.subscriber(
+        subject(namespace, contract.SUBJECT),
+        queue=service,
+        title=contract.SCHEMA_NAME,
+        description=(contract.__doc__ or "").strip() or None,
+    )(handle)
