@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from services.status.domain.periods import last_day, next_period, plan_year_periods
+from contracts.periods import last_day, next_period, plan_year_periods
 
 
 def due_periods(today: date, plan_years: Iterable[str], days_after: int) -> list[str]:

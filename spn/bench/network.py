@@ -18,10 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from contracts.organizations import Organization
+from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.practices import PRACTICES
 from contracts.status import ActionStatusReported
-from services.status.domain.periods import plan_year_periods
 from spn.cli.simulation import Slip, monthly_reports
 
 PLAN_YEAR = "2026-27"

@@ -28,9 +28,9 @@ from psycopg import sql
 
 from contracts import plan_commands as cmd
 from contracts import status as st
+from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.subjects import events_stream
-from services.status.domain.periods import plan_year_periods
 from spn.bench import baselines
 from spn.bench.network import PLAN_YEAR, SyntheticNetwork
 from spn.bench.rebuild import raw_stream_read, rebuild_rollup

@@ -12,9 +12,9 @@ from pathlib import Path
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import OrgKind
+from contracts.periods import first_day, next_period, plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
-from services.status.domain.periods import first_day, next_period, plan_year_periods
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan

@@ -15,9 +15,8 @@ from pydantic_core import ErrorDetails
 
 from contracts.organizations import Network
 from contracts.paths import field_names_at, field_path
+from contracts.plan_rules import plan_violations
 from contracts.plans import ImprovementPlan
-from services.plans.domain.errors import PlanRuleError
-from services.plans.domain.plan_rules import check_plan_document
 from spn.cli.errors import InvalidInputError
 
 M = TypeVar("M", bound=BaseModel)
@@ -198,10 +197,8 @@ def check_plan(path: Path) -> Checked[ImprovementPlan]:
     if checked.document is None:
         return checked
     checked.rules_checked = True
-    try:
-        check_plan_document(checked.document.to_jsonable())
-    except PlanRuleError as error:
-        checked.problems = [Problem(v.location or None, v.message) for v in error.violations]
+    violations = plan_violations(checked.document.to_jsonable())
+    checked.problems = [Problem(v.location or None, v.message) for v in violations]
     return checked
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from contracts.periods import first_day, last_day
 from contracts.plans import ImprovementPlan
 from contracts.status import ActionStatus, ActionStatusReported, Reporter
-from services.status.domain.periods import first_day, last_day
 
 
 @dataclass(frozen=True)

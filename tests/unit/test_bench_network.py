@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from services.plans.domain.plan_rules import check_plan_document
-from services.status.domain.periods import plan_year_periods
+from contracts.periods import plan_year_periods
+from services.plans.domain.plan import check_plan_document
 from spn.bench.network import PLAN_YEAR, Pattern, SyntheticNetwork
 
 

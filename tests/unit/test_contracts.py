@@ -23,7 +23,7 @@ from contracts.plan_events import PlanApproved
 from contracts.plans import ImprovementPlan
 from contracts.practices import PRACTICES, Domain, PracticeCode
 from contracts.status import ActionStatusReported, ClosePeriod, DeadLetter, Reporter
-from services.plans.domain.plan_rules import check_plan_document
+from services.plans.domain.plan import check_plan_document
 from services.shared.replies import field_path
 from tests.factories import plan_document
 

@@ -1,7 +1,8 @@
 import pytest
 
+from contracts.plan_rules import plan_year_bounds
 from services.plans.domain.errors import PlanRuleError
-from services.plans.domain.plan_rules import check_plan_document, plan_year_bounds
+from services.plans.domain.plan import check_plan_document
 from tests.factories import plan_document, with_change
 
 STRATEGY = ["priority_areas", 0, "strategies", 0]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from contracts.plan_rules import Violation
 from services.shared.errors import DomainError
+
+__all__ = ["Violation"]  # the plan rules' own (contracts.plan_rules), raised in PlanRuleError
 
 
 class PlansError(DomainError):
@@ -39,15 +40,6 @@ class AdjustmentRequiredError(PlansError):
     """An approved plan changes only by an adjustment with a cause and justification."""
 
     code = "adjustment_required"
-
-
-@dataclass(frozen=True)
-class Violation:
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
 
 
 class PlanRuleError(PlansError):

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.plan_rules import plan_violations
 from services.plans.domain import ids
 from services.plans.domain.errors import (
     AdjustmentRequiredError,
@@ -23,7 +24,6 @@ from services.plans.domain.errors import (
     Violation,
 )
 from services.plans.domain.plan_changes import summarize_changes
-from services.plans.domain.plan_rules import check_plan_document
 
 
 class PlanStatus(StrEnum):
@@ -188,3 +188,10 @@ class ImprovementPlan(Aggregate):
             self.plan_year,
         ):
             raise PlanRuleError([Violation("organization", f"document is not plan {self.key}")])
+
+
+def check_plan_document(document: dict[str, Any]) -> None:
+    """Raise PlanRuleError listing every rule of the plan the document breaks."""
+    violations = plan_violations(document)
+    if violations:
+        raise PlanRuleError(violations)

@@ -8,6 +8,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.periods import last_day, plan_year_periods
 from services.status.domain.errors import (
     CompletedAfterPeriodError,
     ForeignReporterError,
@@ -16,7 +17,6 @@ from services.status.domain.errors import (
     UnknownActionError,
 )
 from services.status.domain.figures import milestone_counts, milestone_states, total
-from services.status.domain.periods import last_day, plan_year_periods
 
 NAMESPACE = UUID("0b6f7f8e-3f0e-4f0a-9a43-5e0c8a3c2d11")
 REPORT_FIELDS = (

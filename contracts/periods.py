@@ -1,4 +1,5 @@
-"""Reporting periods are months, ``YYYY-MM``; a plan year runs July to June."""
+"""Reporting periods are months, ``YYYY-MM``; a plan year runs July to June (the calendar
+every service and the CLI share)."""
 
 from __future__ import annotations
 

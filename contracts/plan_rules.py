@@ -1,17 +1,18 @@
 """The rules of an improvement plan that span its document (seed 004, Tool A).
 
-They work on the plan's canonical JSON form, so the domain needs no schema library: the
-document's field shapes are checked at the boundary, its internal consistency here.
+They work on the plan's canonical JSON form (a document whose fields the ImprovementPlan
+contract has validated): the plans service enforces them on every draft, revision and
+adjustment, and the CLI checks files offline with the same code. Plain Python, no schema
+library, so the plans domain uses them as they are.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from services.plans.domain.errors import PlanRuleError, Violation
 
 MAX_GOALS = 4
 MAX_PRIORITY_AREAS = 4
@@ -25,11 +26,18 @@ def plan_year_bounds(plan_year: str) -> tuple[date, date]:
     return date(start_year, 7, 1), date(start_year + 1, 6, 30)
 
 
-def check_plan_document(document: Mapping[str, Any]) -> None:
-    """Raise PlanRuleError listing every rule the document breaks."""
-    violations = list(_violations(document))
-    if violations:
-        raise PlanRuleError(violations)
+@dataclass(frozen=True)
+class Violation:
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+def plan_violations(document: Mapping[str, Any]) -> list[Violation]:
+    """Every rule the document breaks (none: it is a valid plan)."""
+    return list(_violations(document))
 
 
 def _violations(doc: Mapping[str, Any]) -> Iterator[Violation]:
