@@ -34,6 +34,7 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     TABLES: ClassVar[dict[str, str]] = {}
     KEYS: ClassVar[dict[str, tuple[str, ...]]] = {}
     FINAL: ClassVar[frozenset[str]] = frozenset()  # tables whose rows, once written, stay
+    UPDATE_WHERE: ClassVar[dict[str, str]] = {}  # a row updates only where this holds
     MIGRATIONS: ClassVar[tuple[tuple[str, ...], ...]] = ()  # (SQL with {0}.., table names)
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
@@ -89,18 +90,37 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         written once, as sequential upserts would leave it (the last row when the upsert
         updates, the first when it does nothing)."""
         table, columns = shape
+        for chunk in self._chunks(table, columns, run):
+            params = [_adapt(row[c]) for row in chunk for c in columns]
+            curs.execute(self._statement(curs, shape, len(chunk)), params)
+
+    def _chunks(
+        self, table: str, columns: tuple[str, ...], run: list[dict[str, Any]]
+    ) -> list[list[dict[str, Any]]]:
+        """Statements' rows, no key twice in one. A conditional update can refuse a later
+        row, so there a repeated key starts a new statement; elsewhere the row sequential
+        upserts would leave stands for them all."""
+        keys = self.KEYS[table]
+        if table in self.UPDATE_WHERE:
+            chunks: list[list[dict[str, Any]]] = [[]]
+            seen: set[tuple[Any, ...]] = set()
+            for row in run:
+                key = tuple(row[k] for k in keys)
+                if key in seen or len(chunks[-1]) >= ROWS_PER_STATEMENT:
+                    chunks.append([])
+                    seen = set()
+                chunks[-1].append(row)
+                seen.add(key)
+            return chunks
         updates = self._updates(table, columns)
         unique: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in run:
-            key = tuple(row[k] for k in self.KEYS[table])
+            key = tuple(row[k] for k in keys)
             if updates or key not in unique:
                 unique.pop(key, None)  # the later row takes the earlier one's place in order
                 unique[key] = row
         rows = list(unique.values())
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            params = [_adapt(row[c]) for row in chunk for c in columns]
-            curs.execute(self._statement(curs, shape, len(chunk)), params)
+        return [rows[i : i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
 
     def _updates(self, table: str, columns: tuple[str, ...]) -> list[str]:
         if table in self.FINAL:
@@ -123,15 +143,20 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     def _upsert(self, table: str, columns: tuple[str, ...], count: int) -> Composed:
         updates = self._updates(table, columns)
         row = SQL("({})").format(SQL(", ").join(SQL("%s") for _ in columns))
+        action: SQL | Composed = SQL("NOTHING")
+        if updates:
+            action = SQL("UPDATE SET ") + SQL(", ").join(
+                SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
+            )
+            if table in self.UPDATE_WHERE:
+                action += SQL(" WHERE ") + SQL(self.UPDATE_WHERE[table]).format(self.table(table))
         return SQL("INSERT INTO {0} ({1}) VALUES {2} ON CONFLICT ({3}) DO {4}").format(
             self.table(table),
             SQL(", ").join(Identifier(c) for c in columns),
             SQL(", ").join(row for _ in range(count)),
             SQL(", ").join(Identifier(k) for k in self.KEYS[table]),
-            SQL("UPDATE SET ") + SQL(", ").join(
-                SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
-            ) if updates else SQL("NOTHING"),
-        )  # fmt: skip
+            action,
+        )
 
     def _select(
         self, table: str, where: str = "TRUE", columns: str = "*", **params: Any

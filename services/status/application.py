@@ -25,7 +25,7 @@ from services.shared.eventstore import find, forget_cached, process_recorder
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
 from services.status.domain.registers import ActivePlans, ReportingPeriod
-from services.status.recorder import StatusRecorder
+from services.status.recorder import Row, StatusRecorder, outcome_row
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class PreparedBatch:
 
     tracking: Tracking
     aggregates: dict[UUID, Any] = field(default_factory=dict)
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[Row] = field(default_factory=list)  # ("report_outcomes", row)
     rejections: list[Rejection] = field(default_factory=list)
     parked: list[dict[str, Any]] = field(default_factory=list)  # rows to keep
     unparked: list[str] = field(default_factory=list)  # report ids taken from the parked
@@ -65,7 +65,7 @@ class PreparedBatch:
         self.rejections.append(rejection)
         if rejection.report_id is not None:
             self.outcomes.append(
-                _outcome(rejection.report_id, "rejected", rejection.reason, rejection.message)
+                outcome_row(rejection.report_id, "rejected", rejection.reason, rejection.message)
             )
 
 
@@ -119,11 +119,10 @@ class StatusApplication(Application[UUID]):
         return batch
 
     def commit(self, batch: PreparedBatch) -> None:
-        self._commit(
-            batch.aggregates.values(), batch.tracking, report_outcomes=batch.outcomes,
-            parked_reports=batch.parked, unparked_reports=batch.unparked,
-            plan_rows=_plan_rows(batch.aggregates.values()),
-        )  # fmt: skip
+        rows = [*batch.outcomes, *(("parked_reports", p) for p in batch.parked),
+                *_plan_rows(batch.aggregates.values())]  # fmt: skip
+        self._commit(batch.aggregates.values(), batch.tracking, view_rows=rows,
+                     unparked_reports=batch.unparked)  # fmt: skip
 
     def skip(self, source: str, sequence: int) -> None:
         """Track a message that has no effect (it was dead-lettered)."""
@@ -197,14 +196,15 @@ class StatusApplication(Application[UUID]):
             if not park:
                 raise AssertionError("a parked report's plan was just adopted") from error
             batch.parked.append(_parked_row(delivery))
-            batch.outcomes.append(_outcome(report["report_id"], "parked", error.code, str(error)))
+            parked = outcome_row(report["report_id"], "parked", error.code, str(error))
+            batch.outcomes.append(parked)
             return
         except StatusError as error:
             batch.reject(Rejection(delivery.sequence, report["report_id"], error.code, str(error)))
             return
         if recorded:
             batch.recorded += 1
-            batch.outcomes.append(_outcome(report["report_id"], "recorded"))
+            batch.outcomes.append(outcome_row(report["report_id"], "recorded"))
         else:
             batch.duplicates += 1
 
@@ -235,11 +235,11 @@ class StatusApplication(Application[UUID]):
         start = keys.index(after.last_key) + 1 if after and after.last_key in keys else 0
         done = after.plans_evaluated if after and start else 0
         evaluated: list[PlanProgress] = []
-        closes: list[dict[str, Any]] = []
+        closes: list[Row] = []
         examined: str | None = None
         for key in keys[start:]:
             if len(evaluated) >= chunk:
-                self.save(*evaluated, period_figures=closes)
+                self.save(*evaluated, view_rows=closes)
                 return CloseStep(False, True, done, last_key=examined)
             examined = key
             progress = self._get(PlanProgress.create_id(key), copy=False)
@@ -249,11 +249,12 @@ class StatusApplication(Application[UUID]):
                 done += 1
             elif (close := progress.close_period(period)) is not None:
                 evaluated.append(progress)
-                closes.append({"plan": key, "period": period, "close": json.dumps(close)})
+                closes.append(("period_figures", {"plan": key, "period": period,
+                                                  "close": json.dumps(close)}))  # fmt: skip
                 done += 1
         self.save(
             *evaluated, ReportingPeriod(period=period, plans_evaluated=done),
-            period_figures=closes,
+            view_rows=closes,
         )  # fmt: skip
         return CloseStep(finished=True, changed=True, plans_evaluated=done)
 
@@ -299,10 +300,10 @@ class StatusApplication(Application[UUID]):
         return find(self, aggregate_id, copy)
 
 
-def _plan_rows(aggregates: Iterable[Any]) -> list[dict[str, Any]]:
+def _plan_rows(aggregates: Iterable[Any]) -> list[Row]:
     return [
-        {"key": a.key, "organization": a.organization, "plan_year": a.plan_year,
-         "active": a.active, "reports_recorded": len(a.report_ids)}
+        ("plans", {"key": a.key, "organization": a.organization, "plan_year": a.plan_year,
+                   "active": a.active, "reports_recorded": len(a.report_ids)})
         for a in aggregates if isinstance(a, PlanProgress)
     ]  # fmt: skip
 
@@ -317,9 +318,3 @@ def _parked_row(delivery: Delivery) -> dict[str, Any]:
 
 def _parked_delivery(row: dict[str, Any]) -> Delivery:
     return Delivery(row["sequence"], json.loads(row["payload"]), row["subject"], bytes(row["body"]))
-
-
-def _outcome(
-    report_id: str, outcome: str, reason: str | None = None, message: str | None = None
-) -> dict[str, Any]:
-    return {"report_id": report_id, "outcome": outcome, "reason": reason, "message": message}

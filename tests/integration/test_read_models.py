@@ -1,10 +1,12 @@
-"""The rollup's multi-row upserts on a real PostgreSQL: what sequential upserts would leave."""
+"""The shared read-model mechanism on a real PostgreSQL: what sequential upserts would leave."""
 
 from __future__ import annotations
 
 from services.rollup.application import RollupApplication
 from services.shared.eventstore import postgres_env
 from services.shared.read_models import ROWS_PER_STATEMENT
+from services.status.application import StatusApplication
+from services.status.recorder import outcome_row
 
 
 def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
@@ -24,5 +26,24 @@ def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
         assert (judged["p0002"], judged["p0003"]) == (0, 9)
         missing = app.view._select("missing_reports")
         assert [r["organization"] for r in missing] == ["second"]
+    finally:
+        app.close()
+
+
+def test_a_recorded_outcome_is_final_within_a_run_and_across_saves(
+    database_url: str, db_schema: str
+):
+    """A conditional upsert (status: only an outcome not yet 'recorded' changes) as
+    sequential upserts would leave it, also when one run repeats a key."""
+    app = StatusApplication(postgres_env(database_url, db_schema))
+    try:
+        app._view.upsert([outcome_row("a", "parked", "unknown_plan", "waiting"),
+                          outcome_row("a", "recorded"), outcome_row("a", "rejected", "dup"),
+                          outcome_row("b", "rejected", "unknown_action")])  # fmt: skip
+        app._view.upsert([outcome_row("a", "rejected", "late"), outcome_row("b", "recorded")])
+        found = app.report_outcomes(["a", "b"])
+        assert {k: (v["outcome"], v["reason"]) for k, v in found.items()} == {
+            "a": ("recorded", None), "b": ("recorded", None)
+        }
     finally:
         app.close()
