@@ -28,7 +28,7 @@ from services.rollup.domain.support_case import (
 )
 from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning
-from services.rollup.recorder import RollupRecorder, Row
+from services.rollup.recorder import RollupMemoryRecorder, RollupReadModels, RollupRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
 
 
@@ -46,15 +46,16 @@ class RollupApplication(Application[UUID]):
         self.case_rules = case_rules or CaseRules()
 
     def construct_recorder(self) -> ProcessRecorder:
-        return process_recorder(self, RollupRecorder)
+        return process_recorder(self, RollupRecorder, RollupMemoryRecorder)
 
     @property
-    def view(self) -> RollupRecorder:
-        assert isinstance(self.recorder, RollupRecorder)
+    def view(self) -> RollupReadModels:
+        assert isinstance(self.recorder, RollupReadModels)
         return self.recorder
 
     def position(self, source: str) -> int:
-        return self.view.max_tracking_id(source) or 0
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder.max_tracking_id(source) or 0
 
     def take(self, source: str, last_sequence: int, rows: Iterable[Row]) -> None:
         """Store a batch's read-model rows with the tracking record of its last message."""

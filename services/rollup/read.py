@@ -10,7 +10,7 @@ from services.rollup.domain.figures import combine, domain_of
 from services.rollup.domain.interlace import on_target, practice_status
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.domain.waning import PeriodFacts, PlanPeriod
-from services.rollup.recorder import RollupRecorder, Row
+from services.rollup.recorder import RollupReadModels, Row
 
 
 def schools_beneath(code: str, orgs: dict[str, dict[str, Any]]) -> set[str]:
@@ -72,7 +72,7 @@ def by_domain(strategies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def period_facts(
-    view: RollupRecorder, period: str, window: int, also: Iterable[str] = ()
+    view: RollupReadModels, period: str, window: int, also: Iterable[str] = ()
 ) -> tuple[PeriodFacts, dict[str, dict[str, Any]]]:
     """What the waning rules and support judgments need at a period's close, from the read
     models: the plans' figures of the period, of the ``window`` closed periods before it
@@ -115,7 +115,7 @@ def period_facts(
 
 
 def with_strategies(
-    view: RollupRecorder, facts: PeriodFacts, organizations: Iterable[str], periods: Iterable[str]
+    view: RollupReadModels, facts: PeriodFacts, organizations: Iterable[str], periods: Iterable[str]
 ) -> PeriodFacts:
     """The facts with the strategies of these organizations' plans in these periods (the
     rules name strategies only once a plan-level figure has flagged the organization)."""

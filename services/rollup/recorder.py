@@ -1,14 +1,24 @@
 """The rollup's read models, beside its event store: each batch's rows commit with the
 tracking record of the batch's last message, in one transaction. Every write is an
-idempotent upsert, so a rebuild from the events stream gives the same tables."""
+idempotent upsert, so a rebuild from the events stream gives the same tables. The
+questions the application asks of them are the methods of ``RollupReadModels``; two
+backends answer them (PostgreSQL, and memory for unit tests)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.shared.read_models import ReadModelRecorder, Row
+from psycopg.sql import SQL
 
-__all__ = ["TABLES", "RollupRecorder", "Row"]
+from services.shared.read_models import (
+    MemoryReadModelRecorder,
+    Query,
+    ReadModelRecorder,
+    ReadModelTables,
+    Row,
+)
+
+__all__ = ["TABLES", "RollupMemoryRecorder", "RollupReadModels", "RollupRecorder", "Row"]
 
 TABLES = {
     "organizations": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent text",
@@ -55,110 +65,128 @@ KEYS = {
 Record = dict[str, Any]
 
 
-class RollupRecorder(ReadModelRecorder):
+class RollupReadModels(ReadModelTables):
     """The rollup's tables and the questions its application asks of them."""
 
     TABLES = TABLES
     KEYS = KEYS
-    MIGRATIONS = (  # tables of before milestones moved into strategies
-        ("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS milestones jsonb NOT NULL "
-         "DEFAULT '[]'::jsonb", "strategy_periods"),
-    )  # fmt: skip
 
     # -- the network -----------------------------------------------------------------------
 
     def organizations(self) -> dict[str, Record]:
-        return {o["code"]: o for o in self._select("organizations")}
+        return {o["code"]: o for o in self._rows(Query("organizations"))}
 
     # -- figures of closed periods ---------------------------------------------------------
 
     def periods_closed(self, up_to: str | None = None, organizations: list[str] | None = None
                        ) -> list[str]:  # fmt: skip
         """Closed periods with figures (up to a period, of some organizations), in order."""
-        rows = self._select(
-            "plan_periods",
-            "(%(p)s::text IS NULL OR period <= %(p)s) "
-            "AND (%(o)s::text[] IS NULL OR organization = ANY(%(o)s))",
-            columns="DISTINCT period", p=up_to, o=organizations,
-        )  # fmt: skip
+        rows = self._rows(Query(
+            "plan_periods", at_most={"period": up_to} if up_to else {},
+            any_of={"organization": organizations} if organizations is not None else {},
+            columns=("period",), distinct=True,
+        ))  # fmt: skip
         return sorted(r["period"] for r in rows)
 
     def plan_figures(self, periods: list[str]) -> list[Record]:
-        return self._select("plan_periods", "period = ANY(%(w)s)", w=periods)
+        return self._rows(Query("plan_periods", any_of={"period": periods}))
 
     def plan_key_of(self, organization: str, period: str) -> str | None:
-        rows = self._select(
-            "plan_periods", "organization = %(o)s AND period = %(p)s", columns="plan_key",
-            o=organization, p=period,
-        )  # fmt: skip
+        rows = self._rows(Query("plan_periods", equal={"organization": organization,
+                                                       "period": period}))  # fmt: skip
         return rows[0]["plan_key"] if rows else None
 
     def strategy_figures(self, periods: list[str], organizations: list[str]) -> list[Record]:
-        return self._select(
-            "strategy_periods", "period = ANY(%(w)s) AND organization = ANY(%(o)s)",
-            w=periods, o=organizations,
-            columns="organization, period, strategy, practice, figures",
-        )  # fmt: skip
+        return self._rows(Query(
+            "strategy_periods", any_of={"period": periods, "organization": organizations},
+            columns=("organization", "period", "strategy", "practice", "figures"),
+        ))  # fmt: skip
 
     def milestones_completed(self, period: str) -> set[tuple[str, str]]:
         """(plan, milestone) of every milestone completed by the period's end."""
-        rows = self._select(
-            "strategy_periods", "period = %(p)s", p=period,
-            columns="plan_key, jsonb_path_query(milestones, "
-            "'$[*] ? (@.figures.milestones_completed > 0).number') #>> '{{}}' AS milestone",
-        )  # fmt: skip
-        return {(r["plan_key"], r["milestone"]) for r in rows}
+        rows = self._rows(Query("strategy_periods", equal={"period": period},
+                                columns=("plan_key", "milestones")))  # fmt: skip
+        return {(r["plan_key"], m["number"]) for r in rows for m in r["milestones"]
+                if m["figures"]["milestones_completed"] > 0}  # fmt: skip
 
     def slips_up_to(self, period: str) -> list[Record]:
-        return self._select("milestone_slips", "period <= %(p)s", p=period)
+        return self._rows(Query("milestone_slips", at_most={"period": period}))
 
     def missing_reports(self, period: str) -> set[str]:
         """Organizations whose report of the period is missing."""
-        return {r["organization"] for r in self._select("missing_reports", "period = %(p)s",
-                                                       p=period)}  # fmt: skip
+        rows = self._rows(Query("missing_reports", equal={"period": period}))
+        return {r["organization"] for r in rows}
 
     # -- waning flags ----------------------------------------------------------------------
 
     def flags(self, organizations: list[str], period: str | None) -> list[Record]:
         """Flags raised or cleared in a period (every period: None), by organization."""
-        return self._select(
-            "waning",
-            "organization = ANY(%(o)s) AND (%(p)s::text IS NULL OR period = %(p)s) "
-            "ORDER BY period, organization, rule",
-            o=organizations, p=period,
-        )  # fmt: skip
+        return self._rows(Query(
+            "waning", any_of={"organization": organizations},
+            equal={"period": period} if period else {},
+            order_by=("period", "organization", "rule"),
+        ))  # fmt: skip
 
     def organizations_with_raised_flags(self) -> set[str]:
         """Organizations with a flag raised and not cleared since."""
-        latest = self._select(
-            "waning", "TRUE ORDER BY organization, rule, period DESC",
-            columns="DISTINCT ON (organization, rule) organization, change",
-        )  # fmt: skip
-        return {row["organization"] for row in latest if row["change"] == "raised"}
+        latest: dict[tuple[str, str], str] = {}
+        for row in self._rows(Query("waning", order_by=("period",))):
+            latest[(row["organization"], row["rule"])] = row["change"]
+        return {org for (org, _), change in latest.items() if change == "raised"}
 
     def judged(self, period: str) -> bool:
-        return bool(self._select("judged_periods", "period = %(p)s", p=period))
+        return bool(self._rows(Query("judged_periods", equal={"period": period})))
 
     # -- support cases ---------------------------------------------------------------------
 
     def support_cases(self, organization: str | None = None, status: str | None = None
                       ) -> list[Record]:  # fmt: skip
         """Cases of or addressed to an organization (every one: None), by status."""
-        return self._select(
-            "support_cases",
-            "(%(org)s::text IS NULL OR recipient = %(org)s OR addressed_to = %(org)s) "
-            "AND (%(status)s::text IS NULL OR status = %(status)s) ORDER BY opened, recipient",
-            org=organization, status=status,
-        )  # fmt: skip
+        rows = self._rows(Query("support_cases", equal={"status": status} if status else {},
+                                order_by=("opened", "recipient")))  # fmt: skip
+        if organization is None:
+            return rows
+        return [r for r in rows if organization in (r["recipient"], r["addressed_to"])]
 
     # -- performance measures --------------------------------------------------------------
 
     def measure(self, plan: str, measure: str) -> Record | None:
-        rows = self._select("measures", "plan_key = %(p)s AND measure = %(m)s", p=plan, m=measure)
+        rows = self._rows(Query("measures", equal={"plan_key": plan, "measure": measure}))
         return rows[0] if rows else None
 
     def measures_of(self, organization: str) -> list[Record]:
-        return self._select("measures", "organization = %(o)s", o=organization)
+        return self._rows(Query("measures", equal={"organization": organization}))
 
     def measure_values(self, plans: list[str]) -> list[Record]:
-        return self._select("measure_values", "plan_key = ANY(%(k)s)", k=plans)
+        return self._rows(Query("measure_values", any_of={"plan_key": plans}))
+
+
+class RollupRecorder(RollupReadModels, ReadModelRecorder):
+    """In PostgreSQL; the two queries that would read a year of rows ask in SQL."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.append(  # tables of before milestones moved into strategies
+            SQL("ALTER TABLE {0} ADD COLUMN IF NOT EXISTS milestones jsonb NOT NULL "
+                "DEFAULT '[]'::jsonb").format(self.table("strategy_periods"))
+        )  # fmt: skip
+
+    def milestones_completed(self, period: str) -> set[tuple[str, str]]:
+        rows = self._fetch(
+            SQL("SELECT plan_key, jsonb_path_query(milestones, '$[*] ? "
+                "(@.figures.milestones_completed > 0).number') #>> '{{}}' AS milestone "
+                "FROM {0} WHERE period = %s").format(self.table("strategy_periods")),
+            [period],
+        )  # fmt: skip
+        return {(r["plan_key"], r["milestone"]) for r in rows}
+
+    def organizations_with_raised_flags(self) -> set[str]:
+        rows = self._fetch(
+            SQL("SELECT DISTINCT ON (organization, rule) organization, change FROM {0} "
+                "ORDER BY organization, rule, period DESC").format(self.table("waning"))
+        )  # fmt: skip
+        return {row["organization"] for row in rows if row["change"] == "raised"}
+
+
+class RollupMemoryRecorder(RollupReadModels, MemoryReadModelRecorder):
+    """In memory, beside the POPO event store (unit tests)."""

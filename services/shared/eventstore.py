@@ -10,6 +10,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import IntegrityError, ProcessRecorder
+from eventsourcing.popo import POPOFactory, POPOProcessRecorder
 from eventsourcing.postgres import PostgresFactory, PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 from psycopg.conninfo import conninfo_to_dict
@@ -88,12 +89,17 @@ def find(app: Application[UUID], aggregate_id: UUID, copy: bool = True) -> Any:
 
 
 def process_recorder(
-    app: Application[UUID], recorder_class: type[PostgresProcessRecorder]
+    app: Application[UUID],
+    recorder_class: type[PostgresProcessRecorder],
+    memory_class: type[POPOProcessRecorder] | None = None,
 ) -> ProcessRecorder:
     """A process recorder of the given class (events, tracking and the service's own read
-    models in one transaction) on the application's PostgreSQL datastore; the plain one of
+    models in one transaction) on the application's PostgreSQL datastore; on the in-memory
+    store (``PERSISTENCE_MODULE=eventsourcing.popo``), ``memory_class``; the plain one of
     any other persistence module."""
     factory = app.factory
+    if isinstance(factory, POPOFactory) and memory_class is not None:
+        return memory_class()
     if not isinstance(factory, PostgresFactory):
         return factory.process_recorder()
     recorder = recorder_class(

@@ -1,22 +1,30 @@
 """One read-model mechanism for every service: tables declared as data beside the event
-store, written as idempotent multi-row upserts in the transaction that stores the events
-and the tracking record (``save(..., view_rows=[(table, row), ...])``), and read through
-named query methods of the service's recorder.
+store, written in the transaction that stores the events and the tracking record
+(``save(..., view_rows=[(table, row), ...], view_deletes=[(table, key), ...])``), and
+read through named query methods.
 
-A service's recorder subclasses ``ReadModelRecorder``, declares ``TABLES`` (name -> column
-SQL) and ``KEYS`` (name -> key columns), and adds one method per query it answers; the
-application never writes SQL."""
+A service declares its tables and queries once, in a ``ReadModelTables`` subclass that
+asks only ``Query`` questions; two backends answer them: ``ReadModelRecorder`` in
+PostgreSQL (idempotent multi-row upserts) and ``MemoryReadModelRecorder`` beside
+eventsourcing's in-memory (POPO) store, for fast unit tests of the applications. A query
+that needs SQL of its own for speed overrides the method in the PostgreSQL recorder."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from services.shared.pg_recorder import NonPipelinedInsertMixin
@@ -26,16 +34,67 @@ STATEMENTS_CACHED = 200
 
 Row = tuple[str, dict[str, Any]]
 """(table, columns): one upsert."""
+Key = tuple[str, dict[str, Any]]
+"""(table, key columns): one delete."""
+Record = dict[str, Any]
 
 
-class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
-    """Events, tracking and read-model rows, in one transaction a save."""
+@dataclass(frozen=True)
+class Query:
+    """Rows of one table where every condition holds, in order."""
 
-    TABLES: ClassVar[dict[str, str]] = {}
+    table: str
+    equal: Mapping[str, Any] = field(default_factory=dict)
+    any_of: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    at_most: Mapping[str, Any] = field(default_factory=dict)
+    before: Mapping[str, Any] = field(default_factory=dict)  # strictly less than
+    order_by: tuple[str, ...] = ()
+    limit: int | None = None
+    columns: tuple[str, ...] | None = None  # None: every column
+    distinct: bool = False
+
+    def holds(self, row: Record) -> bool:
+        """The query's conditions, in Python (the in-memory backend)."""
+        return (
+            all(row.get(c) == v for c, v in self.equal.items())
+            and all(row.get(c) in set(v) for c, v in self.any_of.items())
+            and all(row.get(c) is not None and row[c] <= v for c, v in self.at_most.items())
+            and all(row.get(c) is not None and row[c] < v for c, v in self.before.items())
+        )
+
+
+class ReadModelTables:
+    """What a service's read models are: its tables, and the rules of their upserts."""
+
+    TABLES: ClassVar[dict[str, str]] = {}  # name -> column SQL
     KEYS: ClassVar[dict[str, tuple[str, ...]]] = {}
     FINAL: ClassVar[frozenset[str]] = frozenset()  # tables whose rows, once written, stay
-    UPDATE_WHERE: ClassVar[dict[str, str]] = {}  # a row updates only where this holds
-    MIGRATIONS: ClassVar[tuple[tuple[str, ...], ...]] = ()  # (SQL with {0}.., table names)
+    UPDATE_UNLESS: ClassVar[dict[str, tuple[str, Any]]] = {}  # a stored (column, value) stays
+    DEFAULTS: ClassVar[dict[str, dict[str, Callable[[], Any]]]] = {}  # the in-memory backend's
+
+    def _rows(self, query: Query) -> list[Record]:
+        raise NotImplementedError
+
+    def upsert(self, rows: Sequence[Row]) -> None:
+        """Rows without events (a rebuild of rows from events already stored)."""
+        raise NotImplementedError
+
+    def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
+               ) -> None:  # fmt: skip
+        """Set ``values`` on the rows of these keys."""
+        raise NotImplementedError
+
+    def delete(self, keys: Sequence[Key]) -> None:
+        raise NotImplementedError
+
+    def _updates(self, table: str, columns: Sequence[str]) -> list[str]:
+        if table in self.FINAL:
+            return []
+        return [c for c in columns if c not in self.KEYS[table]]
+
+
+class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProcessRecorder):
+    """Events, tracking and read-model rows in PostgreSQL, in one transaction a save."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -44,10 +103,6 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         for table, columns in self.TABLES.items():
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
-            )
-        for migration, *tables in self.MIGRATIONS:
-            self.sql_create_statements.append(
-                SQL(migration).format(*(self.table(t) for t in tables))
             )
 
     def table(self, name: str) -> Composed:
@@ -59,12 +114,66 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
+        self._delete(curs, kwargs.get("view_deletes") or [])
         self._write(curs, kwargs.get("view_rows") or [])
 
-    def upsert(self, rows: list[Row]) -> None:
-        """Rows without events (a rebuild of rows from events already stored)."""
+    def upsert(self, rows: Sequence[Row]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._write(curs, rows)
+
+    def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
+               ) -> None:  # fmt: skip
+        columns = self.KEYS[table]
+        statement = SQL("UPDATE {0} SET {1} WHERE {2}").format(
+            self.table(table),
+            SQL(", ").join(SQL("{0} = %s").format(Identifier(c)) for c in values),
+            SQL(" AND ").join(SQL("{0} = ANY(%s)").format(Identifier(c)) for c in columns),
+        )  # one key column: one statement; several: a statement a key
+        runs = [keys] if len(columns) == 1 else [[k] for k in keys]
+        with self.datastore.transaction(commit=True) as curs:
+            for run in runs if keys else []:
+                params = [_adapt(v) for v in values.values()]
+                curs.execute(statement, params + [[k[c] for k in run] for c in columns])
+
+    def delete(self, keys: Sequence[Key]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            self._delete(curs, keys)
+
+    def _delete(self, curs: Cursor[DictRow], keys: Sequence[Key]) -> None:
+        for table, key in keys:
+            curs.execute(
+                SQL("DELETE FROM {0} WHERE {1}").format(self.table(table), SQL(" AND ").join(
+                    SQL("{0} = %s").format(Identifier(c)) for c in key)),
+                list(key.values()),
+            )  # fmt: skip
+
+    def _rows(self, query: Query) -> list[Record]:
+        where: list[Composable] = [SQL("TRUE")]
+        params: list[Any] = []
+        for conditions, operator in ((query.equal, "= %s"), (query.any_of, "= ANY(%s)"),
+                                     (query.at_most, "<= %s"), (query.before, "< %s")):  # fmt: skip
+            for column, value in conditions.items():
+                where.append(SQL("{0} " + operator).format(Identifier(column)))
+                params.append(list(value) if operator == "= ANY(%s)" else value)
+        statement = SQL("SELECT {0}{1} FROM {2} WHERE {3}").format(
+            SQL("DISTINCT ") if query.distinct else SQL(""),
+            SQL(", ").join(map(Identifier, query.columns)) if query.columns else SQL("*"),
+            self.table(query.table),
+            SQL(" AND ").join(where),
+        )
+        if query.order_by:
+            statement += SQL(" ORDER BY ") + SQL(", ").join(map(Identifier, query.order_by))
+        if query.limit is not None:
+            statement += SQL(" LIMIT %s")
+            params.append(query.limit)
+        return self._fetch(statement, params)
+
+    def _fetch(self, statement: SQL | Composed, params: Sequence[Any] | Mapping[str, Any] = ()
+               ) -> list[Record]:  # fmt: skip
+        """Rows of a statement of the recorder's own (a query's faster SQL)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, params)
+            return [dict(row) for row in curs.fetchall()]
 
     def _write(self, curs: Cursor[DictRow], rows: Sequence[Row]) -> None:
         """Each run of rows of one table and shape as multi-row upserts (order kept: a later
@@ -86,9 +195,6 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     def _write_run(
         self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], run: list[dict[str, Any]]
     ) -> None:
-        """One statement per ``ROWS_PER_STATEMENT`` rows; a key repeated in the run is
-        written once, as sequential upserts would leave it (the last row when the upsert
-        updates, the first when it does nothing)."""
         table, columns = shape
         for chunk in self._chunks(table, columns, run):
             params = [_adapt(row[c]) for row in chunk for c in columns]
@@ -99,9 +205,10 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
     ) -> list[list[dict[str, Any]]]:
         """Statements' rows, no key twice in one. A conditional update can refuse a later
         row, so there a repeated key starts a new statement; elsewhere the row sequential
-        upserts would leave stands for them all."""
+        upserts would leave stands for them all (the last when the upsert updates, the
+        first when it does nothing)."""
         keys = self.KEYS[table]
-        if table in self.UPDATE_WHERE:
+        if table in self.UPDATE_UNLESS:
             chunks: list[list[dict[str, Any]]] = [[]]
             seen: set[tuple[Any, ...]] = set()
             for row in run:
@@ -121,11 +228,6 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
                 unique[key] = row
         rows = list(unique.values())
         return [rows[i : i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
-
-    def _updates(self, table: str, columns: tuple[str, ...]) -> list[str]:
-        if table in self.FINAL:
-            return []
-        return [c for c in columns if c not in self.KEYS[table]]
 
     def _statement(
         self, curs: Cursor[DictRow], shape: tuple[str, tuple[str, ...]], count: int
@@ -148,8 +250,11 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             action = SQL("UPDATE SET ") + SQL(", ").join(
                 SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
             )
-            if table in self.UPDATE_WHERE:
-                action += SQL(" WHERE ") + SQL(self.UPDATE_WHERE[table]).format(self.table(table))
+            if table in self.UPDATE_UNLESS:
+                column, value = self.UPDATE_UNLESS[table]
+                action += SQL(" WHERE {0}.{1} IS DISTINCT FROM {2}").format(
+                    self.table(table), Identifier(column), value
+                )
         return SQL("INSERT INTO {0} ({1}) VALUES {2} ON CONFLICT ({3}) DO {4}").format(
             self.table(table),
             SQL(", ").join(Identifier(c) for c in columns),
@@ -158,17 +263,98 @@ class ReadModelRecorder(NonPipelinedInsertMixin, PostgresProcessRecorder):
             action,
         )
 
-    def _select(
-        self, table: str, where: str = "TRUE", columns: str = "*", **params: Any
-    ) -> list[dict[str, Any]]:
-        """Rows of a read-model table, for the named queries of a subclass (``where`` and
-        ``columns`` are its own SQL, with %(name)s params)."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(f"SELECT {columns} FROM {{0}} WHERE {where}").format(self.table(table)),
-                params,
-            )
-            return [dict(row) for row in curs.fetchall()]
+
+class MemoryReadModelRecorder(ReadModelTables, POPOProcessRecorder):
+    """The same tables in memory, beside eventsourcing's POPO store: the same upserts and
+    the same answers (``Query.holds``), under the store's one lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tables: dict[str, dict[tuple[Any, ...], Record]] = {t: {} for t in self.TABLES}
+        self._types = {t: _column_types(columns) for t, columns in self.TABLES.items()}
+
+    def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        ids = super()._update_table(stored_events, **kwargs)
+        self._delete(kwargs.get("view_deletes") or [])
+        self._write(kwargs.get("view_rows") or [])
+        return ids
+
+    def upsert(self, rows: Sequence[Row]) -> None:
+        with self._database_lock:
+            self._write(rows)
+
+    def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
+               ) -> None:  # fmt: skip
+        with self._database_lock:
+            for key in keys:
+                found = self._tables[table].get(tuple(key[k] for k in self.KEYS[table]))
+                if found is not None:
+                    found.update(values)
+
+    def delete(self, keys: Sequence[Key]) -> None:
+        with self._database_lock:
+            self._delete(keys)
+
+    def _delete(self, keys: Sequence[Key]) -> None:
+        for table, key in keys:
+            self._tables[table].pop(tuple(key[k] for k in self.KEYS[table]), None)
+
+    def _write(self, rows: Sequence[Row]) -> None:
+        for table, given in rows:
+            columns = _typed(given, self._types[table])
+            key = tuple(columns[k] for k in self.KEYS[table])
+            stored = self._tables[table].get(key)
+            if stored is None:
+                defaults = {c: make() for c, make in self.DEFAULTS.get(table, {}).items()}
+                self._tables[table][key] = defaults | _copy(columns)
+                continue
+            unless = self.UPDATE_UNLESS.get(table)
+            if unless and stored.get(unless[0]) == unless[1]:
+                continue
+            stored.update({c: _copy(columns)[c] for c in self._updates(table, list(columns))})
+
+    def _rows(self, query: Query) -> list[Record]:
+        with self._database_lock:
+            rows = [dict(r) for r in self._tables[query.table].values() if query.holds(r)]
+        for column in reversed(query.order_by):  # NULLs last, as PostgreSQL sorts them
+            rows.sort(key=lambda r, c=column: (r.get(c) is None, r.get(c)))  # type: ignore[misc]
+        if query.columns:
+            rows = [{c: r.get(c) for c in query.columns} for r in rows]
+        if query.distinct:
+            rows = list({tuple(r.items()): r for r in rows}.values())
+        return rows[: query.limit] if query.limit is not None else rows
+
+
+COLUMN_TYPES: dict[str, Callable[[Any], Any]] = {
+    "uuid": lambda v: v if isinstance(v, UUID) else UUID(str(v)),
+    "date": lambda v: v if isinstance(v, date) else date.fromisoformat(str(v)),
+    "double": float,
+    "integer": int,
+    "bigint": int,
+}
+
+
+def _column_types(columns: str) -> dict[str, Callable[[Any], Any]]:
+    """What PostgreSQL would make of a value, by column, from a table's column SQL."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for definition in re.split(r",(?![^(]*\))", columns):
+        words: list[str] = definition.split()
+        if len(words) >= 2 and words[0] != "PRIMARY" and words[1] in COLUMN_TYPES:
+            found[words[0]] = COLUMN_TYPES[words[1]]
+    return found
+
+
+def _typed(columns: Mapping[str, Any], types: Mapping[str, Callable[[Any], Any]]) -> Record:
+    return {c: types[c](v) if c in types and v is not None else v for c, v in columns.items()}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _copy(columns: Mapping[str, Any]) -> Record:
+    """A row as PostgreSQL would give it back (jsonb comes back a new object)."""
+    return copy.deepcopy(dict(columns))
 
 
 def _adapt(value: Any) -> Any:

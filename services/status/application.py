@@ -25,7 +25,13 @@ from services.shared.eventstore import find, forget_cached, process_recorder
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
 from services.status.domain.registers import ActivePlans, ReportingPeriod
-from services.status.recorder import Row, StatusRecorder, outcome_row
+from services.status.recorder import (
+    Row,
+    StatusMemoryRecorder,
+    StatusReadModels,
+    StatusRecorder,
+    outcome_row,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class StatusApplication(Application[UUID]):
     }
 
     def construct_recorder(self) -> ProcessRecorder:
-        return process_recorder(self, StatusRecorder)
+        return process_recorder(self, StatusRecorder, StatusMemoryRecorder)
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -121,8 +127,9 @@ class StatusApplication(Application[UUID]):
     def commit(self, batch: PreparedBatch) -> None:
         rows = [*batch.outcomes, *(("parked_reports", p) for p in batch.parked),
                 *_plan_rows(batch.aggregates.values())]  # fmt: skip
+        taken = [("parked_reports", {"report_id": r}) for r in batch.unparked]
         self._commit(batch.aggregates.values(), batch.tracking, view_rows=rows,
-                     unparked_reports=batch.unparked)  # fmt: skip
+                     view_deletes=taken)  # fmt: skip
 
     def skip(self, source: str, sequence: int) -> None:
         """Track a message that has no effect (it was dead-lettered)."""
@@ -250,7 +257,7 @@ class StatusApplication(Application[UUID]):
             elif (close := progress.close_period(period)) is not None:
                 evaluated.append(progress)
                 closes.append(("period_figures", {"plan": key, "period": period,
-                                                  "close": json.dumps(close)}))  # fmt: skip
+                                                  "close": close}))  # fmt: skip
                 done += 1
         self.save(
             *evaluated, ReportingPeriod(period=period, plans_evaluated=done),
@@ -277,8 +284,8 @@ class StatusApplication(Application[UUID]):
         return self._view.report_outcomes(report_ids)
 
     @property
-    def _view(self) -> StatusRecorder:
-        assert isinstance(self.recorder, StatusRecorder)
+    def _view(self) -> StatusReadModels:
+        assert isinstance(self.recorder, StatusReadModels)
         return self.recorder
 
     # -- helpers ---------------------------------------------------------------------------

@@ -1,30 +1,34 @@
 """The status service's process recorder: events, the consumer's tracking record, each
 report's outcome, the reports parked for a plan not yet known and each closed period's
-figures commit in one PostgreSQL transaction (the shared read-model mechanism)."""
+figures commit in one transaction (the shared read-model mechanism: PostgreSQL, or memory
+for unit tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from services.shared.read_models import ReadModelRecorder, Row
+from services.shared.read_models import (
+    MemoryReadModelRecorder,
+    Query,
+    ReadModelRecorder,
+    ReadModelTables,
+    Row,
+    now,
+)
 
-__all__ = ["Row", "StatusRecorder"]
+__all__ = ["Row", "StatusMemoryRecorder", "StatusReadModels", "StatusRecorder", "outcome_row"]
 Record = dict[str, Any]
 
 
-class StatusRecorder(ReadModelRecorder):
+class StatusReadModels(ReadModelTables):
     """``report_outcomes``: what became of each report id (a recorded outcome is final; a
     rejected or parked report may still be recorded later). ``parked_reports``: reports
-    waiting for their plan's approval (a queue: ``unparked_reports`` of a save are taken
-    from it). ``period_figures``: each plan's figures of each closed period (final; the
+    waiting for their plan's approval (a queue: a save's ``view_deletes`` take them from
+    it). ``period_figures``: each plan's figures of each closed period (final; the
     aggregate does not keep them, so its size does not grow with the year). ``plans``:
     each adopted plan and its count of reports. Queries never read an aggregate."""
 
@@ -46,7 +50,44 @@ class StatusRecorder(ReadModelRecorder):
         "plans": ("key",),
     }
     FINAL = frozenset({"parked_reports", "period_figures"})
-    UPDATE_WHERE = {"report_outcomes": "{0}.outcome <> 'recorded'"}
+    UPDATE_UNLESS = {"report_outcomes": ("outcome", "recorded")}
+    DEFAULTS = {"parked_reports": {"parked_at": now, "expired": lambda: False}}
+
+    def report_outcomes(self, report_ids: list[str]) -> dict[str, Record]:
+        rows = self._rows(Query("report_outcomes", any_of={"report_id": report_ids}))
+        return {row["report_id"]: row for row in rows}
+
+    def plan_row(self, key: str) -> Record | None:
+        rows = self._rows(Query("plans", equal={"key": key}))
+        return rows[0] if rows else None
+
+    def period_figures(self, plan: str) -> dict[str, Record]:
+        rows = self._rows(Query("period_figures", equal={"plan": plan}))
+        return {row["period"]: row["close"] for row in rows}
+
+    def parked_for(self, plans: list[str]) -> list[Record]:
+        return self._rows(Query("parked_reports", any_of={"plan": plans},
+                                equal={"expired": False}, order_by=("sequence",)))  # fmt: skip
+
+    def expired(self, limit: int = 1000) -> list[Record]:
+        return self._rows(Query("parked_reports", equal={"expired": True},
+                                order_by=("sequence",), limit=limit))  # fmt: skip
+
+    def expire_parked(self, moment: datetime, message: str) -> None:
+        """Parked before ``moment``: rejected as unknown_plan, then marked expired (a crash
+        between the two repeats both: each is idempotent)."""
+        due = self._rows(Query("parked_reports", equal={"expired": False},
+                               before={"parked_at": moment}, columns=("report_id",)))  # fmt: skip
+        self.upsert([outcome_row(r["report_id"], "rejected", "unknown_plan", message)
+                     for r in due])  # fmt: skip
+        self.update("parked_reports", {"expired": True}, due)
+
+    def forget_parked(self, report_ids: list[str]) -> None:
+        self.delete([("parked_reports", {"report_id": r}) for r in report_ids])
+
+
+class StatusRecorder(StatusReadModels, ReadModelRecorder):
+    """In PostgreSQL."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
@@ -56,59 +97,9 @@ class StatusRecorder(ReadModelRecorder):
             )
         )
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        unparked = kwargs.get("unparked_reports") or []
-        if unparked:
-            curs.execute(
-                SQL("DELETE FROM {0} WHERE report_id = ANY(%s)").format(
-                    self.table("parked_reports")
-                ),
-                (unparked,),
-            )
-        super()._insert_events(curs, stored_events, **kwargs)
 
-    def report_outcomes(self, report_ids: list[str]) -> dict[str, Record]:
-        rows = self._select("report_outcomes", "report_id = ANY(%(ids)s)", ids=report_ids)
-        return {row["report_id"]: row for row in rows}
-
-    def plan_row(self, key: str) -> Record | None:
-        rows = self._select("plans", "key = %(key)s", key=key)
-        return rows[0] if rows else None
-
-    def period_figures(self, plan: str) -> dict[str, Record]:
-        rows = self._select("period_figures", "plan = %(p)s", columns="period, close", p=plan)
-        return {row["period"]: row["close"] for row in rows}
-
-    def parked_for(self, plans: list[str]) -> list[Record]:
-        return self._select("parked_reports", "plan = ANY(%(p)s) AND NOT expired ORDER BY "
-                            "sequence", p=plans)  # fmt: skip
-
-    def expired(self, limit: int = 1000) -> list[Record]:
-        return self._select("parked_reports", "expired ORDER BY sequence LIMIT %(n)s", n=limit)
-
-    def expire_parked(self, moment: datetime, message: str) -> None:
-        """Parked before ``moment``: marked expired, rejected as unknown_plan, together."""
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL("UPDATE {0} SET expired = true WHERE parked_at < %s AND NOT expired "
-                    "RETURNING report_id").format(self.table("parked_reports")),
-                (moment,),
-            )  # fmt: skip
-            self._write(curs, [
-                outcome_row(row["report_id"], "rejected", "unknown_plan", message)
-                for row in curs.fetchall()
-            ])  # fmt: skip
-
-    def forget_parked(self, report_ids: list[str]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                SQL("DELETE FROM {0} WHERE report_id = ANY(%s)").format(
-                    self.table("parked_reports")
-                ),
-                (report_ids,),
-            )
+class StatusMemoryRecorder(StatusReadModels, MemoryReadModelRecorder):
+    """In memory, beside the POPO event store (unit tests)."""
 
 
 def outcome_row(

@@ -37,6 +37,7 @@ from services.shared.pg_recorder import (
     NonPipelinedInsertMixin,
     NonPipelinedProcessRecorder,
 )
+from services.shared.read_models import Query
 from services.status.recorder import StatusRecorder
 
 DEADLINE = 20.0  # each write here takes well under 1 s
@@ -223,7 +224,7 @@ def test_process_recorders_write_large_batches_with_their_extras(
     if isinstance(recorder, StatusRecorder):
         assert len(recorder.report_outcomes([f"r{i}" for i in range(2000)])) == 2000
     if isinstance(recorder, RollupRecorder):
-        assert len(recorder._select("missing_reports")) == 300
+        assert len(recorder._rows(Query("missing_reports"))) == 300
 
 
 @pytest.mark.parametrize(

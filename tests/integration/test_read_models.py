@@ -1,49 +1,119 @@
-"""The shared read-model mechanism on a real PostgreSQL: what sequential upserts would leave."""
+"""The shared read-model mechanism on a real PostgreSQL and in memory: the same writes give
+the same tables and the same answers (the in-memory backend is what the applications' unit
+tests run on, so it is held to PostgreSQL's behaviour here)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
 from services.rollup.application import RollupApplication
+from services.rollup.domain.support_case import SupportCase
+from services.rollup.read import case_rows
 from services.shared.eventstore import postgres_env
-from services.shared.read_models import ROWS_PER_STATEMENT
+from services.shared.read_models import ROWS_PER_STATEMENT, Query
 from services.status.application import StatusApplication
 from services.status.recorder import outcome_row
 
+BACKENDS = ["postgres", "memory"]
+
+
+def env(backend: str, database_url: str, db_schema: str) -> dict[str, str]:
+    if backend == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    return postgres_env(database_url, db_schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def rollup(request, database_url: str, db_schema: str) -> Iterator[RollupApplication]:
+    app = RollupApplication(env(request.param, database_url, db_schema))
+    yield app
+    app.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def status(request, database_url: str, db_schema: str) -> Iterator[StatusApplication]:
+    app = StatusApplication(env(request.param, database_url, db_schema))
+    yield app
+    app.close()
+
 
 def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
-    database_url: str, db_schema: str
+    rollup: RollupApplication,
 ):
-    app = RollupApplication(postgres_env(database_url, db_schema))
-    try:
-        many = ROWS_PER_STATEMENT * 2 + 7  # more than one statement
-        rows = [("judged_periods", {"period": f"p{n:04d}", "flags": 0}) for n in range(many)]
-        rows += [("judged_periods", {"period": "p0003", "flags": 5}),  # a later row wins
-                 ("missing_reports", {"plan_key": "k", "organization": "first", "period": "x"}),
-                 ("missing_reports", {"plan_key": "k", "organization": "second", "period": "x"}),
-                 ("judged_periods", {"period": "p0003", "flags": 9})]  # fmt: skip
-        app.view.upsert(rows)
-        judged = {r["period"]: r["flags"] for r in app.view._select("judged_periods")}
-        assert len(judged) == many
-        assert (judged["p0002"], judged["p0003"]) == (0, 9)
-        missing = app.view._select("missing_reports")
-        assert [r["organization"] for r in missing] == ["second"]
-    finally:
-        app.close()
+    many = ROWS_PER_STATEMENT * 2 + 7  # more than one statement
+    rows = [("judged_periods", {"period": f"p{n:04d}", "flags": 0}) for n in range(many)]
+    rows += [("judged_periods", {"period": "p0003", "flags": 5}),  # a later row wins
+             ("missing_reports", {"plan_key": "k", "organization": "first", "period": "x"}),
+             ("missing_reports", {"plan_key": "k", "organization": "second", "period": "x"}),
+             ("judged_periods", {"period": "p0003", "flags": 9})]  # fmt: skip
+    rollup.view.upsert(rows)
+    judged = {r["period"]: r["flags"] for r in rollup.view._rows(Query("judged_periods"))}
+    assert len(judged) == many
+    assert (judged["p0002"], judged["p0003"]) == (0, 9)
+    assert rollup.view.missing_reports("x") == {"second"}
 
 
-def test_a_recorded_outcome_is_final_within_a_run_and_across_saves(
-    database_url: str, db_schema: str
-):
+def test_a_recorded_outcome_is_final_within_a_run_and_across_saves(status: StatusApplication):
     """A conditional upsert (status: only an outcome not yet 'recorded' changes) as
     sequential upserts would leave it, also when one run repeats a key."""
-    app = StatusApplication(postgres_env(database_url, db_schema))
-    try:
-        app._view.upsert([outcome_row("a", "parked", "unknown_plan", "waiting"),
-                          outcome_row("a", "recorded"), outcome_row("a", "rejected", "dup"),
-                          outcome_row("b", "rejected", "unknown_action")])  # fmt: skip
-        app._view.upsert([outcome_row("a", "rejected", "late"), outcome_row("b", "recorded")])
-        found = app.report_outcomes(["a", "b"])
-        assert {k: (v["outcome"], v["reason"]) for k, v in found.items()} == {
-            "a": ("recorded", None), "b": ("recorded", None)
-        }
-    finally:
-        app.close()
+    status._view.upsert([outcome_row("a", "parked", "unknown_plan", "waiting"),
+                         outcome_row("a", "recorded"), outcome_row("a", "rejected", "dup"),
+                         outcome_row("b", "rejected", "unknown_action")])  # fmt: skip
+    status._view.upsert([outcome_row("a", "rejected", "late"), outcome_row("b", "recorded")])
+    found = status.report_outcomes(["a", "b", "c"])
+    assert {k: (v["outcome"], v["reason"]) for k, v in found.items()} == {
+        "a": ("recorded", None), "b": ("recorded", None)
+    }
+
+
+def test_the_queries_answer_the_same_on_both_backends(rollup: RollupApplication):
+    """Conditions, order, distinct, and the column types PostgreSQL gives back."""
+    figures = {"actions_due": 2, "actions_behind_pct": 50.0}
+    rows = [("organizations", {"code": c, "kind": "SCHOOL", "name": c, "parent": "lea"})
+            for c in ("oak", "elm")]  # fmt: skip
+    for org, period in [("oak", "2026-09"), ("oak", "2026-10"), ("elm", "2026-10")]:
+        key = {"plan_key": f"{org}/2026-27", "organization": org, "period": period}
+        rows += [("plan_periods", key | {"as_of": date(2026, 10, 31), "figures": figures}),
+                 ("strategy_periods", key | {"strategy": "1.1", "practice": "1A",
+                  "figures": figures, "milestones": [
+                      {"number": "1.1.1", "figures": {"milestones_completed": 1}},
+                      {"number": "1.1.2", "figures": {"milestones_completed": 0}}]})]  # fmt: skip
+    rows += [("waning", {"organization": "elm", "rule": r, "period": p, "change": c,
+                         "evidence": {}, "strategies": []})
+             for r, p, c in [("behind", "2026-09", "raised"), ("behind", "2026-10", "cleared"),
+                             ("silent", "2026-10", "raised")]]  # fmt: skip
+    rollup.view.upsert(rows)
+    view = rollup.view
+    assert view.periods_closed() == ["2026-09", "2026-10"]
+    assert view.periods_closed(up_to="2026-09", organizations=["oak"]) == ["2026-09"]
+    assert view.periods_closed(organizations=["elm"]) == ["2026-10"]
+    assert view.plan_key_of("elm", "2026-10") == "elm/2026-27"
+    assert [r["as_of"] for r in view.plan_figures(["2026-10"])] == [date(2026, 10, 31)] * 2
+    assert view.milestones_completed("2026-10") == {("oak/2026-27", "1.1.1"),
+                                                    ("elm/2026-27", "1.1.1")}  # fmt: skip
+    assert [(f["rule"], f["period"]) for f in view.flags(["elm", "oak"], None)] == [
+        ("behind", "2026-09"), ("behind", "2026-10"), ("silent", "2026-10")]  # fmt: skip
+    assert view.organizations_with_raised_flags() == {"elm"}
+    case = SupportCase(recipient="elm", addressed_to="lea", practice=None, opened="2026-10",
+                       practices=[], reasons=["behind"], escalated_from=str(uuid4()))  # fmt: skip
+    view.upsert(case_rows([case]))
+    [found] = view.support_cases("lea", status="open")
+    assert (found["case_id"], type(found["escalated_from"])) == (case.id, type(case.id))
+    assert view.support_cases("oak") == []
+
+
+def test_parked_reports_queue_and_expire(status: StatusApplication):
+    view = status._view
+    view.upsert([("parked_reports", {"report_id": f"r{n}", "plan": "oak/2026-27", "sequence": n,
+                                     "subject": "s", "body": b"{}", "payload": "{}"})
+                 for n in (2, 1)])  # fmt: skip
+    assert [r["report_id"] for r in view.parked_for(["oak/2026-27"])] == ["r1", "r2"]
+    view.expire_parked(datetime.now(UTC) + timedelta(seconds=5), "no plan")
+    assert view.parked_for(["oak/2026-27"]) == []
+    assert [r["report_id"] for r in view.expired(limit=1)] == ["r1"]
+    view.forget_parked(["r1", "r2"])
+    assert view.expired() == []
