@@ -9,12 +9,20 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import ProcessRecorder
+from eventsourcing.utils import get_topic
 
 from services.plans.domain import ids
 from services.plans.domain.errors import OrganizationNotFoundError, PlanNotFoundError
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
-from services.shared.eventstore import find, retry_on_conflict
+from services.plans.recorder import (
+    PlansMemoryRecorder,
+    PlansReadModels,
+    PlansRecorder,
+    directory_rows,
+)
+from services.shared.eventstore import find, process_recorder, retry_on_conflict
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,33 @@ class Outcome:
 
 class PlansApplication(Application[UUID]):
     name = "plans"
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return process_recorder(self, PlansRecorder, PlansMemoryRecorder)
+
+    @property
+    def view(self) -> PlansReadModels:
+        assert isinstance(self.recorder, PlansReadModels)
+        return self.recorder
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Store the aggregates' events with their directory rows, in one transaction."""
+        rows = directory_rows(o for o in objs if o is not None)
+        return super().save(*objs, view_rows=rows, **kwargs)
+
+    def rebuild_directory(self, page: int = 500) -> int:
+        """Write every organization's and plan's row from the event store (after the read
+        models were dropped, or on a store older than them); returns how many."""
+        topics = [get_topic(Organization.Registered),  # type: ignore[attr-defined]
+                  get_topic(ImprovementPlan.Drafted)]  # type: ignore[attr-defined]  # fmt: skip
+        start, written = 1, 0
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            aggregates: list[Any] = [self.repository.get(UUID(str(n.originator_id)))
+                                     for n in notifications]  # fmt: skip
+            self.view.upsert(directory_rows(aggregates))
+            written += len(aggregates)
+            start = notifications[-1].id + 1
+        return written
 
     # -- organizations ---------------------------------------------------------------------
 

@@ -10,11 +10,8 @@ from uuid import UUID
 from contracts import plan_commands as cmd
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
-from services.plans.directory import PlansDirectory
 from services.plans.domain import ids
 from services.plans.domain.errors import PlanNotFoundError
-
-ReadModelWait = Callable[[], None]
 
 
 @contextmanager
@@ -41,13 +38,9 @@ class PlansEndpoints:
     def __init__(
         self,
         app: PlansApplication,
-        directory: Callable[[], PlansDirectory],
-        wait_for_directory: ReadModelWait,
         on_stored: Callable[[], None],
     ):
         self._app = app
-        self._directory = directory
-        self._wait_for_directory = wait_for_directory
         self._on_stored = on_stored
 
     # -- commands ------------------------------------------------------------------------
@@ -96,21 +89,19 @@ class PlansEndpoints:
         return translator.plan_history(plan, list(self._app.plan_history(plan_id)))
 
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
-        self._wait_for_directory()
         plans_by_org: dict[str, list[cmd.PlanSummary]] = {}
-        for row in self._directory().plans():
+        for row in self._app.view.plans():
             plans_by_org.setdefault(row["organization"], []).append(_summary(row))
         kind = request.kind.value if request.kind else None
         return cmd.OrganizationList(
             organizations=[
                 cmd.OrganizationEntry(**row, plans=plans_by_org.get(row["code"], []))
-                for row in self._directory().organizations(kind)
+                for row in self._app.view.organizations(kind)
             ]
         )
 
     def list_plans(self, request: cmd.ListPlans) -> cmd.PlanList:
-        self._wait_for_directory()
-        rows = self._directory().plans(request.organization, request.plan_year)
+        rows = self._app.view.plans(request.organization, request.plan_year)
         return cmd.PlanList(plans=[_summary(row) for row in rows])
 
     def _result(self, outcome: Outcome) -> cmd.CommandResult:

@@ -19,9 +19,10 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
@@ -29,6 +30,9 @@ from psycopg.types.json import Jsonb
 
 from services.shared.pg_recorder import NonPipelinedInsertMixin
 
+RETRIED = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+"""A connection lost (a database restart) is replaced by the pool and the call tried again,
+as eventsourcing's own recorder methods are."""
 ROWS_PER_STATEMENT = 500  # within PostgreSQL's 65,535 parameters for any table here
 STATEMENTS_CACHED = 200
 
@@ -117,10 +121,12 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
         self._delete(curs, kwargs.get("view_deletes") or [])
         self._write(curs, kwargs.get("view_rows") or [])
 
+    @RETRIED
     def upsert(self, rows: Sequence[Row]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._write(curs, rows)
 
+    @RETRIED
     def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
                ) -> None:  # fmt: skip
         columns = self.KEYS[table]
@@ -135,6 +141,7 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
                 params = [_adapt(v) for v in values.values()]
                 curs.execute(statement, params + [[k[c] for k in run] for c in columns])
 
+    @RETRIED
     def delete(self, keys: Sequence[Key]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._delete(curs, keys)
@@ -168,6 +175,7 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             params.append(query.limit)
         return self._fetch(statement, params)
 
+    @RETRIED
     def _fetch(self, statement: SQL | Composed, params: Sequence[Any] | Mapping[str, Any] = ()
                ) -> list[Record]:  # fmt: skip
         """Rows of a statement of the recorder's own (a query's faster SQL)."""

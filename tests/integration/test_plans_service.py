@@ -156,7 +156,7 @@ async def test_lists_answer_from_the_read_model(client, plans_service):
 
 async def test_health_reports_each_dependency(plans_service: PlansService):
     assert await plans_service.health() == {
-        "nats": "ok", "database": "ok", "relay": "ok", "probe": "ok", "directory": "ok"
+        "nats": "ok", "database": "ok", "relay": "ok", "probe": "ok"
     }  # fmt: skip
 
 
@@ -170,7 +170,6 @@ async def test_the_read_model_recovers_from_a_database_outage(client, plans_serv
         )
     listing = await client.request(cmd.ListOrganizations())
     assert [o["code"] for o in listing["organizations"]] == ["state-sea", "river-lea", "oak-school"]
-    assert (await plans_service.health())["directory"] == "ok"
 
 
 def test_examples_dir_exists():
@@ -188,11 +187,7 @@ async def test_the_read_model_is_rebuilt_from_the_event_store(plans_settings, na
     finally:
         await first.stop()
     with psycopg.connect(plans_settings.database_url, autocommit=True) as conn:
-        for table in (
-            "plans_directory_organizations",
-            "plans_directory_plans",
-            "plans_directory_tracking",
-        ):
+        for table in ("plans_organizations", "plans_plans"):
             conn.execute(
                 sql.SQL("DROP TABLE {}.{}").format(
                     sql.Identifier(plans_settings.db_schema), sql.Identifier(table)

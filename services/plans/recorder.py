@@ -1,0 +1,79 @@
+"""The plans service's read models, beside its event store: each organization and each plan
+as a row, written in the transaction that stores the aggregate's events (the shared
+read-model mechanism: PostgreSQL, or memory for unit tests), so a list query always sees
+every command that was answered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from services.plans.domain.organization import Organization
+from services.plans.domain.plan import ImprovementPlan
+from services.shared.read_models import (
+    MemoryReadModelRecorder,
+    Query,
+    ReadModelRecorder,
+    ReadModelTables,
+    Row,
+)
+
+Record = dict[str, Any]
+KIND_ORDER = {"SEA": 0, "LEA": 1, "SCHOOL": 2}
+
+
+class PlansReadModels(ReadModelTables):
+    """``organizations`` and ``plans``, for the list queries."""
+
+    TABLES = {
+        "organizations": "code text PRIMARY KEY, org_id uuid UNIQUE NOT NULL, kind text NOT "
+        "NULL, name text NOT NULL, parent text, liaison_name text, liaison_email text",
+        "plans": "plan_id uuid PRIMARY KEY, key text NOT NULL, organization text NOT NULL, "
+        "plan_year text NOT NULL, status text NOT NULL, version integer NOT NULL",
+    }
+    KEYS = {"organizations": ("code",), "plans": ("plan_id",)}
+
+    def organizations(self, kind: str | None = None) -> list[Record]:
+        """The tree's order: the SEA, then LEAs, then schools, each by parent and code."""
+        rows = self._rows(Query("organizations", equal={"kind": kind} if kind else {}))
+        for row in rows:
+            del row["org_id"]
+        return sorted(rows, key=lambda r: (KIND_ORDER.get(r["kind"], 3), r["parent"] is not None,
+                                           r["parent"] or "", r["code"]))  # fmt: skip
+
+    def plans(self, organization: str | None = None, plan_year: str | None = None
+              ) -> list[Record]:  # fmt: skip
+        equal = {"organization": organization} if organization else {}
+        equal |= {"plan_year": plan_year} if plan_year else {}
+        return self._rows(Query("plans", equal=equal, order_by=("organization", "plan_year")))
+
+    def empty(self) -> bool:
+        return not self._rows(Query("organizations", limit=1))
+
+
+class PlansRecorder(PlansReadModels, ReadModelRecorder):
+    """In PostgreSQL."""
+
+
+class PlansMemoryRecorder(PlansReadModels, MemoryReadModelRecorder):
+    """In memory, beside the POPO event store (unit tests)."""
+
+
+def directory_rows(aggregates: Iterable[Any]) -> list[Row]:
+    """The rows of the organizations and plans being saved, as they now stand."""
+    rows: list[Row] = []
+    for aggregate in aggregates:
+        if isinstance(aggregate, Organization):
+            liaison = aggregate.profile.get("liaison") or {}
+            rows.append(("organizations", {
+                "code": aggregate.code, "org_id": aggregate.id, "kind": aggregate.kind,
+                "name": aggregate.name, "parent": aggregate.parent_code,
+                "liaison_name": liaison.get("name"), "liaison_email": liaison.get("email"),
+            }))  # fmt: skip
+        elif isinstance(aggregate, ImprovementPlan):
+            rows.append(("plans", {
+                "plan_id": aggregate.id, "key": aggregate.key,
+                "organization": aggregate.organization_code, "plan_year": aggregate.plan_year,
+                "status": aggregate.status.value, "version": aggregate.version,
+            }))  # fmt: skip
+    return rows
