@@ -10,9 +10,8 @@ from typing import Any
 
 import yaml
 
-from contracts.base import Versioned
+from contracts.base import Command, Versioned
 from contracts.export import file_name, versioned_contracts
-from contracts.plan_commands import Command
 from contracts.plan_events import IntegrationEvent
 from contracts.replies import Reply
 from contracts.status import (

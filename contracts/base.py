@@ -26,3 +26,10 @@ class Versioned(Part):
     def to_jsonable(self) -> dict:
         """The canonical form as plain JSON values."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+class Command(Versioned):
+    """A request/reply command or query; a successful Reply carries a RESULT."""
+
+    SUBJECT: ClassVar[str]
+    RESULT: ClassVar[type[Versioned]]

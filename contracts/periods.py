@@ -28,3 +28,10 @@ def plan_year_periods(plan_year: str) -> list[str]:
         f"{start + 1}-{m:02d}" for m in range(1, 7)
     ]
 
+
+
+def plan_year_of(period: str) -> str:
+    """``2026-10`` -> ``2026-27``; ``2027-03`` -> ``2026-27`` (July to June)."""
+    year, month = int(period[:4]), int(period[5:7])
+    start = year if month >= 7 else year - 1
+    return f"{start}-{(start + 1) % 100:02d}"

@@ -5,12 +5,12 @@ Subjects are ``<namespace>.<SUBJECT>``, e.g. ``spn.cmd.plans.import_plan``.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import Part, Versioned
+from contracts.base import Command, Part, Versioned
 from contracts.organizations import Organization, OrgCode, OrgKind
 from contracts.plans import ImprovementPlan, PlanYear
 
@@ -92,13 +92,6 @@ class PlanList(Versioned):
 
 
 # -- commands and queries -------------------------------------------------------------------
-
-
-class Command(Versioned):
-    """A request/reply command or query; a successful Reply carries a RESULT."""
-
-    SUBJECT: ClassVar[str]
-    RESULT: ClassVar[type[Versioned]]
 
 
 class RegisterOrganization(Command):

@@ -9,9 +9,8 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from contracts.base import Part, Versioned
+from contracts.base import Command, Part, Versioned
 from contracts.organizations import OrgCode, OrgKind
-from contracts.plan_commands import Command
 from contracts.plan_events import IntegrationEvent
 from contracts.plans import PlanYear
 from contracts.practices import PracticeCode, PracticeField

@@ -17,9 +17,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from contracts.base import Part, Versioned
+from contracts.base import Command, Part, Versioned
 from contracts.organizations import OrgCode
-from contracts.plan_commands import Command
 from contracts.plan_events import IntegrationEvent
 from contracts.plans import ActionNumber, MilestoneNumber, PlanYear, StrategyNumber
 from contracts.practices import PracticeCode

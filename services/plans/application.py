@@ -47,23 +47,23 @@ class PlansApplication(Application[UUID]):
         return self.recorder
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Store the aggregates' events with their directory rows, in one transaction."""
-        rows = directory_rows(o for o in objs if o is not None)
+        """Store the aggregates' events with their directory rows, in one transaction (an
+        aggregate with no new event writes no row: it may be older than the stored one)."""
+        rows = directory_rows(o for o in objs if getattr(o, "pending_events", None))
         return super().save(*objs, view_rows=rows, **kwargs)
 
     def rebuild_directory(self, page: int = 500) -> int:
         """Write every organization's and plan's row from the event store (after the read
-        models were dropped, or on a store older than them); returns how many."""
+        models were dropped, or on a store older than them), in one transaction: a rebuild
+        cut short leaves the tables as they were; returns how many."""
         topics = [get_topic(Organization.Registered),  # type: ignore[attr-defined]
                   get_topic(ImprovementPlan.Drafted)]  # type: ignore[attr-defined]  # fmt: skip
-        start, written = 1, 0
+        start, aggregates = 1, list[Any]()
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
-            aggregates: list[Any] = [self.repository.get(UUID(str(n.originator_id)))
-                                     for n in notifications]  # fmt: skip
-            self.view.upsert(directory_rows(aggregates))
-            written += len(aggregates)
+            aggregates += [self.repository.get(UUID(str(n.originator_id))) for n in notifications]
             start = notifications[-1].id + 1
-        return written
+        self.view.upsert(directory_rows(aggregates))  # a few rows per school: a state's fit
+        return len(aggregates)
 
     # -- organizations ---------------------------------------------------------------------
 

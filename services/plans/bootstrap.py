@@ -29,14 +29,15 @@ class PlansService(ServiceRuntime[PlansApplication]):
         return EventTranslator(self.app)
 
     async def prepare(self, js: JetStreamContext) -> None:
-        """A directory that is empty beside a store with events (its tables were dropped, or
-        the store is older than them) is written again from the store."""
+        """A directory with an empty table beside a store with events (a table dropped, or
+        older than the store) is written again from the store (no plans yet: only the
+        organizations are read again, a cheap rebuild)."""
         written = await asyncio.to_thread(self._rebuild_if_empty)
         if written:
             log.info("plans: directory rebuilt from the event store (%d rows)", written)
 
     def _rebuild_if_empty(self) -> int:
-        if self.app.view.empty() and self.app.recorder.max_notification_id():
+        if self.app.view.incomplete() and self.app.recorder.max_notification_id():
             return self.app.rebuild_directory()
         return 0
 

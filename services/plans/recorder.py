@@ -47,8 +47,10 @@ class PlansReadModels(ReadModelTables):
         equal |= {"plan_year": plan_year} if plan_year else {}
         return self._rows(Query("plans", equal=equal, order_by=("organization", "plan_year")))
 
-    def empty(self) -> bool:
-        return not self._rows(Query("organizations", limit=1))
+    def incomplete(self) -> bool:
+        """A table is empty (dropped, or older than the store's plans): rebuild them."""
+        return not (self._rows(Query("organizations", limit=1))
+                    and self._rows(Query("plans", limit=1)))  # fmt: skip
 
 
 class PlansRecorder(PlansReadModels, ReadModelRecorder):

@@ -11,6 +11,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
+from contracts.periods import plan_year_of
 from services.rollup import read
 from services.rollup.domain.case_rules import (
     CaseRules,
@@ -21,15 +22,20 @@ from services.rollup.domain.case_rules import (
 from services.rollup.domain.errors import UnknownMeasureError, UnknownOrganizationError
 from services.rollup.domain.interlace import strategy_status
 from services.rollup.domain.performance_measure import PerformanceMeasure
+from services.rollup.domain.period_judgment import PeriodJudgment
 from services.rollup.domain.support_case import (
     SupportCase,
     SupportCaseError,
     active_case_keys,
 )
 from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
-from services.rollup.domain.waning_flags import OrganizationWaning
+from services.rollup.domain.waning_flags import OrganizationWaning, flag_change
 from services.rollup.recorder import RollupMemoryRecorder, RollupReadModels, RollupRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
+from services.shared.translation import FirstVersions
+
+OWN_ROWS = "rollup:own-rows"
+"""The tracking source of the rows rebuilt from the rollup's own events."""
 
 
 class RollupApplication(Application[UUID]):
@@ -67,7 +73,11 @@ class RollupApplication(Application[UUID]):
         """At a period's close (its figures already stored): raise each waning flag once and
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
-        hold."""
+        hold. A period judged already (a replay of the stream) is only tracked."""
+        judged = find(self, PeriodJudgment.create_id(period))
+        if judged is not None:
+            self.take(source, sequence, [judged.row()])
+            return int(judged.flags)
         rules, cases = self.rules, self.case_rules
         supported = [c for c in self.support_cases(status="supported") if c["support"]]
         given = {c["support"]["period"] for c in supported}
@@ -87,8 +97,9 @@ class RollupApplication(Application[UUID]):
         by_org: dict[str, list[Flag]] = {}
         for flag in flags:
             by_org.setdefault(flag.organization, []).append(flag)
-        changed: list[Any] = []
-        rows: list[Row] = [("judged_periods", {"period": period, "flags": len(flags)})]
+        judgment = PeriodJudgment(period=period, flags=len(flags))
+        changed: list[Any] = [judgment]
+        rows: list[Row] = [judgment.row()]
         for org in sorted(set(by_org) | self.view.organizations_with_raised_flags()):
             waning = self._waning(org)
             rows += [("waning", c) for c in waning.judge(period, by_org.get(org, []))]
@@ -109,7 +120,6 @@ class RollupApplication(Application[UUID]):
         case = self._case(case_id)
         if case is None:
             raise SupportCaseError(f"support case {case_id} does not exist")
-        plan = self.view.plan_key_of(case.recipient, case.opened)
         case.provide(
             provider=provider,
             practice=practice,
@@ -117,7 +127,7 @@ class RollupApplication(Application[UUID]):
             period=f"{on.year}-{on.month:02d}",
             what=what,
             by=by,
-            plan_year=plan.split("/", 1)[1] if plan else None,
+            plan_year=plan_year_of(case.opened),
         )
         self.save(case, view_rows=read.case_rows([case]))
         return case
@@ -170,9 +180,13 @@ class RollupApplication(Application[UUID]):
     def _measures(
         self, organization: str, period: str | None, kind: str
     ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
-        """(number, measures, values shown) of each goal or strategy, in Tool A order."""
+        """(number, measures, values shown) of each goal or strategy, in Tool A order, of the
+        plan of the period's plan year (no period: the latest plan year)."""
         measures = [m for m in self.view.measures_of(organization)
                     if m["owner"].startswith(f"{kind}:")]  # fmt: skip
+        years = {m["plan_year"] for m in measures}
+        year = plan_year_of(period) if period else max(years, default=None)
+        measures = [m for m in measures if m["plan_year"] == year]
         values = self.view.measure_values(sorted({m["plan_key"] for m in measures}))
         by_owner: dict[str, list[dict[str, Any]]] = {}
         for m in sorted(measures, key=lambda m: _tool_a_order(m["measure"])):
@@ -184,39 +198,47 @@ class RollupApplication(Application[UUID]):
 
     def rebuild_own_rows(self, page: int = 500) -> int:
         """Write the read-model rows of the rollup's own aggregates (cases, flags, measure
-        values) from its event store, a page at a time: after the read models were dropped,
-        a replay of the events stream raises nothing again, so these rows come from the
-        events already stored."""
+        values, judged periods) from its event store, a page at a time, from where the last
+        rebuild got to (``OWN_ROWS``, tracked with the rows): after the read models were
+        dropped (the tracking with them), a replay of the events stream raises nothing
+        again, so these rows come from the events already stored. Returns how many."""
         topics = [
             get_topic(SupportCase.Opened),  # type: ignore[attr-defined]
             get_topic(OrganizationWaning.Raised),  # type: ignore[attr-defined]
             get_topic(OrganizationWaning.Cleared),  # type: ignore[attr-defined]
             get_topic(PerformanceMeasure.ValueReported),  # type: ignore[attr-defined]
+            get_topic(PeriodJudgment.Judged),  # type: ignore[attr-defined]
         ]
-        start, written = 1, 0
+        whose = {"flag": FirstVersions(self.repository, ("organization",)),
+                 "measure": FirstVersions(self.repository, ("plan", "measure"))}  # fmt: skip
+        start, written = self.position(OWN_ROWS) + 1, 0
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
-            self.view.upsert([self._own_row(n) for n in notifications])
+            rows = [self._own_row(n, whose) for n in notifications]
+            self.take(OWN_ROWS, notifications[-1].id, rows)
             written += len(notifications)
             start = notifications[-1].id + 1
         return written
 
-    def _own_row(self, notification: Any) -> Row:
+    def _own_row(self, notification: Any, whose: dict[str, FirstVersions]) -> Row:
         event: Any = self.mapper.to_domain_event(notification)
         if isinstance(event, SupportCase.Opened):  # type: ignore[attr-defined]
             case = self._case(event.originator_id)
             assert case is not None
             return "support_cases", read.case_row(case)
+        if isinstance(event, PeriodJudgment.Judged):  # type: ignore[attr-defined]
+            return "judged_periods", {"period": event.period, "flags": event.flags}
         if isinstance(event, PerformanceMeasure.ValueReported):  # type: ignore[attr-defined]
-            measure: PerformanceMeasure = self.repository.get(event.originator_id, version=1)
+            measure = whose["measure"].of(event)
             return read.measure_value_row(
-                measure.plan, measure.measure, event.period, event.value, event.by
+                measure["plan"], measure["measure"], event.period, event.value, event.by
             )
-        waning: OrganizationWaning = self.repository.get(event.originator_id, version=1)
+        organization = whose["flag"].of(event)["organization"]
         if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
-            return "waning", waning.change(
-                "raised", event.rule, event.period, event.evidence, event.strategies
+            return "waning", flag_change(
+                organization, "raised", event.rule, event.period, event.evidence,
+                event.strategies,
             )
-        return "waning", waning.change("cleared", event.rule, event.period)
+        return "waning", flag_change(organization, "cleared", event.rule, event.period)
 
     def support_cases(
         self, organization: str | None = None, status: str | None = None
@@ -333,7 +355,10 @@ class RollupApplication(Application[UUID]):
             "rows": [
                 read.figures_of(c, orgs, read.schools_beneath(c, orgs), by_org) for c in children
             ],
-            "practices": read.by_practice(strategies, flags, self.rules.behind_pct),
+            "practices": read.by_practice(
+                strategies, [f for f in flags if f["organization"] in schools],
+                self.rules.behind_pct,
+            ),
             "domains": read.by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],
             "goals": self.goal_measures(root, period),

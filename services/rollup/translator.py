@@ -126,23 +126,21 @@ class EventTranslator:
         common = envelope(domain_event)
         if isinstance(domain_event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return ProgressWaning(
-                **common, organization=self._first.of(domain_event).organization,
+                **common, **self._first.of(domain_event),
                 rule=domain_event.rule, period=domain_event.period,
                 evidence=domain_event.evidence, strategies=domain_event.strategies,
             )  # fmt: skip
         if isinstance(domain_event, OrganizationWaning.Cleared):  # type: ignore[attr-defined]
             return ProgressRecovered(
-                **common, organization=self._first.of(domain_event).organization,
+                **common, **self._first.of(domain_event),
                 rule=domain_event.rule, period=domain_event.period,
             )  # fmt: skip
         if isinstance(domain_event, SupportCase.Event):  # type: ignore[attr-defined]
             return self._case_event(domain_event, common)
         if isinstance(domain_event, PerformanceMeasure.ValueReported):  # type: ignore[attr-defined]
-            measure = self._first.of(domain_event)
             return MeasureValueReported(
-                **common, plan=measure.plan, organization=measure.organization,
-                measure=measure.measure, period=domain_event.period, value=domain_event.value,
-                reported_by=domain_event.by,
+                **common, **self._measures.of(domain_event), period=domain_event.period,
+                value=domain_event.value, reported_by=domain_event.by,
             )  # fmt: skip
         return None
 
@@ -178,7 +176,8 @@ class EventTranslator:
 
     def __init__(self, app: Any):
         self._app = app
-        self._first = FirstVersions(app.repository)
+        self._first = FirstVersions(app.repository, ("organization",))
+        self._measures = FirstVersions(app.repository, ("plan", "measure", "organization"))
 
 
 def report(result: dict[str, Any]) -> RollupReport:

@@ -15,7 +15,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -57,11 +57,19 @@ class Query:
     columns: tuple[str, ...] | None = None  # None: every column
     distinct: bool = False
 
+    def __post_init__(self) -> None:
+        """None is no value to compare with (SQL would match nothing): leave it out."""
+        for conditions in (self.equal, self.at_most, self.before):
+            if any(v is None for v in conditions.values()):
+                raise ValueError(f"a condition on {self.table} compares with None")
+        if any(None in v for v in self.any_of.values()):
+            raise ValueError(f"an any_of condition on {self.table} holds None")
+
     def holds(self, row: Record) -> bool:
         """The query's conditions, in Python (the in-memory backend)."""
         return (
             all(row.get(c) == v for c, v in self.equal.items())
-            and all(row.get(c) in set(v) for c, v in self.any_of.items())
+            and all(row.get(c) in v for c, v in self.any_of.items())
             and all(row.get(c) is not None and row[c] <= v for c, v in self.at_most.items())
             and all(row.get(c) is not None and row[c] < v for c, v in self.before.items())
         )
@@ -74,7 +82,7 @@ class ReadModelTables:
     KEYS: ClassVar[dict[str, tuple[str, ...]]] = {}
     FINAL: ClassVar[frozenset[str]] = frozenset()  # tables whose rows, once written, stay
     UPDATE_UNLESS: ClassVar[dict[str, tuple[str, Any]]] = {}  # a stored (column, value) stays
-    DEFAULTS: ClassVar[dict[str, dict[str, Callable[[], Any]]]] = {}  # the in-memory backend's
+    UPDATE_ONLY_IF: ClassVar[dict[str, tuple[str, Any]]] = {}  # only a stored (column, value)
 
     def _rows(self, query: Query) -> list[Record]:
         raise NotImplementedError
@@ -96,6 +104,19 @@ class ReadModelTables:
             return []
         return [c for c in columns if c not in self.KEYS[table]]
 
+    def _conditional(self, table: str) -> bool:
+        return table in self.UPDATE_UNLESS or table in self.UPDATE_ONLY_IF
+
+    def _may_update(self, table: str, stored: Record) -> bool:
+        """Whether a stored row takes an upsert's new values (the in-memory rule)."""
+        if table in self.UPDATE_UNLESS:
+            column, value = self.UPDATE_UNLESS[table]
+            return bool(stored.get(column) != value)
+        if table in self.UPDATE_ONLY_IF:
+            column, value = self.UPDATE_ONLY_IF[table]
+            return bool(stored.get(column) == value)
+        return True
+
 
 class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProcessRecorder):
     """Events, tracking and read-model rows in PostgreSQL, in one transaction a save."""
@@ -103,6 +124,8 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
         super().__init__(datastore, **kwargs)
         self.prefix = self.events_table_name.removesuffix("_events")
+        self._text = {t: {c for c, kind in _columns(sql).items() if kind == "text"}
+                      for t, sql in self.TABLES.items()}  # fmt: skip
         self._statements: dict[tuple[tuple[str, tuple[str, ...]], int], bytes] = {}
         for table, columns in self.TABLES.items():
             self.sql_create_statements.append(
@@ -147,12 +170,21 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             self._delete(curs, keys)
 
     def _delete(self, curs: Cursor[DictRow], keys: Sequence[Key]) -> None:
+        """One statement for the keys of a one-column key; a key with more columns (or a
+        condition besides its key) one statement each."""
+        by_table: dict[str, list[Any]] = {}
         for table, key in keys:
+            if tuple(key) == self.KEYS[table] and len(key) == 1:
+                by_table.setdefault(table, []).extend(key.values())
+                continue
             curs.execute(
                 SQL("DELETE FROM {0} WHERE {1}").format(self.table(table), SQL(" AND ").join(
                     SQL("{0} = %s").format(Identifier(c)) for c in key)),
                 list(key.values()),
             )  # fmt: skip
+        for table, values in by_table.items():
+            curs.execute(SQL("DELETE FROM {0} WHERE {1} = ANY(%s)").format(
+                self.table(table), Identifier(self.KEYS[table][0])), [values])  # fmt: skip
 
     def _rows(self, query: Query) -> list[Record]:
         where: list[Composable] = [SQL("TRUE")]
@@ -168,8 +200,12 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             self.table(query.table),
             SQL(" AND ").join(where),
         )
-        if query.order_by:
-            statement += SQL(" ORDER BY ") + SQL(", ").join(map(Identifier, query.order_by))
+        if query.order_by:  # text by code point, as Python sorts it (not the collation)
+            text = self._text.get(query.table, set())
+            statement += SQL(" ORDER BY ") + SQL(", ").join(
+                SQL('{0} COLLATE "C"' if c in text else "{0}").format(Identifier(c))
+                for c in query.order_by
+            )
         if query.limit is not None:
             statement += SQL(" LIMIT %s")
             params.append(query.limit)
@@ -216,7 +252,7 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
         upserts would leave stands for them all (the last when the upsert updates, the
         first when it does nothing)."""
         keys = self.KEYS[table]
-        if table in self.UPDATE_UNLESS:
+        if self._conditional(table):
             chunks: list[list[dict[str, Any]]] = [[]]
             seen: set[tuple[Any, ...]] = set()
             for row in run:
@@ -258,11 +294,13 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             action = SQL("UPDATE SET ") + SQL(", ").join(
                 SQL("{0} = EXCLUDED.{0}").format(Identifier(c)) for c in updates
             )
-            if table in self.UPDATE_UNLESS:
-                column, value = self.UPDATE_UNLESS[table]
-                action += SQL(" WHERE {0}.{1} IS DISTINCT FROM {2}").format(
-                    self.table(table), Identifier(column), value
-                )
+            for condition, operator in ((self.UPDATE_UNLESS, "IS DISTINCT FROM"),
+                                        (self.UPDATE_ONLY_IF, "IS NOT DISTINCT FROM")):  # fmt: skip
+                if table in condition:
+                    column, value = condition[table]
+                    action += SQL(" WHERE {0}.{1} " + operator + " {2}").format(
+                        self.table(table), Identifier(column), value
+                    )
         return SQL("INSERT INTO {0} ({1}) VALUES {2} ON CONFLICT ({3}) DO {4}").format(
             self.table(table),
             SQL(", ").join(Identifier(c) for c in columns),
@@ -274,62 +312,77 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
 
 class MemoryReadModelRecorder(ReadModelTables, POPOProcessRecorder):
     """The same tables in memory, beside eventsourcing's POPO store: the same upserts and
-    the same answers (``Query.holds``), under the store's one lock."""
+    the same answers (``Query.holds``), under the store's one lock; a save whose rows are
+    wrong stores nothing, as in PostgreSQL."""
 
     def __init__(self) -> None:
         super().__init__()
         self._tables: dict[str, dict[tuple[Any, ...], Record]] = {t: {} for t in self.TABLES}
-        self._types = {t: _column_types(columns) for t, columns in self.TABLES.items()}
+        self._names = {t: list(_columns(sql)) for t, sql in self.TABLES.items()}
+        self._types = {t: _column_types(sql) for t, sql in self.TABLES.items()}
 
     def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        ids = super()._update_table(stored_events, **kwargs)
-        self._delete(kwargs.get("view_deletes") or [])
-        self._write(kwargs.get("view_rows") or [])
+        deletes = [self._typed(t, key) for t, key in kwargs.get("view_deletes") or []]
+        rows = [self._typed(t, row) for t, row in kwargs.get("view_rows") or []]
+        ids = super()._update_table(stored_events, **kwargs)  # the rows are checked first
+        self._delete(deletes)
+        self._write(rows)
         return ids
 
     def upsert(self, rows: Sequence[Row]) -> None:
+        typed = [self._typed(t, row) for t, row in rows]
         with self._database_lock:
-            self._write(rows)
+            self._write(typed)
 
     def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
                ) -> None:  # fmt: skip
+        typed = self._typed(table, values)[1]
         with self._database_lock:
-            for key in keys:
-                found = self._tables[table].get(tuple(key[k] for k in self.KEYS[table]))
-                if found is not None:
-                    found.update(values)
+            for _, key in (self._typed(table, k) for k in keys):
+                for row in self._matching(table, key):
+                    row.update(copy.deepcopy(typed))
 
     def delete(self, keys: Sequence[Key]) -> None:
+        typed = [self._typed(t, key) for t, key in keys]
         with self._database_lock:
-            self._delete(keys)
+            self._delete(typed)
+
+    def _typed(self, table: str, columns: Mapping[str, Any]) -> Row:
+        """The row as PostgreSQL would store it (a KeyError for a table or column that is
+        not declared, as PostgreSQL refuses it)."""
+        unknown = set(columns) - set(self._names[table])
+        if unknown:
+            raise KeyError(f"{table} has no column {sorted(unknown)[0]}")
+        return table, copy.deepcopy(_typed(columns, self._types[table]))
+
+    def _matching(self, table: str, key: Mapping[str, Any]) -> list[Record]:
+        return [r for r in self._tables[table].values()
+                if all(r.get(c) == v for c, v in key.items())]  # fmt: skip
 
     def _delete(self, keys: Sequence[Key]) -> None:
         for table, key in keys:
-            self._tables[table].pop(tuple(key[k] for k in self.KEYS[table]), None)
+            for row in self._matching(table, key):
+                del self._tables[table][tuple(row[k] for k in self.KEYS[table])]
 
     def _write(self, rows: Sequence[Row]) -> None:
-        for table, given in rows:
-            columns = _typed(given, self._types[table])
+        for table, columns in rows:
             key = tuple(columns[k] for k in self.KEYS[table])
             stored = self._tables[table].get(key)
             if stored is None:
-                defaults = {c: make() for c, make in self.DEFAULTS.get(table, {}).items()}
-                self._tables[table][key] = defaults | _copy(columns)
-                continue
-            unless = self.UPDATE_UNLESS.get(table)
-            if unless and stored.get(unless[0]) == unless[1]:
-                continue
-            stored.update({c: _copy(columns)[c] for c in self._updates(table, list(columns))})
+                self._tables[table][key] = dict.fromkeys(self._names[table]) | columns
+            elif self._may_update(table, stored):
+                stored.update({c: columns[c] for c in self._updates(table, list(columns))})
 
     def _rows(self, query: Query) -> list[Record]:
         with self._database_lock:
-            rows = [dict(r) for r in self._tables[query.table].values() if query.holds(r)]
+            found = [r for r in self._tables[query.table].values() if query.holds(r)]
+            rows = copy.deepcopy(found)
         for column in reversed(query.order_by):  # NULLs last, as PostgreSQL sorts them
             rows.sort(key=lambda r, c=column: (r.get(c) is None, r.get(c)))  # type: ignore[misc]
         if query.columns:
             rows = [{c: r.get(c) for c in query.columns} for r in rows]
         if query.distinct:
-            rows = list({tuple(r.items()): r for r in rows}.values())
+            rows = list({repr(sorted(r.items())): r for r in rows}.values())
         return rows[: query.limit] if query.limit is not None else rows
 
 
@@ -342,27 +395,23 @@ COLUMN_TYPES: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _column_types(columns: str) -> dict[str, Callable[[Any], Any]]:
-    """What PostgreSQL would make of a value, by column, from a table's column SQL."""
-    found: dict[str, Callable[[Any], Any]] = {}
+def _columns(columns: str) -> dict[str, str]:
+    """Each column's name and first type word, from a table's column SQL."""
+    found: dict[str, str] = {}
     for definition in re.split(r",(?![^(]*\))", columns):
         words: list[str] = definition.split()
-        if len(words) >= 2 and words[0] != "PRIMARY" and words[1] in COLUMN_TYPES:
-            found[words[0]] = COLUMN_TYPES[words[1]]
+        if len(words) >= 2 and words[0] not in ("PRIMARY", "UNIQUE"):
+            found[words[0]] = words[1]
     return found
+
+
+def _column_types(columns: str) -> dict[str, Callable[[Any], Any]]:
+    """What PostgreSQL would make of a value, by column, from a table's column SQL."""
+    return {c: COLUMN_TYPES[k] for c, k in _columns(columns).items() if k in COLUMN_TYPES}
 
 
 def _typed(columns: Mapping[str, Any], types: Mapping[str, Callable[[Any], Any]]) -> Record:
     return {c: types[c](v) if c in types and v is not None else v for c, v in columns.items()}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _copy(columns: Mapping[str, Any]) -> Record:
-    """A row as PostgreSQL would give it back (jsonb comes back a new object)."""
-    return copy.deepcopy(dict(columns))
 
 
 def _adapt(value: Any) -> Any:

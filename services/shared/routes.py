@@ -8,7 +8,7 @@ from typing import Any
 
 from faststream.nats import NatsMessage, NatsRouter
 
-from contracts.plan_commands import Command
+from contracts.base import Command
 from contracts.subjects import subject
 from services.shared.replies import answer
 

@@ -3,6 +3,7 @@ envelope of an integration event, and the aggregates' first versions."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
@@ -20,19 +21,25 @@ def envelope(domain_event: Any) -> dict[str, Any]:
 
 
 class FirstVersions:
-    """Aggregates as they started, loaded once each (what never changes: whose they are,
-    their keys), a bounded cache."""
+    """What never changes of an aggregate (whose it is, its keys): these ``fields`` of its
+    first version, loaded once each and kept in a least-recently-used cache."""
 
-    def __init__(self, repository: Repository[UUID], limit: int = 10_000):
+    def __init__(self, repository: Repository[UUID], fields: tuple[str, ...],
+                 limit: int = 50_000):  # fmt: skip
         self._repository = repository
+        self._fields = fields
         self._limit = limit
-        self._found: dict[UUID, Any] = {}
+        self._found: OrderedDict[UUID, dict[str, Any]] = OrderedDict()
 
-    def of(self, domain_event: Any) -> Any:
-        found = self._found.get(domain_event.originator_id)
+    def of(self, domain_event: Any) -> dict[str, Any]:
+        key = domain_event.originator_id
+        found = self._found.get(key)
         if found is None:
-            if len(self._found) >= self._limit:
-                self._found.clear()
-            found = self._repository.get(domain_event.originator_id, version=1)
-            self._found[domain_event.originator_id] = found
+            first: Any = self._repository.get(key, version=1)
+            found = {f: getattr(first, f) for f in self._fields}
+            self._found[key] = found
+            if len(self._found) > self._limit:
+                self._found.popitem(last=False)
+        else:
+            self._found.move_to_end(key)
         return found

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -319,7 +319,8 @@ def _parked_row(delivery: Delivery) -> dict[str, Any]:
     return {
         "report_id": delivery.payload["report_id"], "plan": delivery.payload["plan"],
         "sequence": delivery.sequence, "subject": delivery.subject, "body": delivery.body,
-        "payload": json.dumps(delivery.payload),
+        "payload": json.dumps(delivery.payload), "parked_at": datetime.now(UTC),
+        "expired": False,
     }  # fmt: skip
 
 

@@ -17,7 +17,6 @@ from services.shared.read_models import (
     ReadModelRecorder,
     ReadModelTables,
     Row,
-    now,
 )
 
 __all__ = ["Row", "StatusMemoryRecorder", "StatusReadModels", "StatusRecorder", "outcome_row"]
@@ -28,7 +27,8 @@ class StatusReadModels(ReadModelTables):
     """``report_outcomes``: what became of each report id (a recorded outcome is final; a
     rejected or parked report may still be recorded later). ``parked_reports``: reports
     waiting for their plan's approval (a queue: a save's ``view_deletes`` take them from
-    it). ``period_figures``: each plan's figures of each closed period (final; the
+    it; a report parked again while it waits keeps its place, one parked again after it
+    expired waits anew). ``period_figures``: each plan's figures of each closed period (final; the
     aggregate does not keep them, so its size does not grow with the year). ``plans``:
     each adopted plan and its count of reports. Queries never read an aggregate."""
 
@@ -49,9 +49,9 @@ class StatusReadModels(ReadModelTables):
         "period_figures": ("plan", "period"),
         "plans": ("key",),
     }
-    FINAL = frozenset({"parked_reports", "period_figures"})
+    FINAL = frozenset({"period_figures"})
     UPDATE_UNLESS = {"report_outcomes": ("outcome", "recorded")}
-    DEFAULTS = {"parked_reports": {"parked_at": now, "expired": lambda: False}}
+    UPDATE_ONLY_IF = {"parked_reports": ("expired", True)}  # parked again: waits anew
 
     def report_outcomes(self, report_ids: list[str]) -> dict[str, Record]:
         rows = self._rows(Query("report_outcomes", any_of={"report_id": report_ids}))
@@ -75,7 +75,9 @@ class StatusReadModels(ReadModelTables):
 
     def expire_parked(self, moment: datetime, message: str) -> None:
         """Parked before ``moment``: rejected as unknown_plan, then marked expired (a crash
-        between the two repeats both: each is idempotent)."""
+        between the two repeats both: each is idempotent). Run under the service's write
+        lock (the consumer's sweep); a report recorded meanwhile keeps its outcome (a
+        recorded outcome is final) and is no longer parked to be marked."""
         due = self._rows(Query("parked_reports", equal={"expired": False},
                                before={"parked_at": moment}, columns=("report_id",)))  # fmt: skip
         self.upsert([outcome_row(r["report_id"], "rejected", "unknown_plan", message)
@@ -83,7 +85,8 @@ class StatusReadModels(ReadModelTables):
         self.update("parked_reports", {"expired": True}, due)
 
     def forget_parked(self, report_ids: list[str]) -> None:
-        self.delete([("parked_reports", {"report_id": r}) for r in report_ids])
+        """Expired reports, once dead-lettered (one parked again meanwhile stays)."""
+        self.delete([("parked_reports", {"report_id": r, "expired": True}) for r in report_ids])
 
 
 class StatusRecorder(StatusReadModels, ReadModelRecorder):

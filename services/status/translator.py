@@ -59,7 +59,7 @@ class EventTranslator:
 
     def __init__(self, app: StatusApplication):
         self._app = app
-        self._first = FirstVersions(app.repository)
+        self._first = FirstVersions(app.repository, ("plan_id", "key", "organization", "plan_year"))
 
     def __call__(self, domain_event: Any) -> st.IntegrationEvent | None:
         name = type(domain_event).__name__
@@ -72,11 +72,8 @@ class EventTranslator:
         if not isinstance(domain_event, PlanProgress.Event) or name not in BUILDERS:  # type: ignore[attr-defined]
             return None
         fields = {k: v for k, v in vars(domain_event).items() if k in BUILDERS[name][1]}
-        progress: PlanProgress = self._first.of(domain_event)  # whose: never changes
-        return BUILDERS[name][0](
-            **envelope(domain_event), plan_id=progress.plan_id, key=progress.key,
-            organization=progress.organization, plan_year=progress.plan_year, **fields,
-        )  # fmt: skip
+        identity = self._first.of(domain_event)  # whose: never changes
+        return BUILDERS[name][0](**envelope(domain_event), **identity, **fields)
 
 
 BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {

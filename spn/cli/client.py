@@ -12,7 +12,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import ValidationError
 
-from contracts.plan_commands import Command
+from contracts.base import Command
 from contracts.replies import Reply
 from contracts.subjects import subject
 from spn.cli.errors import CliError, RefusedError, StackUnreachableError

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from services.rollup.application import RollupApplication
 from services.rollup.domain.support_case import SupportCase
@@ -106,14 +107,48 @@ def test_the_queries_answer_the_same_on_both_backends(rollup: RollupApplication)
     assert view.support_cases("oak") == []
 
 
+def parked(report_id: str, sequence: int, plan: str = "oak/2026-27") -> tuple[str, dict]:
+    return "parked_reports", {"report_id": report_id, "plan": plan, "sequence": sequence,
+                              "subject": "s", "body": b"{}", "payload": "{}",
+                              "parked_at": datetime.now(UTC), "expired": False}  # fmt: skip
+
+
 def test_parked_reports_queue_and_expire(status: StatusApplication):
     view = status._view
-    view.upsert([("parked_reports", {"report_id": f"r{n}", "plan": "oak/2026-27", "sequence": n,
-                                     "subject": "s", "body": b"{}", "payload": "{}"})
-                 for n in (2, 1)])  # fmt: skip
-    assert [r["report_id"] for r in view.parked_for(["oak/2026-27"])] == ["r1", "r2"]
+    view.upsert([parked("r2", 2), parked("r1", 1), parked("r1", 9)])  # r1 keeps its place
+    assert [(r["report_id"], r["sequence"]) for r in view.parked_for(["oak/2026-27"])] == [
+        ("r1", 1), ("r2", 2)]  # fmt: skip
     view.expire_parked(datetime.now(UTC) + timedelta(seconds=5), "no plan")
     assert view.parked_for(["oak/2026-27"]) == []
     assert [r["report_id"] for r in view.expired(limit=1)] == ["r1"]
     view.forget_parked(["r1", "r2"])
     assert view.expired() == []
+
+
+def test_a_report_parked_again_after_it_expired_waits_anew(status: StatusApplication):
+    """Expired, then sent again (for a plan still unknown) before its dead letter was
+    forgotten: it waits again, and forgetting the expired ones leaves it."""
+    view = status._view
+    view.upsert([parked("r1", 1)])
+    view.expire_parked(datetime.now(UTC) + timedelta(seconds=5), "no plan")
+    view.upsert([parked("r1", 7, plan="elm/2026-27"), outcome_row("r1", "parked")])
+    view.forget_parked(["r1"])
+    assert [(r["sequence"], r["plan"]) for r in view.parked_for(["elm/2026-27"])] == [
+        (7, "elm/2026-27")]  # fmt: skip
+    assert status.report_outcomes(["r1"])["r1"]["outcome"] == "parked"
+    assert view.expired() == []
+
+
+def test_the_in_memory_save_stores_nothing_when_a_row_is_wrong():
+    app = StatusApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    with pytest.raises(KeyError, match="report_outcomes has no column outcom"):
+        app._commit([], Tracking("inbox", 3), view_rows=[("report_outcomes", {
+            "report_id": "r", "outcom": "recorded"})])  # fmt: skip
+    assert app.position("inbox") == 0
+
+
+def test_a_query_never_compares_with_none():
+    with pytest.raises(ValueError, match="compares with None"):
+        Query("plans", equal={"organization": None})
+    with pytest.raises(ValueError, match="holds None"):
+        Query("plans", any_of={"organization": ["a", None]})

@@ -79,3 +79,24 @@ def test_re_registering_with_another_parent_is_refused():
 def test_unknown_plan():
     with pytest.raises(PlanNotFoundError):
         network().get_plan(plan_id("school", "2030-31"))
+
+
+def test_a_save_with_nothing_new_leaves_the_directory_row_as_stored():
+    """A request that loaded the plan before another approved it must not write its older
+    row back when it changes nothing."""
+    app = network()
+    app.import_plan(plan_document("school"), by="Pat")
+    stale = app.get_plan(plan_id("school", "2026-27"))  # loaded, then the plan moves on
+    app.submit_plan(stale.id, organization="school", by="Pat")
+    app.save(stale)  # nothing pending
+    [row] = app.view.plans("school")
+    assert (row["status"], row["version"]) == ("submitted", stale.version + 1)
+
+
+def test_the_directory_is_rebuilt_from_the_store():
+    app = network()
+    app.import_plan(plan_document("school"), by="Pat")
+    before = (app.view.organizations(), app.view.plans())
+    assert app.rebuild_directory() == 4  # three organizations and a plan
+    assert (app.view.organizations(), app.view.plans()) == before
+    assert not app.view.incomplete()

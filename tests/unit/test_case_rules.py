@@ -86,7 +86,7 @@ def test_a_support_is_judged_two_closes_after_its_month(closed, due):
     case = SupportCase(recipient="s1", addressed_to="lea", practice=None, opened="2026-10",
                        practices=["1A"], reasons=["behind"], escalated_from=None)  # fmt: skip
     case.provide(provider="lea", practice=None, on="2026-10-15", period="2026-10",
-                 what="coaching", by="Sam")  # fmt: skip
+                 what="coaching", by="Sam", plan_year="2026-27")  # fmt: skip
     since = closes_since(["2026-10", *closed], given="2026-10", now=closed[-1])
     assert case.due_for_judgment(since, EffectivenessRule()) is due
     assert case.due_for_judgment(since, EffectivenessRule(after_periods=1))

@@ -94,3 +94,59 @@ def test_measure_values_are_events_and_rebuild_their_rows():
     [goal] = app.goal_measures("elm", "2026-10")
     assert (goal["number"], goal["measures"][0]["value"]) == ("1", 20)
     assert app.rebuild_own_rows() == 1
+    assert app.rebuild_own_rows() == 0  # from where the last rebuild got to
+
+
+def test_a_replay_after_a_case_was_resolved_opens_no_case_that_never_was():
+    """Live, elm's November flag opened nothing (its October case was active). Replayed
+    after the case was resolved, November must still open nothing."""
+    app = memory_app()
+    closed(app, 10, "2026-10", elm=figures(4, 3, 1))
+    [case] = app.support_cases()
+    app.provide_support(case["case_id"], provider="lea", practice=None, on=date(2026, 10, 20),
+                        what="coaching", by="Sam")  # fmt: skip
+    closed(app, 20, "2026-11", elm=figures(6, 4, 2))
+    closed(app, 30, "2026-12", elm=figures(8, 2, 6))  # on time 75%: effective, resolved
+    assert [c["status"] for c in app.support_cases()] == ["resolved"]
+    stored = app.recorder.max_notification_id()
+    for sequence, period in ((41, "2026-10"), (42, "2026-11"), (43, "2026-12")):
+        app.judge_period(EVENTS, sequence, period)  # the stream replayed
+    assert [c["status"] for c in app.support_cases()] == ["resolved"]
+    assert app.recorder.max_notification_id() == stored
+    assert app.view.judged("2026-11") and app.position(EVENTS) == 43
+
+
+def test_a_support_after_the_plan_year_of_its_case_is_refused_with_no_figures_to_go_on():
+    """The plan year comes from the case's opening, not from a plan's figures (an LEA case
+    of an LEA with no plan of its own has none)."""
+    app = memory_app()
+    closed(app, 10, "2026-10", elm=figures(4, 3, 1))
+    [case] = app.support_cases()
+    app.view.delete([("plan_periods", {"plan_key": "elm/2026-27", "period": "2026-10"})])
+    with pytest.raises(SupportCaseError, match="after plan year 2026-27"):
+        app.provide_support(case["case_id"], provider="lea", practice=None,
+                            on=date(2027, 7, 1), what="coaching", by="Sam")  # fmt: skip
+
+
+def test_measures_of_another_plan_year_are_not_shown():
+    app = memory_app()
+    for year, target in (("2026-27", 25), ("2027-28", 30)):
+        app.take(EVENTS, 60 if year == "2026-27" else 61, [("measures", {
+            "plan_key": f"elm/{year}", "measure": "goal:1:1", "organization": "elm",
+            "plan_year": year, "owner": "goal:1", "indicator": "Growth", "unit": "%",
+            "direction": "increase", "baseline": 18, "targets": [{"year": year, "value": target}],
+        })])  # fmt: skip
+    assert [m["target"] for g in app.goal_measures("elm", "2026-10") for m in g["measures"]
+            ] == [25]  # fmt: skip
+    assert [m["target"] for g in app.goal_measures("elm", "2027-10") for m in g["measures"]
+            ] == [30]  # fmt: skip
+    assert [m["target"] for g in app.goal_measures("elm", None) for m in g["measures"]] == [30]
+
+
+def test_flags_cases_and_judgments_are_rebuilt_from_the_store():
+    app = memory_app()
+    closed(app, 10, "2026-10", elm=figures(4, 3, 1))
+    before = (app.support_cases(), app.view.flags(["elm"], None), app.view.judged("2026-10"))
+    assert app.rebuild_own_rows() == 3  # the case opened, the flag raised, the judgment
+    assert (app.support_cases(), app.view.flags(["elm"], None),
+            app.view.judged("2026-10")) == before  # fmt: skip

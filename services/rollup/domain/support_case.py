@@ -76,10 +76,10 @@ class SupportCase(Aggregate):
         period: str,
         what: str,
         by: str,
-        plan_year: str | None = None,
+        plan_year: str,
     ) -> None:
-        """Record the support given (``period``: the month of ``on``; ``plan_year``: the
-        recipient's plan year, when known: a support after it is refused)."""
+        """Record the support given (``period``: the month of ``on``; ``plan_year``: that of
+        the case's opening: a support after it is refused)."""
         if self.status != "open":
             raise SupportCaseError(f"case of {self.recipient} is {self.status}, not open")
         if provider != self.addressed_to:
@@ -94,7 +94,7 @@ class SupportCase(Aggregate):
                 f"support on {on} is dated before this case of {self.recipient} opened "
                 f"({self.opened})"
             )
-        if plan_year is not None and period > f"{int(plan_year[:4]) + 1}-06":
+        if period > f"{int(plan_year[:4]) + 1}-06":
             raise SupportCaseError(
                 f"support on {on} is after plan year {plan_year} of {self.recipient}"
             )

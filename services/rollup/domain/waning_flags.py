@@ -57,14 +57,7 @@ class OrganizationWaning(Aggregate):
         strategies: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """A flag change as its read-model row."""
-        return {
-            "organization": self.organization,
-            "rule": rule,
-            "period": period,
-            "change": change,
-            "evidence": evidence,
-            "strategies": strategies,
-        }
+        return flag_change(self.organization, change, rule, period, evidence, strategies)
 
     @event("Raised")
     def _raise(
@@ -78,3 +71,16 @@ class OrganizationWaning(Aggregate):
     def _clear(self, *, rule: str, period: str) -> None:
         self.active.pop(rule, None)
         self.last_period = max(self.last_period, period)
+
+
+def flag_change(
+    organization: str,
+    change: str,
+    rule: str,
+    period: str,
+    evidence: dict[str, Any] | None = None,
+    strategies: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A flag raised or cleared, as its read-model row."""
+    return {"organization": organization, "rule": rule, "period": period, "change": change,
+            "evidence": evidence, "strategies": strategies}  # fmt: skip
