@@ -153,4 +153,3 @@ class EventTranslator:
             )
 
         return build
-

@@ -235,7 +235,11 @@ class RollupApplication(Application[UUID]):
         organization = whose["flag"].of(event)["organization"]
         if isinstance(event, OrganizationWaning.Raised):  # type: ignore[attr-defined]
             return "waning", flag_change(
-                organization, "raised", event.rule, event.period, event.evidence,
+                organization,
+                "raised",
+                event.rule,
+                event.period,
+                event.evidence,
                 event.strategies,
             )
         return "waning", flag_change(organization, "cleared", event.rule, event.period)
@@ -356,7 +360,8 @@ class RollupApplication(Application[UUID]):
                 read.figures_of(c, orgs, read.schools_beneath(c, orgs), by_org) for c in children
             ],
             "practices": read.by_practice(
-                strategies, [f for f in flags if f["organization"] in schools],
+                strategies,
+                [f for f in flags if f["organization"] in schools],
                 self.rules.behind_pct,
             ),
             "domains": read.by_domain(strategies),

@@ -41,23 +41,19 @@ class OrganizationWaning(Aggregate):
                     strategies=flag.strategies,
                 )
                 changes.append(
-                    self.change("raised", flag.rule, period, flag.evidence, flag.strategies)
+                    flag_change(
+                        self.organization,
+                        "raised",
+                        flag.rule,
+                        period,
+                        flag.evidence,
+                        flag.strategies,
+                    )
                 )
         for rule in sorted(set(self.active) - rules):
             self._clear(rule=rule, period=period)
-            changes.append(self.change("cleared", rule, period))
+            changes.append(flag_change(self.organization, "cleared", rule, period))
         return changes
-
-    def change(
-        self,
-        change: str,
-        rule: str,
-        period: str,
-        evidence: dict[str, Any] | None = None,
-        strategies: list[dict[str, str]] | None = None,
-    ) -> dict[str, Any]:
-        """A flag change as its read-model row."""
-        return flag_change(self.organization, change, rule, period, evidence, strategies)
 
     @event("Raised")
     def _raise(
