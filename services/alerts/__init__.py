@@ -1,1 +1,2 @@
-"""Alerts service: routes and delivers alerts to liaisons (a later issue; empty for now)."""
+"""Alerts service: the events that someone must know about become alerts, stored before
+any delivery, grouped per recipient and delivered by email exactly once per message id."""

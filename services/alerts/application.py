@@ -1,0 +1,149 @@
+"""The alerts service layer: facts in (with tracking) become alerts, stored before any
+delivery; alerts of one recipient are gathered into one message after the group wait;
+each delivery attempt is recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import ProcessRecorder, Tracking
+
+from services.alerts import content
+from services.alerts.domain.alert import Alert
+from services.alerts.domain.errors import UnknownAlertError
+from services.alerts.domain.message import Message, RetryPolicy
+from services.alerts.domain.routing import Fact, responsible
+from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
+from services.shared.eventstore import find, process_recorder, retry_on_conflict
+
+
+class AlertsApplication(Application[UUID]):
+    name = "alerts"
+
+    def __init__(self, env: Mapping[str, str] | None = None, policy: RetryPolicy | None = None):
+        super().__init__(env)
+        self.policy = policy or RetryPolicy()
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return process_recorder(self, AlertsRecorder, AlertsMemoryRecorder)
+
+    @property
+    def view(self) -> AlertsReadModels:
+        assert isinstance(self.recorder, AlertsReadModels)
+        return self.recorder
+
+    def position(self, source: str) -> int:
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder.max_tracking_id(source) or 0
+
+    def take(self, source: str, sequence: int, rows: Iterable[Row], facts: Iterable[Fact],
+             at: datetime) -> int:  # fmt: skip
+        """A batch's directory rows, and an alert for each new fact, with the tracking
+        record of its last message (a fact alerted already raises nothing; one about an
+        organization with nobody above it, nothing). Returns how many alerts were raised."""
+        rows = list(rows)
+        parents = self._parents(rows)
+        raised: dict[UUID, Alert] = {}
+        for fact in facts:
+            alert_id = Alert.create_id(fact.key)
+            known = fact.organization in parents
+            nobody = known and responsible(fact.organization, fact.addressed_to, parents) is None
+            if nobody or alert_id in raised or find(self, alert_id) is not None:
+                continue
+            raised[alert_id] = Alert(
+                key=fact.key, kind=fact.kind, organization=fact.organization,
+                period=fact.period, addressed_to=fact.addressed_to, details=dict(fact.details),
+            )  # fmt: skip
+            rows.append(_alert_row(raised[alert_id], at))
+        processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
+        processing.collect_events(*raised.values(), view_rows=rows)
+        self._notify(self._record(processing))
+        return len(raised)
+
+    def compose_due(self, now: datetime, group_wait: timedelta) -> list[Message]:
+        """One message per recipient whose oldest ungrouped alert has waited the group
+        wait, routed by the directory as it is now (an alert about an organization not in
+        it yet, or for a liaison with no address yet, waits for them)."""
+        contacts = self.view.contacts()
+        parents = {c: o["parent"] for c, o in contacts.items()}
+        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        for row in self.view.ungrouped():
+            recipient = responsible(row["organization"], row["addressed_to"], parents)
+            if recipient is not None:
+                by_recipient.setdefault(recipient, []).append(row)
+        composed = []
+        for recipient, alerts in sorted(by_recipient.items()):
+            contact = contacts.get(recipient, {})
+            if alerts[0]["raised_at"] > now - group_wait or not contact.get("liaison_email"):
+                continue
+            composed.append(self._compose(recipient, contact, alerts, now))
+        return composed
+
+    @retry_on_conflict
+    def _compose(self, recipient: str, contact: Mapping[str, Any], alerts: list[dict[str, Any]],
+                 now: datetime) -> Message:  # fmt: skip
+        ids = [str(a["alert_id"]) for a in alerts]
+        message = Message(
+            recipient=recipient, email=contact["liaison_email"], alerts=ids,
+            subject=content.subject(contact["liaison_name"] or recipient, alerts),
+            text=content.text(contact["liaison_name"] or "liaison", alerts), at=now,
+        )  # fmt: skip
+        grouped = [find(self, UUID(i)) for i in ids]
+        for alert in grouped:
+            alert.group(message.id)
+        rows = [_message_row(message, now)] + [
+            ("alerts", {**row, "message": message.id}) for row in alerts
+        ]
+        self.save(message, *grouped, view_rows=rows)
+        return message
+
+    def _parents(self, rows: list[Row]) -> dict[str, str | None]:
+        parents = {c: o["parent"] for c, o in self.view.contacts().items()}
+        return parents | {r["code"]: r["parent"] for t, r in rows if t == "contacts"}
+
+    def due(self, now: datetime) -> list[dict[str, Any]]:
+        return self.view.due(now)
+
+    @retry_on_conflict
+    def record_attempt(self, message_id: UUID, at: datetime, error: str | None) -> Message:
+        message = self._message(message_id)
+        message.attempted(at=at, error=error, policy=self.policy)
+        self.save(message, view_rows=[_message_row(message, at)])
+        return message
+
+    @retry_on_conflict
+    def resend(self, message_id: UUID, at: datetime, by: str) -> Message:
+        message = self._message(message_id)
+        message.resend(at=at, by=by)
+        self.save(message, view_rows=[_message_row(message, at)])
+        return message
+
+    def _message(self, message_id: UUID) -> Message:
+        message = find(self, message_id)
+        if not isinstance(message, Message):
+            raise UnknownAlertError(f"message {message_id} does not exist")
+        return message
+
+
+def _alert_row(alert: Alert, at: datetime) -> Row:
+    return "alerts", {
+        "alert_id": alert.id, "key": alert.key, "kind": alert.kind,
+        "organization": alert.organization, "period": alert.period,
+        "addressed_to": alert.addressed_to, "raised_at": at, "details": alert.details,
+        "message": None,
+    }  # fmt: skip
+
+
+def _message_row(message: Message, at: datetime) -> Row:
+    return "messages", {
+        "message_id": message.id, "recipient": message.recipient, "email": message.email,
+        "subject": message.subject, "text": message.text, "alerts": message.alerts,
+        "status": message.status, "attempts": message.attempts,
+        "next_attempt": message.next_attempt if message.status == "pending" else None,
+        "last_error": message.last_error, "composed_at": message.created_on,
+        "delivered_at": at if message.status == "delivered" else None,
+    }  # fmt: skip

@@ -1,0 +1,46 @@
+"""Alert aggregate: one fact someone must know, stored before any delivery is tried (the
+outbox), then grouped into one message to its recipient."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = UUID("e2c7a9f1-4b6d-4f3a-8c2e-1d9b7a5f3c60")
+
+
+class Alert(Aggregate):
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return uuid5(NAMESPACE, f"alert:{key}")
+
+    @event("Raised")
+    def __init__(
+        self,
+        *,
+        key: str,
+        kind: str,
+        organization: str,
+        period: str,
+        addressed_to: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.organization = organization
+        self.period = period
+        self.addressed_to = addressed_to  # who is asked (a support case), else its parent
+        # whose liaison is told is worked out when the message is composed, from the
+        # directory as it is then: a liaison changed since takes effect
+        self.details = details
+        self.message: str | None = None
+
+    def group(self, message: UUID) -> None:
+        if self.message is None:
+            self._group(message=str(message))
+
+    @event("Grouped")
+    def _group(self, *, message: str) -> None:
+        self.message = message

@@ -1,0 +1,52 @@
+"""Who is told what (seed 004: the district liaison watches each school, the SEA contact
+each LEA; adjustments "are also communicated across the system"). Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = {
+    "waning": "progress waning",
+    "recovered": "progress recovered",
+    "milestone_slipped": "milestone slipped",
+    "report_missing": "report missing",
+    "case_opened": "support case opened",
+    "case_escalated": "support case escalated",
+    "support_judged": "support judged",
+    "plan_adjusted": "approved plan adjusted",
+}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something that happened that someone must know: about an organization, in a period;
+    ``what`` tells one fact of a kind from another (a rule, a milestone, a case);
+    ``addressed_to``: for a support case, who is asked for support."""
+
+    kind: str
+    organization: str
+    period: str
+    what: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    addressed_to: str | None = None
+
+    @property
+    def key(self) -> str:
+        """One alert per organization, kind, rule and period."""
+        return f"{self.kind}:{self.organization}:{self.what}:{self.period}"
+
+
+def responsible(about: str, addressed_to: str | None, parents: Mapping[str, str | None]
+                ) -> str | None:  # fmt: skip
+    """The organization whose liaison is told: the organization's own (a school's district
+    liaison, an LEA's SEA contact); for a case addressed higher up, the one just beneath
+    the addressee on the way up from the organization (its liaison is the addressee's
+    person for it). None when the chain does not reach the addressee."""
+    current: str | None = about
+    if addressed_to is None:
+        return about if parents.get(about) else None
+    while current is not None and parents.get(current) != addressed_to:
+        current = parents.get(current)
+    return current

@@ -1,0 +1,65 @@
+"""The alerts service's read models: its directory of contacts (from the plans service's
+events), its alerts and its messages (from its own events, written with them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.shared.read_models import (
+    MemoryReadModelRecorder,
+    Query,
+    ReadModelRecorder,
+    ReadModelTables,
+    Row,
+)
+
+__all__ = ["AlertsMemoryRecorder", "AlertsReadModels", "AlertsRecorder", "Row"]
+Record = dict[str, Any]
+
+
+class AlertsReadModels(ReadModelTables):
+    TABLES = {
+        "contacts": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent "
+        "text, liaison_name text, liaison_email text",
+        "alerts": "alert_id uuid PRIMARY KEY, key text NOT NULL, kind text NOT NULL, "
+        "organization text NOT NULL, period text NOT NULL, addressed_to text, "
+        "raised_at timestamptz NOT NULL, details jsonb NOT NULL, message uuid",
+        "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, email text NOT "
+        "NULL, subject text NOT NULL, text text NOT NULL, alerts jsonb NOT NULL, status text "
+        "NOT NULL, attempts integer NOT NULL, next_attempt timestamptz, last_error text, "
+        "composed_at timestamptz NOT NULL, delivered_at timestamptz",
+    }
+    KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",)}
+
+    def contacts(self) -> dict[str, Record]:
+        return {c["code"]: c for c in self._rows(Query("contacts"))}
+
+    def ungrouped(self) -> list[Record]:
+        """Alerts not yet in a message, oldest first."""
+        rows = self._rows(Query("alerts", order_by=("raised_at", "key")))
+        return [r for r in rows if r["message"] is None]
+
+    def alerts(self, organization: str | None = None, period: str | None = None
+               ) -> list[Record]:  # fmt: skip
+        equal = {"organization": organization} if organization else {}
+        equal |= {"period": period} if period else {}
+        return self._rows(Query("alerts", equal=equal, order_by=("raised_at", "key")))
+
+    def messages(self, status: str | None = None) -> list[Record]:
+        equal = {"status": status} if status else {}
+        return self._rows(Query("messages", equal=equal, order_by=("composed_at",)))
+
+    def due(self, now: datetime) -> list[Record]:
+        """Messages to try now."""
+        pending = Query("messages", equal={"status": "pending"},
+                        at_most={"next_attempt": now}, order_by=("next_attempt",))  # fmt: skip
+        return self._rows(pending)
+
+
+class AlertsRecorder(AlertsReadModels, ReadModelRecorder):
+    """In PostgreSQL."""
+
+
+class AlertsMemoryRecorder(AlertsReadModels, MemoryReadModelRecorder):
+    """In memory, beside the POPO event store (unit tests)."""

@@ -1,0 +1,102 @@
+"""Where the alerts domain meets the contracts: integration events to directory rows and
+facts someone must know."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from contracts import plan_events as plans_evt
+from contracts import rollup as ru
+from contracts import status as st
+from services.alerts.domain.routing import Fact
+from services.alerts.recorder import Row
+
+Found = Iterator[Row | Fact]
+
+
+def _contact(event: plans_evt.OrganizationRegistered) -> Found:
+    org = event.organization
+    liaison = org.liaison
+    yield "contacts", {"code": org.code, "kind": org.kind.value, "name": org.name,
+                       "parent": org.parent, "liaison_name": liaison.name if liaison else None,
+                       "liaison_email": str(liaison.email) if liaison else None}  # fmt: skip
+
+
+def _waning(event: ru.ProgressWaning) -> Found:
+    yield Fact("waning", event.organization, event.period, event.rule, {
+        "rule": event.rule, "evidence": event.evidence,
+        "strategies": [s.model_dump(mode="json") for s in event.strategies],
+    })  # fmt: skip
+
+
+def _recovered(event: ru.ProgressRecovered) -> Found:
+    yield Fact("recovered", event.organization, event.period, event.rule, {"rule": event.rule})
+
+
+def _slipped(event: st.MilestoneSlipped) -> Found:
+    yield Fact("milestone_slipped", event.organization, event.period, event.milestone, {
+        "milestone": event.milestone, "reason": event.reason,
+        "strategies": [{"number": event.strategy, "practice": event.practice.value}],
+    })  # fmt: skip
+
+
+def _missing(event: st.ReportMissing) -> Found:
+    yield Fact("report_missing", event.organization, event.period, "report")
+
+
+def _opened(event: ru.SupportCaseOpened) -> Found:
+    yield Fact("case_opened", event.recipient, event.opened, str(event.case_id), {
+        "case_id": str(event.case_id), "to": event.addressed_to, "reason": "; ".join(event.reasons),
+    }, addressed_to=event.addressed_to)  # fmt: skip
+
+
+def _escalated(event: ru.SupportCaseEscalated) -> Found:
+    yield Fact("case_escalated", event.recipient, event.period, str(event.case_id), {
+        "case_id": str(event.case_id), "to": event.to,
+    }, addressed_to=event.to)  # fmt: skip
+
+
+def _judged(event: ru.SupportJudged) -> Found:
+    verdict = "effective" if event.effective else "not effective"
+    yield Fact("support_judged", event.recipient, event.period, str(event.case_id), {
+        "case_id": str(event.case_id), "reason": f"{verdict} (on time {event.on_time_before}% "
+        f"-> {event.on_time_after}%)",
+    }, addressed_to=event.addressed_to)  # fmt: skip
+
+
+def _adjusted(event: plans_evt.PlanAdjusted) -> Found:
+    month = event.occurred_at.strftime("%Y-%m")
+    yield Fact("plan_adjusted", event.organization, month, f"v{event.version}", {
+        "cause": event.cause, "justification": event.justification,
+        "reason": "; ".join(event.changes),
+    })  # fmt: skip
+
+
+EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Found]]] = {
+    plans_evt.OrganizationRegistered.SUBJECT: (plans_evt.OrganizationRegistered, _contact),
+    plans_evt.OrganizationUpdated.SUBJECT: (plans_evt.OrganizationUpdated, _contact),
+    plans_evt.PlanAdjusted.SUBJECT: (plans_evt.PlanAdjusted, _adjusted),
+    ru.ProgressWaning.SUBJECT: (ru.ProgressWaning, _waning),
+    ru.ProgressRecovered.SUBJECT: (ru.ProgressRecovered, _recovered),
+    st.MilestoneSlipped.SUBJECT: (st.MilestoneSlipped, _slipped),
+    st.ReportMissing.SUBJECT: (st.ReportMissing, _missing),
+    ru.SupportCaseOpened.SUBJECT: (ru.SupportCaseOpened, _opened),
+    ru.SupportCaseEscalated.SUBJECT: (ru.SupportCaseEscalated, _escalated),
+    ru.SupportJudged.SUBJECT: (ru.SupportJudged, _judged),
+}
+
+
+def read(relative_subject: str, body: bytes) -> list[Row | Fact] | ValidationError:
+    """The directory rows and facts of an integration event (none for the events alerts
+    ignores), or why the event can never be read."""
+    found = EVENTS.get(relative_subject)
+    if found is None:
+        return []
+    contract, rows = found
+    try:
+        return list(rows(contract.model_validate_json(body)))
+    except ValidationError as error:
+        return error

@@ -1,0 +1,99 @@
+"""The alerts service layer on the in-memory store: routing, one alert per fact, grouping
+per recipient after the group wait, retries with backoff, failure and resend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.alerts.application import AlertsApplication
+from services.alerts.domain.errors import AlertsError
+from services.alerts.domain.message import RetryPolicy
+from services.alerts.domain.routing import Fact, responsible
+
+EVENTS = "SPN_EVENTS"
+T0 = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+WAIT = timedelta(minutes=3)
+PARENTS = {"sea": None, "lea": "sea", "elm": "lea", "oak": "lea"}
+
+
+def contact(code: str, kind: str, parent: str | None) -> tuple[str, dict]:
+    return "contacts", {"code": code, "kind": kind, "name": code.title(), "parent": parent,
+                        "liaison_name": f"{code} liaison" if parent else None,
+                        "liaison_email": f"{code}@liaisons.example.org" if parent else None}
+
+
+def memory_app(policy: RetryPolicy | None = None) -> AlertsApplication:
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"}, policy=policy)
+    rows = [contact("sea", "SEA", None), contact("lea", "LEA", "sea"),
+            contact("elm", "SCHOOL", "lea"), contact("oak", "SCHOOL", "lea")]  # fmt: skip
+    app.take(EVENTS, 1, rows, [], T0)
+    return app
+
+
+def waning(org: str, rule: str = "behind", period: str = "2026-10") -> Fact:
+    return Fact("waning", org, period, rule, {"rule": rule, "evidence": {"actions_behind_pct": 75}})
+
+
+def test_a_school_is_its_liaisons_and_a_case_goes_to_the_addressees_person():
+    assert responsible("elm", None, PARENTS) == "elm"  # elm's liaison: the LEA's person
+    assert responsible("lea", None, PARENTS) == "lea"  # the LEA's SEA contact
+    assert responsible("sea", None, PARENTS) is None  # nobody above the SEA
+    assert responsible("elm", "lea", PARENTS) == "elm"
+    assert responsible("elm", "sea", PARENTS) == "lea"  # escalated: the SEA contact of its LEA
+    assert responsible("elm", "other-sea", PARENTS) is None
+
+
+def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait():
+    app = memory_app()
+    assert app.take(EVENTS, 2, [], [waning("elm"), waning("elm"), waning("oak")], T0) == 2
+    assert app.take(EVENTS, 3, [], [waning("elm")], T0) == 0  # the same fact again
+    assert app.compose_due(T0 + WAIT - timedelta(seconds=1), WAIT) == []  # still gathering
+    app.take(EVENTS, 4, [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
+    messages = app.compose_due(T0 + WAIT, WAIT)
+    assert sorted((m.recipient, m.email, len(m.alerts)) for m in messages) == [
+        ("elm", "elm@liaisons.example.org", 2), ("oak", "oak@liaisons.example.org", 1)]
+    elm = next(m for m in messages if m.recipient == "elm")
+    assert "elm, 2026-10: progress waning (behind)" in elm.text
+    assert "actions behind pct: 75" in elm.text and "spn flags --org elm" in elm.text
+    assert app.compose_due(T0 + 2 * WAIT, WAIT) == []  # grouped once
+    assert {a["message"] for a in app.view.alerts("elm")} == {elm.id}
+
+
+def test_a_failing_delivery_backs_off_then_fails_and_can_be_resent():
+    app = memory_app(RetryPolicy(first_delay=10, max_delay=40, max_attempts=4))
+    app.take(EVENTS, 2, [], [waning("elm")], T0)
+    [message] = app.compose_due(T0 + WAIT, WAIT)
+    now, waits = T0 + WAIT, []
+    for _ in range(3):
+        [due] = app.due(now)
+        failed = app.record_attempt(due["message_id"], now, "SMTP down")
+        waits.append((failed.next_attempt - now).total_seconds())
+        assert app.due(now) == []  # not before its next attempt
+        now = failed.next_attempt
+    assert [5 <= w <= 10 for w in waits[:1]] == [True]  # 10 s with jitter: 5 to 10
+    assert 10 <= waits[1] <= 20 and 20 <= waits[2] <= 40
+    assert app.record_attempt(message.id, now, "SMTP down").status == "failed"
+    assert app.due(now + timedelta(days=1)) == []
+    assert [m["message_id"] for m in app.view.messages("failed")] == [message.id]
+    with pytest.raises(AlertsError, match="is failed, not pending"):
+        app.record_attempt(message.id, now, None)
+    app.resend(message.id, now, by="Sam")
+    assert app.record_attempt(message.id, now, None).status == "delivered"
+    assert app.view.messages("delivered")[0]["delivered_at"] == now
+
+
+def test_an_alert_for_someone_with_no_address_yet_waits_for_one():
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.take(EVENTS, 1, [contact("lea", "LEA", "sea")], [], T0)
+    app.take(EVENTS, 2, [], [waning("elm"), waning("sea")], T0)  # neither known yet
+    assert app.compose_due(T0 + WAIT, WAIT) == []  # kept, waiting to be routed
+    app.take(EVENTS, 3, [("contacts", {**contact("elm", "SCHOOL", "lea")[1],
+                                       "liaison_email": None}), contact("sea", "SEA", None)],
+             [waning("elm", "silent"), waning("sea", "silent")], T0)  # fmt: skip
+    assert app.compose_due(T0 + WAIT, WAIT) == []  # routed to elm, no address yet
+    assert [a["key"] for a in app.view.alerts("sea")] == ["waning:sea:behind:2026-10"]
+    app.take(EVENTS, 4, [contact("elm", "SCHOOL", "lea")], [], T0)
+    [message] = app.compose_due(T0 + WAIT, WAIT)
+    assert (message.email, len(message.alerts)) == ("elm@liaisons.example.org", 2)
