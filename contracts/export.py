@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contracts import organizations, plan_commands, plan_events, plans, replies, rollup, status
+from contracts import (
+    alerts,
+    organizations,
+    plan_commands,
+    plan_events,
+    plans,
+    replies,
+    rollup,
+    status,
+)
 from contracts.base import Versioned
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
-MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup)
+MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

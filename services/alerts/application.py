@@ -24,9 +24,15 @@ from services.shared.eventstore import find, process_recorder, retry_on_conflict
 class AlertsApplication(Application[UUID]):
     name = "alerts"
 
-    def __init__(self, env: Mapping[str, str] | None = None, policy: RetryPolicy | None = None):
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        time_zone: str = "UTC",
+    ):
         super().__init__(env)
         self.policy = policy or RetryPolicy()
+        self.time_zone = time_zone  # of the dates a message shows
 
     def construct_recorder(self) -> ProcessRecorder:
         return process_recorder(self, AlertsRecorder, AlertsMemoryRecorder)
@@ -87,11 +93,14 @@ class AlertsApplication(Application[UUID]):
     def _compose(self, recipient: str, contact: Mapping[str, Any], alerts: list[dict[str, Any]],
                  now: datetime) -> Message:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
+        message_id = f"<{Message.create_id(recipient, ids)}@spn.alerts>"
+        shown = content.render(contact["liaison_name"] or "liaison", alerts, now,
+                               self.time_zone, message_id)  # fmt: skip
         message = Message(
             recipient=recipient, email=contact["liaison_email"], alerts=ids,
-            subject=content.subject(contact["liaison_name"] or recipient, alerts),
-            text=content.text(contact["liaison_name"] or "liaison", alerts), at=now,
+            subject=shown.subject, text=shown.text, html=shown.html, at=now,
         )  # fmt: skip
+        assert message.message_id == message_id
         grouped = [find(self, UUID(i)) for i in ids]
         for alert in grouped:
             alert.group(message.id)
@@ -122,6 +131,30 @@ class AlertsApplication(Application[UUID]):
         self.save(message, view_rows=[_message_row(message, at)])
         return message
 
+    def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
+        """Alerts with the state of the message they went out in."""
+        messages = {m["message_id"]: m for m in self.view.messages()}
+        shown = []
+        for row in self.view.alerts(organization, period):
+            message = messages.get(row["message"])
+            status = "pending" if message is None else message["status"]
+            shown.append(row | {
+                "message_id": row["message"], "email": message["email"] if message else None,
+                "status": "sending" if status == "pending" and message else status,
+            })  # fmt: skip
+        return shown
+
+    def message_row(self, some_id: UUID) -> dict[str, Any]:
+        """The message of this id, or the one this alert went out in."""
+        found = [m for m in self.view.messages() if m["message_id"] == some_id]
+        if not found:
+            alert = [a for a in self.view.alerts() if a["alert_id"] == some_id]
+            found = [m for m in self.view.messages()
+                     if alert and m["message_id"] == alert[0]["message"]]  # fmt: skip
+        if not found:
+            raise UnknownAlertError(f"no alert or message {some_id}, or it is not sent yet")
+        return found[0]
+
     def _message(self, message_id: UUID) -> Message:
         message = find(self, message_id)
         if not isinstance(message, Message):
@@ -141,7 +174,8 @@ def _alert_row(alert: Alert, at: datetime) -> Row:
 def _message_row(message: Message, at: datetime) -> Row:
     return "messages", {
         "message_id": message.id, "recipient": message.recipient, "email": message.email,
-        "subject": message.subject, "text": message.text, "alerts": message.alerts,
+        "subject": message.subject, "text": message.text, "html": message.html,
+        "alerts": message.alerts,
         "status": message.status, "attempts": message.attempts,
         "next_attempt": message.next_attempt if message.status == "pending" else None,
         "last_error": message.last_error, "composed_at": message.created_on,

@@ -1,40 +1,72 @@
 """What a message says: for each alert, what happened, about whom, the figures that
-triggered it, and the commands that show more (plain text; HTML and templates follow)."""
+triggered it, a next step and the commands that show more; as plain text and as HTML
+(Jinja2 templates, the HTML autoescaped), dates in the recipient's time zone."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from services.alerts.domain.routing import KINDS
 
+ENVIRONMENT = Environment(
+    loader=PackageLoader("services.alerts", "templates"),
+    autoescape=select_autoescape(["html.j2"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+NEXT_STEPS = {
+    "waning": "look at the strategies named with the school's team, and agree the support "
+    "(spn support provide) if a support case is open",
+    "recovered": "nothing: the rule no longer holds",
+    "milestone_slipped": "ask the team how the milestone's actions will be caught up",
+    "report_missing": "ask the team for this month's status report",
+    "case_opened": "agree what support to give and record it (spn support provide)",
+    "case_escalated": "the support given did not work: agree what the next level will do",
+    "support_judged": "if it did not work, the case is escalated one level up",
+    "plan_adjusted": "check the adjustment's cause and justification (spn plan history)",
+}
+FACTS = ("milestone", "reason", "case_id", "to", "cause", "justification")
 
-def subject(recipient_name: str, alerts: Sequence[Mapping[str, Any]]) -> str:
-    periods = sorted({a["period"] for a in alerts})
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(liaison: str, alerts: Sequence[Mapping[str, Any]], now: datetime, zone: str,
+           message_id: str) -> Rendered:  # fmt: skip
+    shown = [_shown(a) for a in alerts]
     orgs = sorted({a["organization"] for a in alerts})
-    what = f"{len(alerts)} alerts" if len(alerts) > 1 else KINDS.get(alerts[0]["kind"], "alert")
-    return f"SPN: {what} for {', '.join(orgs)} ({', '.join(periods)}) - {recipient_name}"
+    periods = sorted({a["period"] for a in alerts})
+    what = f"{len(alerts)} alerts" if len(alerts) > 1 else shown[0]["title"]
+    subject = f"SPN: {what} for {', '.join(orgs)} ({', '.join(periods)})"
+    context = {"liaison": liaison, "alerts": shown, "subject": subject,
+               "now": now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z"),
+               "message_id": message_id}  # fmt: skip
+    return Rendered(
+        subject,
+        ENVIRONMENT.get_template("message.txt.j2").render(context),
+        ENVIRONMENT.get_template("message.html.j2").render(context),
+    )
 
 
-def text(liaison: str, alerts: Sequence[Mapping[str, Any]]) -> str:
-    lines = [f"Dear {liaison},", "", "The Strategic Performance Network noted:", ""]
-    for alert in alerts:
-        lines += [*_alert_lines(alert), ""]
-    lines += ["This message's id is its Message-ID header: a repeat of it is the same message."]
-    return "\n".join(lines) + "\n"
-
-
-def _alert_lines(alert: Mapping[str, Any]) -> list[str]:
+def _shown(alert: Mapping[str, Any]) -> dict[str, Any]:
     org, period, details = alert["organization"], alert["period"], alert["details"]
-    kind = KINDS.get(alert["kind"], alert["kind"])
-    lines = [f"* {org}, {period}: {kind}" + (f" ({details['rule']})" if "rule" in details else "")]
-    for name, value in sorted(details.get("evidence", {}).items()):
-        lines.append(f"    {name.replace('_', ' ')}: {value}")
-    for strategy in details.get("strategies", []):
-        lines.append(f"    strategy {strategy['number']} (practice {strategy['practice']})")
-    for name in ("milestone", "reason", "case_id", "to", "cause", "justification"):
-        if name in details:
-            lines.append(f"    {name.replace('_', ' ')}: {details[name]}")
-    lines.append(f"    see: spn rollup --org {org} --period {period}; spn flags --org {org}; "
-                 f"spn supports list --org {org}")  # fmt: skip
-    return lines
+    evidence = [(k.replace("_", " "), v) for k, v in sorted(details.get("evidence", {}).items())]
+    return {
+        "kind": alert["kind"], "organization": org, "period": period,
+        "rule": details.get("rule"), "strategies": details.get("strategies", []),
+        "title": KINDS.get(alert["kind"], alert["kind"]), "evidence": evidence,
+        "facts": [(k.replace("_", " "), details[k]) for k in FACTS if k in details],
+        "next_step": NEXT_STEPS.get(alert["kind"], "see the figures"),
+        "commands": [f"spn rollup --org {org} --period {period}", f"spn flags --org {org}",
+                     f"spn supports list --org {org}"],
+    }  # fmt: skip

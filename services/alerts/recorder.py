@@ -26,7 +26,8 @@ class AlertsReadModels(ReadModelTables):
         "organization text NOT NULL, period text NOT NULL, addressed_to text, "
         "raised_at timestamptz NOT NULL, details jsonb NOT NULL, message uuid",
         "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, email text NOT "
-        "NULL, subject text NOT NULL, text text NOT NULL, alerts jsonb NOT NULL, status text "
+        "NULL, subject text NOT NULL, text text NOT NULL, html text NOT NULL, alerts jsonb NOT "
+        "NULL, status text "
         "NOT NULL, attempts integer NOT NULL, next_attempt timestamptz, last_error text, "
         "composed_at timestamptz NOT NULL, delivered_at timestamptz",
     }

@@ -11,13 +11,12 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from contracts.subjects import events_stream, events_wildcard
+from contracts.subjects import events_stream
 from services.rollup import translator
 from services.rollup.application import RollupApplication
 from services.rollup.recorder import Row
-from services.shared.consumer import PullConsumer, sequence, source_of
+from services.shared.consumer import events_consumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters
-from services.shared.eventstore import forget_cached
 from services.shared.replies import first_problem
 
 
@@ -36,13 +35,10 @@ class RollupConsumer:
         self.on_stored = on_stored
         self.dead_letters = dead_letters
         self.stream = events_stream(namespace)
-        self.consumer = PullConsumer(
-            js, stream=self.stream, subject=events_wildcard(namespace), durable="rollup",
-            position=lambda: app.position(self.stream),
-            skip=lambda seq: app.take(self.stream, seq, []),
-            forget=lambda: forget_cached(app), dead_letters=dead_letters,
-            batch_size=batch_size,
-        )  # fmt: skip
+        self.consumer = events_consumer(
+            js, app, namespace, "rollup", lambda seq: app.take(self.stream, seq, []),
+            dead_letters, batch_size,
+        )
         self.heartbeat = self.consumer.heartbeat
 
     async def run(self) -> None:

@@ -36,7 +36,9 @@ from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
+from contracts.subjects import events_stream, events_wildcard
 from services.shared.dead_letters import DeadLetters, Source
+from services.shared.eventstore import forget_cached
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -286,3 +288,23 @@ class PullConsumer:
         except Exception as error:
             log.warning("%s: ack of %d failed (%s); it will be redelivered and skipped",
                         self.durable, sequence(message), error)  # fmt: skip
+
+
+def events_consumer(
+    js: JetStreamContext,
+    app: Any,
+    namespace: str,
+    durable: str,
+    skip: Callable[[int], None],
+    dead_letters: DeadLetters,
+    batch_size: int = 500,
+) -> PullConsumer:
+    """A durable consumer of every integration event of the namespace (``SPN_EVENTS``),
+    from the application's tracked position (``app.position(stream)``), forgetting its
+    cached aggregates after a failed batch."""
+    stream = events_stream(namespace)
+    return PullConsumer(
+        js, stream=stream, subject=events_wildcard(namespace), durable=durable,
+        position=lambda: app.position(stream), skip=skip, forget=lambda: forget_cached(app),
+        dead_letters=dead_letters, batch_size=batch_size,
+    )  # fmt: skip

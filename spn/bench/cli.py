@@ -55,7 +55,9 @@ def bench_command(args: argparse.Namespace, settings: StackSettings) -> int:
     data_dir = settings.data_dir / "bench"
     shutil.rmtree(data_dir, ignore_errors=True)  # every run starts from an empty store
     os.environ["SPN_STATUS_AUTO_CLOSE_DAYS"] = "0"  # the benchmark closes its months itself
-    ports = {f"{name}_http_port": free_port() for name in ("plans", "status", "rollup")}
+    ports: dict[str, int] = {f"{name}_http_port": free_port()
+                             for name in ("plans", "status", "rollup", "alerts")}  # fmt: skip
+    ports["smtp_sink_port"] = free_port()
     own = settings.model_copy(update={  # always embedded servers of its own
         "data_dir": data_dir, "nats_port": free_port(), "nats_url": None, "database_url": None,
         **ports,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from contracts import alerts as al
 from contracts import asyncapi
 from contracts import plan_commands as cmd
 from contracts import status as st
@@ -375,3 +376,27 @@ def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awai
             return await work(client)
 
     return asyncio.run(run())
+
+
+def alerts_list(args: argparse.Namespace, settings: StackSettings) -> int:
+    query = al.ListAlerts(organization=args.org, status=args.status, period=args.period)
+    return _query(settings, query, args.json, output.alert_lines)
+
+
+def alerts_show(args: argparse.Namespace, settings: StackSettings) -> int:
+    query = al.ShowMessage(id=_uuid(args.id))
+    return _query(settings, query, args.json, lambda m: output.message_lines(m, args.html))
+
+
+def alerts_resend(args: argparse.Namespace, settings: StackSettings) -> int:
+    request = al.ResendMessage(id=_uuid(args.id), by=args.by)
+    return _query(settings, request, args.json, lambda m: [
+        f"message {m['message_id']} to {m['email']}: {m['status']} (sent again with the same "
+        "Message-ID)"])  # fmt: skip
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not an alert or message id") from None

@@ -30,6 +30,9 @@ ENVIRONMENT = """environment:
   SPN_PLANS_HTTP_PORT  /health and /metrics of the plans service (8101)
   SPN_STATUS_HTTP_PORT /health and /metrics of the status service (8102)
   SPN_ROLLUP_HTTP_PORT /health and /metrics of the rollup service (8103)
+  SPN_ALERTS_HTTP_PORT /health and /metrics of the alerts service (8104)
+  SPN_SMTP_HOST      an SMTP server for alerts (default: a local sink, .eml files under
+                     $SPN_DATA_DIR/mail, on port $SPN_SMTP_SINK_PORT, 2525)
   SPN_STATUS_AUTO_CLOSE_DAYS  close each month this many days after it ends (5; 0: never)
   SPN_USER           the person recorded as acting (default: login name)
 """
@@ -219,6 +222,30 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     report_measure.add_argument("--by", default=commands.default_person(), help="reporter")
     _json_flag(report_measure)
     report_measure.set_defaults(handler=commands.measure_report)
+
+    alerts = sub.add_parser("alerts", help="what liaisons were told, and whether it arrived")
+    alerts_sub = alerts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    alert_list = alerts_sub.add_parser(
+        "list", help="alerts raised, with their delivery",
+        description="pending: gathering (the group wait) or waiting for an address; sending: "
+        "in a message not yet delivered (retried with backoff); delivered; failed (after the "
+        "last attempt: spn alerts resend).",
+    )  # fmt: skip
+    alert_list.add_argument("--org", help="only alerts about this organization")
+    alert_list.add_argument("--status", choices=["pending", "sending", "delivered", "failed"])
+    alert_list.add_argument("--period", help="only alerts of this period YYYY-MM")
+    _json_flag(alert_list)
+    alert_list.set_defaults(handler=commands.alerts_list)
+    alert_show = alerts_sub.add_parser("show", help="the message an alert went out in")
+    alert_show.add_argument("id", help="alert id or message id (spn alerts list)")
+    alert_show.add_argument("--html", action="store_true", help="the HTML part, not the text")
+    _json_flag(alert_show)
+    alert_show.set_defaults(handler=commands.alerts_show)
+    resend = alerts_sub.add_parser("resend", help="send a failed message again")
+    resend.add_argument("id", help="alert id or message id")
+    resend.add_argument("--by", default=commands.default_person(), help="person resending")
+    _json_flag(resend)
+    resend.set_defaults(handler=commands.alerts_resend)
 
     supports = sub.add_parser("supports", help="responsive support cases")
     supports_sub = supports.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -314,3 +314,25 @@ def case_change(case: dict[str, Any]) -> str:
         f"JUDGED     {who}: {verdict} (on time {judgment.get('on_time_before')}% -> "
         f"{judgment.get('on_time_after')}%)"
     )
+
+
+def alert_lines(listing: dict[str, Any]) -> Iterable[str]:
+    if not listing["alerts"]:
+        yield "no alerts"
+    for alert in listing["alerts"]:
+        rule = alert["details"].get("rule")
+        what = f"{alert['kind']}" + (f" ({rule})" if rule else "")
+        to = f" -> {alert['email']}" if alert["email"] else ""
+        yield (f"{alert['alert_id']}  {alert['period']}  {alert['organization']:<24} "
+               f"{what:<28} {alert['status']}{to}")  # fmt: skip
+
+
+def message_lines(message: dict[str, Any], html: bool = False) -> Iterable[str]:
+    yield f"Message-ID: <{message['message_id']}@spn.alerts>"
+    yield f"To: {message['email']}"
+    yield f"Subject: {message['subject']}"
+    attempts = f", {message['attempts']} attempts" if message["attempts"] else ""
+    error = f", last error: {message['last_error']}" if message["last_error"] else ""
+    yield f"Status: {message['status']}{attempts}{error}"
+    yield ""
+    yield from (message["html"] if html else message["text"]).rstrip("\n").splitlines()

@@ -22,6 +22,11 @@ class StackSettings(BaseSettings):
     plans_http_port: int = 8101
     status_http_port: int = 8102
     rollup_http_port: int = 8103
+    alerts_http_port: int = 8104
+    smtp_host: str | None = Field(
+        None, description="an SMTP server for the alerts; unset: a local sink writing .eml files"
+    )
+    smtp_sink_port: int = Field(2525, description="port of the local SMTP sink")
     startup_timeout: float = 60.0
     restart_limit: int = Field(
         5, ge=0, description="restarts of one process within restart_window; more: stop the stack"

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ SERVICES = [
     ServiceSpec("plans", "services.plans", "plans_http_port"),
     ServiceSpec("status", "services.status", "status_http_port"),
     ServiceSpec("rollup", "services.rollup", "rollup_http_port"),
+    ServiceSpec("alerts", "services.alerts", "alerts_http_port"),
 ]
 
 
@@ -82,6 +84,15 @@ class Part(Protocol):
         """Serving; for a service, its /health is ok."""
 
 
+def spawn(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A process of the stack, appending to its log, in a session of its own (Ctrl-C
+    reaches `spn up` only; it stops them all in order)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+
 @dataclass
 class ServiceProcess:
     """One service's process; ``start`` runs it (again), appending to its log."""
@@ -101,16 +112,7 @@ class ServiceProcess:
         return self.process.pid if self.process else None
 
     def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", self.spec.module],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches `spn up` only; it stops all in order
-            )
+        self.process = spawn([sys.executable, "-m", self.spec.module], self.log, self.env)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -135,6 +137,47 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@dataclass
+class SmtpSink:
+    """The local SMTP sink's process (``spn.stack.smtp_sink``): each message as an .eml."""
+
+    directory: Path
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    name: str = "smtp-sink"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "spn.stack.smtp_sink", str(self.directory), str(self.port)]
+        self.process = spawn(argv, self.log, dict(os.environ))
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def exit_note(self) -> str:
+        return f"exited ({self.process.returncode if self.process else None})"
+
+    def ready(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 class RestartPolicy:
@@ -350,6 +393,7 @@ class Stack:
         self.pid_files = PidFiles(self.data_dir / "run")
         self.nats: NatsServer | None = None
         self.postgres: EmbeddedPostgres | None = None
+        self.smtp_sink: SmtpSink | None = None
         self.services: list[ServiceProcess] = []
         self.nats_url = ""
         self.database_url = ""
@@ -375,6 +419,8 @@ class Stack:
         self._acquire_lock()
         self.nats_url = self.settings.nats_url or self._start_nats()
         self.database_url = self.settings.database_url or self._start_postgres()
+        if not self.settings.smtp_host:
+            self._start_smtp_sink()
         for spec in SERVICES:
             self._start_service(spec)
         self.say(self.describe())
@@ -387,6 +433,10 @@ class Stack:
             service.wait_stopped(deadline)
             self._stopped(service)
         self.services.clear()
+        if self.smtp_sink:
+            self.smtp_sink.stop()
+            self._stopped(self.smtp_sink)
+            self.smtp_sink = None
         if self.nats:
             self.nats.stop()
             self._stopped(self.nats)
@@ -425,6 +475,11 @@ class Stack:
             f"  NATS        {self.nats_url}  ({nats_note})",
             f"  PostgreSQL  {self.database_url}  ({pg_note})",
         ]
+        if self.smtp_sink:
+            lines.append(f"  SMTP        127.0.0.1:{self.smtp_sink.port}  (local sink: each "
+                         f"message in {self.smtp_sink.directory})")  # fmt: skip
+        else:
+            lines.append(f"  SMTP        {self.settings.smtp_host}  (external)")
         for service in self.services:
             lines.append(
                 f"  {service.name:<11} {service.url}/health  {service.url}/metrics"
@@ -465,14 +520,29 @@ class Stack:
         self.pid_files.write(self.postgres)
         return url
 
+    def _start_smtp_sink(self) -> None:
+        port = self.settings.smtp_sink_port
+        self.smtp_sink = SmtpSink(self.data_dir / "mail", port, self.data_dir / "logs" / "smtp.log")
+        self.say(f"starting the local SMTP sink on port {port} ...")
+        self.smtp_sink.start()
+        self.pid_files.write(self.smtp_sink)
+        deadline = time.monotonic() + self.settings.startup_timeout
+        while not self.smtp_sink.ready():
+            if not self.smtp_sink.running() or time.monotonic() > deadline:
+                raise StackError(f"the SMTP sink did not start: {_last_line(self.smtp_sink.log)}")
+            time.sleep(0.1)
+
     def _start_service(self, spec: ServiceSpec) -> None:
         port = spec.port(self.settings)
+        smtp = ({"SPN_SMTP_HOST": "127.0.0.1", "SPN_SMTP_PORT": str(self.smtp_sink.port),
+                 "SPN_SMTP_SECURITY": "none"} if self.smtp_sink else {})  # fmt: skip
         env = dict(
             os.environ,
             SPN_NATS_URL=self.nats_url,
             SPN_DATABASE_URL=self.database_url,
             SPN_NAMESPACE=self.settings.namespace,
             SPN_HTTP_HOST=self.settings.http_host,
+            **smtp,
             **{f"SPN_{spec.name.upper()}_HTTP_PORT": str(port)},
         )
         url = f"http://{self.settings.http_host}:{port}"
@@ -506,7 +576,7 @@ class Stack:
     # -- supervision -----------------------------------------------------------------------
 
     def _parts(self) -> list[Part]:
-        embedded: list[Part] = [part for part in (self.nats, self.postgres) if part]
+        embedded: list[Part] = [p for p in (self.nats, self.postgres, self.smtp_sink) if p]
         return [*embedded, *self.services]
 
     def _supervised(self, part: Part, watch: Watch) -> Supervised:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import yaml
@@ -175,6 +176,28 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
     flags = cli.run("flags", "--org", "riverside-usd", "--period", "2026-09", "--json")
     assert flags.returncode == 0, flags.stderr
     assert json.loads(flags.stdout)["flags"] == rolled["flags"]
+    alerts = cli.run("alerts", "list", "--org", "cedar-grove-elementary", "--json")
+    assert alerts.returncode == 0, alerts.stderr
+    assert ("waning", "2026-09") in {(a["kind"], a["period"])
+                                     for a in json.loads(alerts.stdout)["alerts"]}  # fmt: skip
+    deadline = time.monotonic() + 30
+    mail_dir = Path(cli.env["SPN_DATA_DIR"]) / "mail"
+    def cedar_grove_waning() -> list[Path]:  # the stack is shared: other tests' mail too
+        return [m for m in mail_dir.glob("*.eml") if "progress waning" in m.read_text()
+                and " for cedar-grove-elementary (2026-09)" in m.read_text()]
+
+    while not (mails := cedar_grove_waning()):
+        assert time.monotonic() < deadline, "no waning alert reached the local SMTP sink"
+        time.sleep(0.2)
+    [mail] = mails
+    [alert] = [a for a in json.loads(cli.run("alerts", "list", "--org", "cedar-grove-elementary",
+                                              "--json").stdout)["alerts"] if a["kind"] == "waning"]
+    shown = cli.run("alerts", "show", alert["alert_id"])
+    assert shown.returncode == 0
+    assert f"Message-ID: <{alert['message_id']}@spn.alerts>" in shown.stdout
+    assert mail.name == f"{alert['message_id']}@spn.alerts.eml"  # one file per Message-ID
+    bad = cli.run("alerts", "show", "not-an-id")
+    assert bad.returncode == 2 and "is not an alert or message id" in bad.stderr
     unknown = cli.run("flags", "--org", "nowhere-usd")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == (

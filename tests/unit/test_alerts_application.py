@@ -55,8 +55,8 @@ def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait()
     assert sorted((m.recipient, m.email, len(m.alerts)) for m in messages) == [
         ("elm", "elm@liaisons.example.org", 2), ("oak", "oak@liaisons.example.org", 1)]
     elm = next(m for m in messages if m.recipient == "elm")
-    assert "elm, 2026-10: progress waning (behind)" in elm.text
-    assert "actions behind pct: 75" in elm.text and "spn flags --org elm" in elm.text
+    assert "* elm, 2026-10: progress waning (behind)" in elm.text
+    assert "actions behind pct: 75" in elm.text and "spn flags --org elm" in elm.html
     assert app.compose_due(T0 + 2 * WAIT, WAIT) == []  # grouped once
     assert {a["message"] for a in app.view.alerts("elm")} == {elm.id}
 

@@ -39,13 +39,14 @@ class Message(Aggregate):
     @event("Composed")
     def __init__(
         self, *, recipient: str, email: str, alerts: list[str], subject: str, text: str,
-        at: datetime,
+        html: str, at: datetime,
     ) -> None:  # fmt: skip
         self.recipient = recipient
         self.email = email
         self.alerts = alerts
         self.subject = subject
         self.text = text
+        self.html = html
         self.status = "pending"
         self.attempts = 0
         self.next_attempt = at

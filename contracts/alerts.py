@@ -1,0 +1,84 @@
+"""Alerts: what a liaison was told, when, and whether it arrived."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.base import Command, Part, Versioned
+from contracts.organizations import OrgCode
+from contracts.status import Period
+
+AlertStatus = Literal["pending", "sending", "delivered", "failed"]
+
+
+class AlertView(Part):
+    alert_id: UUID
+    kind: str = Field(description="waning, recovered, milestone_slipped, report_missing, "
+                      "case_opened, case_escalated, support_judged or plan_adjusted")  # fmt: skip
+    organization: OrgCode
+    period: str
+    raised_at: datetime
+    details: dict[str, Any]
+    status: AlertStatus = Field(
+        description="pending (gathering, or waiting for its recipient's address), sending "
+        "(in a message not yet delivered), delivered, failed (spn alerts resend)"
+    )
+    message_id: UUID | None = None
+    email: str | None = None
+
+
+class AlertList(Versioned):
+    SCHEMA_NAME = "alert-list"
+    alerts: list[AlertView]
+
+
+class MessageView(Versioned):
+    """One email: the alerts of one recipient, as rendered."""
+
+    SCHEMA_NAME = "alert-message"
+    message_id: UUID = Field(description="Also its Message-ID header: <id@spn.alerts>")
+    recipient: OrgCode = Field(description="Whose liaison was told")
+    email: str
+    subject: str
+    text: str
+    html: str
+    alerts: list[UUID]
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_error: str | None
+    composed_at: datetime
+    delivered_at: datetime | None
+
+
+class ListAlerts(Command):
+    """Alerts raised, newest last: of an organization, a status, a period."""
+
+    SCHEMA_NAME = "list-alerts"
+    SUBJECT = "qry.alerts.list_alerts"
+    RESULT = AlertList
+    organization: OrgCode | None = None
+    status: AlertStatus | None = None
+    period: Period | None = None
+
+
+class ShowMessage(Command):
+    """The message an alert went out in (or the message of that id), as rendered."""
+
+    SCHEMA_NAME = "show-message"
+    SUBJECT = "qry.alerts.show_message"
+    RESULT = MessageView
+    id: UUID = Field(description="An alert id or a message id")
+
+
+class ResendMessage(Command):
+    """Send a failed message again (with the same Message-ID)."""
+
+    SCHEMA_NAME = "resend-message"
+    SUBJECT = "cmd.alerts.resend_message"
+    RESULT = MessageView
+    id: UUID = Field(description="An alert id or a message id")
+    by: str = Field(min_length=1)

@@ -1,0 +1,9 @@
+"""``python -m services.alerts``: run the alerts service."""
+
+from services.alerts.bootstrap import AlertsService
+from services.alerts.settings import AlertsSettings
+from services.shared.main import serve
+
+if __name__ == "__main__":
+    settings = AlertsSettings()
+    serve(AlertsService(settings), settings.http_port)

@@ -1,0 +1,47 @@
+"""Composition root of the alerts service: its application and read models, its durable
+consumer of the events stream, the delivery loop and its request/reply entry points."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsRouter
+from nats.js import JetStreamContext
+
+from services.alerts.application import AlertsApplication
+from services.alerts.channels import SmtpChannel
+from services.alerts.consumers import AlertsConsumer
+from services.alerts.delivery import Dispatcher
+from services.alerts.domain.message import RetryPolicy
+from services.alerts.endpoints import AlertsEndpoints
+from services.alerts.router import create_router
+from services.alerts.settings import AlertsSettings
+from services.shared.relay import Translate
+from services.shared.runtime import Background, ServiceRuntime
+
+
+class AlertsService(ServiceRuntime[AlertsApplication]):
+    name = "alerts"
+    settings: AlertsSettings
+
+    def create_application(self) -> AlertsApplication:
+        s = self.settings
+        policy = RetryPolicy(s.retry_first_delay, s.retry_max_delay, s.max_attempts)
+        return AlertsApplication(self.env, policy=policy, time_zone=s.time_zone)
+
+    def translator(self) -> Translate:
+        return lambda domain_event: None  # its events are its own (no integration events yet)
+
+    def create_router(self) -> NatsRouter:
+        return create_router(self.settings.namespace, AlertsEndpoints(self.app, self.wake_relay))
+
+    def background(self, js: JetStreamContext) -> dict[str, Background]:
+        s = self.settings
+        consumer = AlertsConsumer(
+            self.app, js, s.namespace, on_stored=self.wake_relay,
+            dead_letters=self.dead_letters(js), batch_size=s.batch_size,
+        )  # fmt: skip
+        dispatcher = Dispatcher(self.app, SmtpChannel(s), s.group_wait, s.dispatch_seconds,
+                                on_stored=self.wake_relay)  # fmt: skip
+        return {
+            "consumer": Background(consumer.run, consumer.heartbeat),
+            "delivery": Background(dispatcher.run, dispatcher.heartbeat),
+        }

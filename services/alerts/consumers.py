@@ -1,0 +1,60 @@
+"""The alerts service's durable consumer of the events stream: a batch's directory rows and
+alerts commit with the tracking record of its last message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from contracts.subjects import events_stream
+from services.alerts import translator
+from services.alerts.application import AlertsApplication
+from services.alerts.domain.routing import Fact
+from services.alerts.recorder import Row
+from services.shared.consumer import events_consumer, sequence, source_of
+from services.shared.dead_letters import DeadLetters
+from services.shared.replies import first_problem
+
+
+class AlertsConsumer:
+    def __init__(self, app: AlertsApplication, js: JetStreamContext, namespace: str,
+                 on_stored: Callable[[], None], dead_letters: DeadLetters,
+                 batch_size: int = 500):  # fmt: skip
+        self.app = app
+        self.namespace = namespace
+        self.on_stored = on_stored
+        self.dead_letters = dead_letters
+        self.stream = events_stream(namespace)
+        self.consumer = events_consumer(js, app, namespace, "alerts", self._skip, dead_letters,
+                                        batch_size)  # fmt: skip
+        self.heartbeat = self.consumer.heartbeat
+
+    async def run(self) -> None:
+        """Until cancelled; an outage of NATS or the database only delays it."""
+        await self.consumer.run(self._process)
+
+    async def _process(self, messages: list[Msg]) -> None:
+        rows: list[Row] = []
+        facts: list[Fact] = []
+        for message in messages:
+            found = translator.read(message.subject.removeprefix(self.namespace + "."),
+                                    message.data)  # fmt: skip
+            if isinstance(found, ValidationError):
+                await self.dead_letters.publish("invalid_event", first_problem(found),
+                                                source_of(message))  # fmt: skip
+                continue
+            facts += [f for f in found if isinstance(f, Fact)]
+            rows += [r for r in found if not isinstance(r, Fact)]
+        if await asyncio.to_thread(self._take, sequence(messages[-1]), rows, facts):
+            self.on_stored()
+
+    def _skip(self, seq: int) -> None:
+        self._take(seq, [], [])
+
+    def _take(self, seq: int, rows: list[Row], facts: list[Fact]) -> int:
+        return self.app.take(self.stream, seq, rows, facts, datetime.now(UTC))

@@ -1,0 +1,59 @@
+"""The delivery loop: compose the messages due (after the group wait), send each message
+due by its channel, record the attempt. The store is the truth: after a restart the loop
+finds the messages still pending and sends them; one sent but not yet recorded when the
+service died is sent again with the same Message-ID."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from services.alerts.application import AlertsApplication
+from services.alerts.channels import DeliveryError, SmtpChannel
+from services.shared.tasks import Heartbeat
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, app: AlertsApplication, channel: SmtpChannel, group_wait: float,
+                 interval: float, on_stored: Callable[[], None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):  # fmt: skip
+        self.app = app
+        self.channel = channel
+        self.group_wait = timedelta(seconds=group_wait)
+        self.interval = interval
+        self.on_stored = on_stored
+        self.clock = clock
+        self.heartbeat = Heartbeat()
+
+    async def run(self) -> None:
+        """Until cancelled; a failure of the database ends a round, not the loop's task
+        (its supervisor restarts it)."""
+        while True:
+            with self.heartbeat.busy():
+                await self.round()
+            self.heartbeat.well()
+            await asyncio.sleep(self.interval)
+
+    async def round(self) -> int:
+        """Compose what is due, send what is due; returns how many were delivered."""
+        now = self.clock()
+        if await asyncio.to_thread(self.app.compose_due, now, self.group_wait):
+            self.on_stored()
+        delivered = 0
+        for message in await asyncio.to_thread(self.app.due, now):
+            try:
+                await self.channel.send(message)
+                error = None
+            except DeliveryError as failure:
+                error = str(failure)
+                log.warning("alerts: message %s to %s not delivered: %s",
+                            message["message_id"], message["email"], error)  # fmt: skip
+            await asyncio.to_thread(self.app.record_attempt, message["message_id"],
+                                    self.clock(), error)  # fmt: skip
+            self.on_stored()
+            delivered += error is None
+        return delivered

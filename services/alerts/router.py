@@ -1,0 +1,17 @@
+"""NATS request/reply entry points of the alerts service."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsRouter
+
+from contracts import alerts as al
+from services.alerts.endpoints import AlertsEndpoints
+from services.shared import routes
+
+
+def create_router(namespace: str, endpoints: AlertsEndpoints) -> NatsRouter:
+    return routes.create_router("alerts", namespace, [
+        (al.ListAlerts, endpoints.list_alerts),
+        (al.ShowMessage, endpoints.show_message),
+        (al.ResendMessage, endpoints.resend_message),
+    ])  # fmt: skip

@@ -1,0 +1,37 @@
+"""Settings of the alerts service."""
+
+from pydantic import Field, SecretStr
+
+from services.shared.settings import ServiceSettings
+
+
+class AlertsSettings(ServiceSettings):
+    http_port: int = Field(8104, validation_alias="SPN_ALERTS_HTTP_PORT")
+    batch_size: int = Field(500, ge=1, le=5000, validation_alias="SPN_ALERTS_BATCH_SIZE")
+    group_wait: float = Field(
+        180.0, ge=0, validation_alias="SPN_ALERTS_GROUP_WAIT",
+        description="seconds a recipient's first new alert waits for others (what one period "
+        "close raises) before they go out as one message",
+    )  # fmt: skip
+    dispatch_seconds: float = Field(
+        1.0, gt=0, validation_alias="SPN_ALERTS_DISPATCH_SECONDS",
+        description="how often messages due are composed and sent",
+    )  # fmt: skip
+    time_zone: str = Field("UTC", validation_alias="SPN_ALERTS_TIME_ZONE",
+                           description="time zone of the dates a message shows")  # fmt: skip
+    retry_first_delay: float = Field(5.0, gt=0, validation_alias="SPN_ALERTS_RETRY_FIRST")
+    retry_max_delay: float = Field(600.0, gt=0, validation_alias="SPN_ALERTS_RETRY_MAX")
+    max_attempts: int = Field(
+        12, ge=1, validation_alias="SPN_ALERTS_MAX_ATTEMPTS",
+        description="attempts before a message is marked failed (spn alerts resend)",
+    )  # fmt: skip
+    smtp_host: str = Field("127.0.0.1", validation_alias="SPN_SMTP_HOST")
+    smtp_port: int = Field(2525, validation_alias="SPN_SMTP_PORT")
+    smtp_security: str = Field(
+        "none", pattern="^(none|starttls|tls)$", validation_alias="SPN_SMTP_SECURITY",
+        description="none, starttls, or tls (implicit TLS, usually port 465)",
+    )  # fmt: skip
+    smtp_user: str | None = Field(None, validation_alias="SPN_SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, validation_alias="SPN_SMTP_PASSWORD")
+    smtp_from: str = Field("SPN alerts <alerts@spn.localhost>", validation_alias="SPN_SMTP_FROM")
+    smtp_timeout: float = Field(20.0, gt=0, validation_alias="SPN_SMTP_TIMEOUT")

@@ -1,0 +1,147 @@
+"""The alerts service on real NATS, PostgreSQL and a real SMTP server (aiosmtpd, in
+process): a period close with a waning school gives its district liaison one message
+naming the school, the rule, the strategies and practices and the figures, and the case
+opened; an SMTP server that is down delays the message, which then arrives once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes, policy
+from email.message import Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from prometheus_client import CollectorRegistry
+
+from contracts import alerts as al
+from services.alerts.bootstrap import AlertsService
+from services.alerts.settings import AlertsSettings
+from services.plans.settings import PlansSettings
+from spn.cli.client import SpnClient
+from tests.conftest import free_port
+from tests.integration.test_rollup_service import october_closed
+from tests.integration.test_status_service import until
+
+
+class Inbox:
+    """aiosmtpd handler keeping every message received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
+        self.messages.append(message_from_bytes(content, policy=policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def smtp_server(port: int) -> tuple[Controller, Inbox]:
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, inbox
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def alerts_settings(plans_settings: PlansSettings, smtp_port: int) -> AlertsSettings:
+    return AlertsSettings(
+        **plans_settings.model_dump(exclude={"http_port"}), SPN_ALERTS_HTTP_PORT=free_port(),
+        SPN_SMTP_PORT=smtp_port, SPN_ALERTS_GROUP_WAIT=1, SPN_ALERTS_DISPATCH_SECONDS=0.2,
+        SPN_ALERTS_RETRY_FIRST=0.3, SPN_ALERTS_RETRY_MAX=1, SPN_ALERTS_TIME_ZONE="America/Chicago",
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def alerts_service(alerts_settings: AlertsSettings) -> AsyncIterator[AlertsService]:
+    service = AlertsService(alerts_settings, CollectorRegistry())
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture
+def smtp(smtp_port: int) -> Iterator[Inbox]:
+    controller, inbox = smtp_server(smtp_port)
+    yield inbox
+    controller.stop()
+
+
+def body(message: Message, subtype: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return str(part.get_content())
+    raise AssertionError(f"no text/{subtype} part")
+
+
+async def test_a_waning_school_s_liaison_gets_one_message_with_the_evidence(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_service, smtp,
+    nats_url, namespace,
+):  # fmt: skip
+    """October (tests/integration/test_rollup_service.py): elm is behind (3 of 4 due
+    actions) on 1.2 [1A], 2.1 [2B], 2.2 [4C], and a case of elm with river-lea opens."""
+    await october_closed(client, nats_url, namespace)
+    liaison = "liaison@elm-school.example.org"
+
+    async def delivered() -> list[Message]:
+        return smtp.to(liaison)
+
+    [message] = await until(delivered, timeout=30)
+    assert message["Subject"] == "SPN: 2 alerts for elm-school (2026-10)"
+    text = body(message, "plain")
+    assert "* elm-school, 2026-10: progress waning (behind)" in text
+    assert "actions behind pct: 75.0" in text and "actions due: 4" in text
+    for strategy in ("strategy 1.2, practice 1A", "strategy 2.1, practice 2B",
+                     "strategy 2.2, practice 4C"):  # fmt: skip
+        assert strategy in text
+    assert "* elm-school, 2026-10: support case opened" in text and "to: river-lea" in text
+    assert " CST)" in text or " CDT)" in text  # the recipient's time zone
+    assert "<h2>elm-school, 2026-10: progress waning (behind)</h2>" in body(message, "html")
+    assert smtp.to("liaison@oak-school.example.org") == []  # oak is on time
+    listed = await client.request(al.ListAlerts(organization="elm-school"))
+    assert {(a["kind"], a["status"]) for a in listed["alerts"]} == {
+        ("waning", "delivered"), ("case_opened", "delivered")}  # fmt: skip
+    shown = await client.request(al.ShowMessage(id=listed["alerts"][0]["alert_id"]))
+    assert message["Message-ID"] == f"<{shown['message_id']}@spn.alerts>"
+    await asyncio.sleep(1.5)  # a group wait and more: nothing is sent twice
+    assert len(smtp.to(liaison)) == 1
+
+
+async def test_a_message_waits_out_an_smtp_outage_and_arrives_once(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_service,
+    smtp_port, nats_url, namespace,
+):  # fmt: skip
+    await october_closed(client, nats_url, namespace)
+
+    async def retried() -> list[dict]:
+        listed = await client.request(al.ListAlerts(organization="elm-school"))
+        sending = [a for a in listed["alerts"] if a["status"] == "sending"]
+        if not sending:
+            return []
+        shown = await client.request(al.ShowMessage(id=sending[0]["alert_id"]))
+        return [shown] if shown["attempts"] >= 2 else []
+
+    [failing] = await until(retried, timeout=30)
+    assert "SMTP" in failing["last_error"] or "Connect" in failing["last_error"]
+    controller, inbox = smtp_server(smtp_port)  # the server is back
+    try:
+        async def delivered() -> list[Message]:
+            return inbox.to("liaison@elm-school.example.org")
+
+        [message] = await until(delivered, timeout=30)
+        assert message["Message-ID"] == f"<{failing['message_id']}@spn.alerts>"
+        await asyncio.sleep(2)
+        assert len(inbox.to("liaison@elm-school.example.org")) == 1
+        shown = await client.request(al.ShowMessage(id=failing["message_id"]))
+        assert shown["status"] == "delivered" and shown["attempts"] >= 3
+    finally:
+        controller.stop()
