@@ -6,6 +6,7 @@ opened; an SMTP server that is down delays the message, which then arrives once.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import Message
@@ -21,6 +22,7 @@ from services.alerts.settings import AlertsSettings
 from services.plans.settings import PlansSettings
 from spn.cli.client import SpnClient
 from tests.conftest import free_port
+from tests.integration.processes import kill, start_service_process
 from tests.integration.test_rollup_service import october_closed
 from tests.integration.test_status_service import until
 
@@ -145,3 +147,60 @@ async def test_a_message_waits_out_an_smtp_outage_and_arrives_once(
         assert shown["status"] == "delivered" and shown["attempts"] >= 3
     finally:
         controller.stop()
+
+
+class KillingInbox(Inbox):
+    """Takes the first message, then SIGKILLs the alerts service before it can record the
+    delivery: the window between sending and recording."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.victim: subprocess.Popen[bytes] | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.victim is not None:
+            kill(self.victim)
+            self.victim = None
+        return answer
+
+
+async def test_killed_between_sending_and_recording_the_message_is_sent_again_with_its_id(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_settings,
+    smtp_port, nats_url, namespace, tmp_path,
+):  # fmt: skip
+    """Nothing is lost: after the restart the message goes out again. The receiver can tell
+    the repeat: both copies carry the same Message-ID (what the README promises)."""
+    inbox = KillingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    env = {"SPN_SMTP_PORT": str(smtp_port), "SPN_ALERTS_GROUP_WAIT": "1",
+           "SPN_ALERTS_DISPATCH_SECONDS": "0.2", "SPN_ALERTS_RETRY_FIRST": "0.3"}  # fmt: skip
+    log = tmp_path / "alerts.log"
+    try:
+        inbox.victim = start_service_process("alerts", alerts_settings, log, **env)
+        first = inbox.victim
+        await october_closed(client, nats_url, namespace)
+        liaison = "liaison@elm-school.example.org"
+        assert await until(lambda: _async(inbox.to(liaison)), timeout=30)
+        first.wait(10)
+        assert first.returncode == -9  # killed right after the server took the message
+        restarted = start_service_process("alerts", alerts_settings, log, **env)
+        try:
+            async def delivered() -> bool:
+                listed = await client.request(al.ListAlerts(organization="elm-school"))
+                return all(a["status"] == "delivered" for a in listed["alerts"])
+
+            assert await until(delivered, timeout=30)
+            copies = inbox.to(liaison)
+            assert len(copies) == 2  # the one before the kill, the one after the restart
+            assert copies[0]["Message-ID"] == copies[1]["Message-ID"]  # a detectable repeat
+            assert body(copies[0], "plain") == body(copies[1], "plain")
+        finally:
+            kill(restarted)
+    finally:
+        controller.stop()
+
+
+async def _async(value: Any) -> Any:
+    return value
