@@ -28,7 +28,7 @@ class AlertView(Part):
         "(in a message not yet delivered), delivered, failed (spn alerts resend)"
     )
     message_id: UUID | None = None
-    email: str | None = None
+    to: str | None = Field(default=None, description="The address (or webhook URL) it went to")
 
 
 class AlertList(Versioned):
@@ -37,12 +37,13 @@ class AlertList(Versioned):
 
 
 class MessageView(Versioned):
-    """One email: the alerts of one recipient, as rendered."""
+    """One message (an email, or a webhook call): the alerts of one recipient, as rendered."""
 
     SCHEMA_NAME = "alert-message"
     message_id: UUID = Field(description="Also its Message-ID header: <id@spn.alerts>")
     recipient: OrgCode = Field(description="Whose liaison was told")
-    email: str
+    channel: Literal["email", "webhook"]
+    target: str = Field(description="The liaison's address, or the webhook URL")
     subject: str
     text: str
     html: str

@@ -15,7 +15,7 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from services.alerts import content
 from services.alerts.domain.alert import Alert
 from services.alerts.domain.errors import UnknownAlertError
-from services.alerts.domain.message import Message, RetryPolicy
+from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPolicy
 from services.alerts.domain.routing import Fact, responsible
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
@@ -29,9 +29,13 @@ class AlertsApplication(Application[UUID]):
         env: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         time_zone: str = "UTC",
+        webhooks: Mapping[str, Mapping[str, str]] | None = None,
+        webhook_policy: RetryPolicy = STANDARD_WEBHOOKS,
     ):
         super().__init__(env)
         self.policy = policy or RetryPolicy()
+        self.webhooks = webhooks or {}  # organization -> {"url", "secret"}
+        self.webhook_policy = webhook_policy
         self.time_zone = time_zone  # of the dates a message shows
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -81,34 +85,55 @@ class AlertsApplication(Application[UUID]):
             recipient = responsible(row["organization"], row["addressed_to"], parents)
             if recipient is not None:
                 by_recipient.setdefault(recipient, []).append(row)
-        composed = []
+        gone = self.view.gone_webhooks()
+        composed: list[Message] = []
         for recipient, alerts in sorted(by_recipient.items()):
             contact = contacts.get(recipient, {})
-            if alerts[0]["raised_at"] > now - group_wait or not contact.get("liaison_email"):
+            targets = self._targets(recipient, contact, parents, gone)
+            if alerts[0]["raised_at"] > now - group_wait or not targets:
                 continue
-            composed.append(self._compose(recipient, contact, alerts, now))
+            composed += self._compose(recipient, contact, alerts, targets, now)
         return composed
+
+    def _targets(
+        self, recipient: str, contact: Mapping[str, Any], parents: Mapping[str, str | None],
+        gone: set[str],
+    ) -> list[tuple[str, str]]:
+        """(channel, target) of a recipient: its liaison's address, and the webhook of
+        each organization it is beneath (or is) that has one and has not gone."""
+        targets = [("email", contact["liaison_email"])] if contact.get("liaison_email") else []
+        org: str | None = recipient
+        while org is not None:
+            url = self.webhooks.get(org, {}).get("url")
+            if url and url not in gone:
+                targets.append(("webhook", url))
+            org = parents.get(org)
+        return targets
 
     @retry_on_conflict
     def _compose(self, recipient: str, contact: Mapping[str, Any], alerts: list[dict[str, Any]],
-                 now: datetime) -> Message:  # fmt: skip
+                 targets: list[tuple[str, str]], now: datetime) -> list[Message]:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
-        message_id = f"<{Message.create_id(recipient, ids)}@spn.alerts>"
-        shown = content.render(contact["liaison_name"] or "liaison", alerts, now,
-                               self.time_zone, message_id)  # fmt: skip
-        message = Message(
-            recipient=recipient, email=contact["liaison_email"], alerts=ids,
-            subject=shown.subject, text=shown.text, html=shown.html, at=now,
-        )  # fmt: skip
-        assert message.message_id == message_id
+        messages = []
+        for channel, target in targets:
+            message_id = f"<{Message.create_id(recipient, target, ids)}@spn.alerts>"
+            shown = content.render(contact.get("liaison_name") or "liaison", alerts, now,
+                                   self.time_zone, message_id)  # fmt: skip
+            text, html = shown.text, shown.html
+            if channel == "webhook":  # the body signed and sent: the same at every attempt
+                text, html = content.webhook_body(message_id, recipient, shown, alerts), ""
+            messages.append(Message(
+                recipient=recipient, channel=channel, target=target, alerts=ids,
+                subject=shown.subject, text=text, html=html, at=now,
+            ))  # fmt: skip
         grouped = [find(self, UUID(i)) for i in ids]
         for alert in grouped:
-            alert.group(message.id)
-        rows = [_message_row(message, now)] + [
-            ("alerts", {**row, "message": message.id}) for row in alerts
+            alert.group(messages[0].id)  # its first channel: the email, where there is one
+        rows = [_message_row(m, now) for m in messages] + [
+            ("alerts", {**row, "message": messages[0].id}) for row in alerts
         ]
-        self.save(message, *grouped, view_rows=rows)
-        return message
+        self.save(*messages, *grouped, view_rows=rows)
+        return messages
 
     def _parents(self, rows: list[Row]) -> dict[str, str | None]:
         parents = {c: o["parent"] for c, o in self.view.contacts().items()}
@@ -118,9 +143,11 @@ class AlertsApplication(Application[UUID]):
         return self.view.due(now)
 
     @retry_on_conflict
-    def record_attempt(self, message_id: UUID, at: datetime, error: str | None) -> Message:
+    def record_attempt(self, message_id: UUID, at: datetime, error: str | None,
+                       final: bool = False) -> Message:  # fmt: skip
         message = self._message(message_id)
-        message.attempted(at=at, error=error, policy=self.policy)
+        policy = self.webhook_policy if message.channel == "webhook" else self.policy
+        message.attempted(at=at, error=error, policy=policy, final=final)
         self.save(message, view_rows=[_message_row(message, at)])
         return message
 
@@ -139,7 +166,7 @@ class AlertsApplication(Application[UUID]):
             message = messages.get(row["message"])
             status = "pending" if message is None else message["status"]
             shown.append(row | {
-                "message_id": row["message"], "email": message["email"] if message else None,
+                "message_id": row["message"], "to": message["target"] if message else None,
                 "status": "sending" if status == "pending" and message else status,
             })  # fmt: skip
         return shown
@@ -173,7 +200,8 @@ def _alert_row(alert: Alert, at: datetime) -> Row:
 
 def _message_row(message: Message, at: datetime) -> Row:
     return "messages", {
-        "message_id": message.id, "recipient": message.recipient, "email": message.email,
+        "message_id": message.id, "recipient": message.recipient, "channel": message.channel,
+        "target": message.target,
         "subject": message.subject, "text": message.text, "html": message.html,
         "alerts": message.alerts,
         "status": message.status, "attempts": message.attempts,

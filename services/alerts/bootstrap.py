@@ -7,9 +7,9 @@ from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 
 from services.alerts.application import AlertsApplication
-from services.alerts.channels import SmtpChannel
+from services.alerts.channels import SmtpChannel, WebhookChannel
 from services.alerts.consumers import AlertsConsumer
-from services.alerts.delivery import Dispatcher
+from services.alerts.delivery import Channel, Dispatcher
 from services.alerts.domain.message import RetryPolicy
 from services.alerts.endpoints import AlertsEndpoints
 from services.alerts.router import create_router
@@ -25,7 +25,12 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
     def create_application(self) -> AlertsApplication:
         s = self.settings
         policy = RetryPolicy(s.retry_first_delay, s.retry_max_delay, s.max_attempts)
-        return AlertsApplication(self.env, policy=policy, time_zone=s.time_zone)
+        webhook_policy = RetryPolicy(max_attempts=len(s.webhook_retry) + 1,
+                                     schedule=s.webhook_retry)  # fmt: skip
+        return AlertsApplication(
+            self.env, policy=policy, time_zone=s.time_zone, webhooks=s.webhook_targets(),
+            webhook_policy=webhook_policy,
+        )
 
     def translator(self) -> Translate:
         return lambda domain_event: None  # its events are its own (no integration events yet)
@@ -39,7 +44,8 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
             self.app, js, s.namespace, on_stored=self.wake_relay,
             dead_letters=self.dead_letters(js), batch_size=s.batch_size,
         )  # fmt: skip
-        dispatcher = Dispatcher(self.app, SmtpChannel(s), s.group_wait, s.dispatch_seconds,
+        channels: dict[str, Channel] = {"email": SmtpChannel(s), "webhook": WebhookChannel(s)}
+        dispatcher = Dispatcher(self.app, channels, s.group_wait, s.dispatch_seconds,
                                 on_stored=self.wake_relay)  # fmt: skip
         return {
             "consumer": Background(consumer.run, consumer.heartbeat),

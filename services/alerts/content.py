@@ -4,6 +4,7 @@ triggered it, a next step and the commands that show more; as plain text and as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,3 +71,15 @@ def _shown(alert: Mapping[str, Any]) -> dict[str, Any]:
         "commands": [f"spn rollup --org {org} --period {period}", f"spn flags --org {org}",
                      f"spn supports list --org {org}"],
     }  # fmt: skip
+
+
+def webhook_body(message_id: str, recipient: str, shown: Rendered,
+                 alerts: Sequence[Mapping[str, Any]]) -> str:  # fmt: skip
+    """The JSON a webhook receives: the alerts as data, and the message's text."""
+    return json.dumps({
+        "type": "spn.alerts.message", "message_id": message_id, "recipient": recipient,
+        "subject": shown.subject, "text": shown.text,
+        "alerts": [{"alert_id": str(a["alert_id"]), "kind": a["kind"],
+                    "organization": a["organization"], "period": a["period"],
+                    "details": a["details"]} for a in alerts],
+    }, sort_keys=True)  # fmt: skip

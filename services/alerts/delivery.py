@@ -7,22 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from services.alerts.application import AlertsApplication
-from services.alerts.channels import DeliveryError, SmtpChannel
+from services.alerts.channels import DeliveryError
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
 
 
+class Channel(Protocol):
+    async def send(self, message: dict[str, Any]) -> None:
+        """Deliver, or raise DeliveryError."""
+
+
 class Dispatcher:
-    def __init__(self, app: AlertsApplication, channel: SmtpChannel, group_wait: float,
+    def __init__(self, app: AlertsApplication, channels: Mapping[str, Channel], group_wait: float,
                  interval: float, on_stored: Callable[[], None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)):  # fmt: skip
         self.app = app
-        self.channel = channel
+        self.channels = channels
         self.group_wait = timedelta(seconds=group_wait)
         self.interval = interval
         self.on_stored = on_stored
@@ -45,15 +51,16 @@ class Dispatcher:
             self.on_stored()
         delivered = 0
         for message in await asyncio.to_thread(self.app.due, now):
+            final = False
             try:
-                await self.channel.send(message)
+                await self.channels[message["channel"]].send(message)
                 error = None
             except DeliveryError as failure:
-                error = str(failure)
+                error, final = str(failure), failure.final
                 log.warning("alerts: message %s to %s not delivered: %s",
-                            message["message_id"], message["email"], error)  # fmt: skip
+                            message["message_id"], message["target"], error)  # fmt: skip
             await asyncio.to_thread(self.app.record_attempt, message["message_id"],
-                                    self.clock(), error)  # fmt: skip
+                                    self.clock(), error, final)  # fmt: skip
             self.on_stored()
             delivered += error is None
         return delivered

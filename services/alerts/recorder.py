@@ -25,11 +25,11 @@ class AlertsReadModels(ReadModelTables):
         "alerts": "alert_id uuid PRIMARY KEY, key text NOT NULL, kind text NOT NULL, "
         "organization text NOT NULL, period text NOT NULL, addressed_to text, "
         "raised_at timestamptz NOT NULL, details jsonb NOT NULL, message uuid",
-        "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, email text NOT "
-        "NULL, subject text NOT NULL, text text NOT NULL, html text NOT NULL, alerts jsonb NOT "
-        "NULL, status text "
-        "NOT NULL, attempts integer NOT NULL, next_attempt timestamptz, last_error text, "
-        "composed_at timestamptz NOT NULL, delivered_at timestamptz",
+        "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, channel text NOT "
+        "NULL, target text NOT NULL, subject text NOT NULL, text text NOT NULL, html text NOT "
+        "NULL, alerts jsonb NOT NULL, status text NOT NULL, attempts integer NOT NULL, "
+        "next_attempt timestamptz, last_error text, composed_at timestamptz NOT NULL, "
+        "delivered_at timestamptz",
     }
     KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",)}
 
@@ -50,6 +50,11 @@ class AlertsReadModels(ReadModelTables):
     def messages(self, status: str | None = None) -> list[Record]:
         equal = {"status": status} if status else {}
         return self._rows(Query("messages", equal=equal, order_by=("composed_at",)))
+
+    def gone_webhooks(self) -> set[str]:
+        """Webhook URLs that answered 410 Gone: disabled."""
+        failed = [m for m in self.messages("failed") if m["channel"] == "webhook"]
+        return {m["target"] for m in failed if (m["last_error"] or "").startswith("410")}
 
     def due(self, now: datetime) -> list[Record]:
         """Messages to try now."""

@@ -1,8 +1,13 @@
 """Settings of the alerts service."""
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from services.shared.settings import ServiceSettings
+
+
+class Webhook(BaseModel):
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr = Field(description="whsec_ + base64, as Standard Webhooks has it")
 
 
 class AlertsSettings(ServiceSettings):
@@ -35,3 +40,19 @@ class AlertsSettings(ServiceSettings):
     smtp_password: SecretStr | None = Field(None, validation_alias="SPN_SMTP_PASSWORD")
     smtp_from: str = Field("SPN alerts <alerts@spn.localhost>", validation_alias="SPN_SMTP_FROM")
     smtp_timeout: float = Field(20.0, gt=0, validation_alias="SPN_SMTP_TIMEOUT")
+    webhooks: dict[str, Webhook] = Field(
+        default_factory=dict, validation_alias="SPN_ALERTS_WEBHOOKS",
+        description='JSON: {"<organization>": {"url": ..., "secret": "whsec_..."}}; an '
+        "organization's webhook gets the messages of every recipient beneath it",
+    )  # fmt: skip
+    webhook_timeout: float = Field(10.0, gt=0, validation_alias="SPN_ALERTS_WEBHOOK_TIMEOUT")
+    webhook_retry: tuple[float, ...] = Field(
+        (5, 300, 1800, 7200, 18000, 36000, 36000), validation_alias="SPN_ALERTS_WEBHOOK_RETRY",
+        description="seconds before each retry of a webhook (Standard Webhooks' schedule)",
+    )  # fmt: skip
+
+    def webhook_secret(self, url: str) -> str:
+        return next(w.secret.get_secret_value() for w in self.webhooks.values() if w.url == url)
+
+    def webhook_targets(self) -> dict[str, dict[str, str]]:
+        return {org: {"url": w.url} for org, w in self.webhooks.items()}

@@ -391,7 +391,7 @@ def alerts_show(args: argparse.Namespace, settings: StackSettings) -> int:
 def alerts_resend(args: argparse.Namespace, settings: StackSettings) -> int:
     request = al.ResendMessage(id=_uuid(args.id), by=args.by)
     return _query(settings, request, args.json, lambda m: [
-        f"message {m['message_id']} to {m['email']}: {m['status']} (sent again with the same "
+        f"message {m['message_id']} to {m['target']}: {m['status']} (sent again with the same "
         "Message-ID)"])  # fmt: skip
 
 

@@ -322,14 +322,14 @@ def alert_lines(listing: dict[str, Any]) -> Iterable[str]:
     for alert in listing["alerts"]:
         rule = alert["details"].get("rule")
         what = f"{alert['kind']}" + (f" ({rule})" if rule else "")
-        to = f" -> {alert['email']}" if alert["email"] else ""
+        to = f" -> {alert['to']}" if alert["to"] else ""
         yield (f"{alert['alert_id']}  {alert['period']}  {alert['organization']:<24} "
                f"{what:<28} {alert['status']}{to}")  # fmt: skip
 
 
 def message_lines(message: dict[str, Any], html: bool = False) -> Iterable[str]:
     yield f"Message-ID: <{message['message_id']}@spn.alerts>"
-    yield f"To: {message['email']}"
+    yield f"To: {message['target']} ({message['channel']})"
     yield f"Subject: {message['subject']}"
     attempts = f", {message['attempts']} attempts" if message["attempts"] else ""
     error = f", last error: {message['last_error']}" if message["last_error"] else ""

@@ -6,19 +6,24 @@ opened; an SMTP server that is down delays the message, which then arrives once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
+from standardwebhooks import Webhook as Webhook_
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from contracts import alerts as al
 from services.alerts.bootstrap import AlertsService
-from services.alerts.settings import AlertsSettings
+from services.alerts.settings import AlertsSettings, Webhook
 from services.plans.settings import PlansSettings
 from spn.cli.client import SpnClient
 from tests.conftest import free_port
@@ -204,3 +209,98 @@ async def test_killed_between_sending_and_recording_the_message_is_sent_again_wi
 
 async def _async(value: Any) -> Any:
     return value
+
+
+SECRET = "whsec_" + base64.b64encode(b"a secret of river-lea's, 32 bytes!").decode()
+
+
+class Hooks(ThreadingHTTPServer):
+    """A real local HTTP endpoint keeping each call (body, headers); it answers
+    ``status``."""
+
+    def __init__(self, status: int = 204):
+        self.calls: list[tuple[bytes, dict[str, str]]] = []
+        self.status = status
+        hooks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                hooks.calls.append((body, dict(self.headers.items())))
+                self.send_response(hooks.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    server = Hooks()
+    yield server
+    server.shutdown()
+
+
+async def test_an_lea_s_webhook_gets_its_schools_alerts_signed_by_standard_webhooks(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_settings, smtp,
+    hooks, nats_url, namespace,
+):  # fmt: skip
+    settings = alerts_settings.model_copy(update={"webhooks": {
+        "river-lea": Webhook(url=hooks.url, secret=SECRET)}})  # fmt: skip
+    service = AlertsService(settings, CollectorRegistry())
+    await service.start()
+    try:
+        await october_closed(client, nats_url, namespace)
+
+        async def called() -> list:
+            return hooks.calls
+
+        [(body, headers)] = await until(called, timeout=30)
+        payload = Webhook_(SECRET).verify(body, headers)  # the reference implementation
+        assert payload["recipient"] == "elm-school"
+        assert {a["kind"] for a in payload["alerts"]} == {"waning", "case_opened"}
+        [mail] = smtp.to("liaison@elm-school.example.org")
+        assert headers["webhook-id"] != mail["Message-ID"]  # one message per channel
+        tampered = body.replace(b"elm-school", b"oak-school")
+        with pytest.raises(WebhookVerificationError):
+            Webhook_(SECRET).verify(tampered, headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook_("whsec_" + base64.b64encode(b"another secret").decode()).verify(body,
+                                                                                      headers)
+        await asyncio.sleep(1.5)
+        assert len(hooks.calls) == 1  # delivered once
+    finally:
+        await service.stop()
+
+
+async def test_a_webhook_that_is_gone_is_disabled(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_settings, smtp,
+    nats_url, namespace,
+):  # fmt: skip
+    gone = Hooks(status=410)
+    settings = alerts_settings.model_copy(update={"webhooks": {
+        "river-lea": Webhook(url=gone.url, secret=SECRET)}})  # fmt: skip
+    service = AlertsService(settings, CollectorRegistry())
+    await service.start()
+    try:
+        await october_closed(client, nats_url, namespace)
+
+        async def failed() -> bool:
+            return bool(await asyncio.to_thread(service.app.view.messages, "failed"))
+
+        assert await until(failed, timeout=30)
+        [message] = service.app.view.messages("failed")
+        assert (message["channel"], message["attempts"]) == ("webhook", 1)
+        assert message["last_error"] == "410 Gone: the endpoint is disabled"
+        assert service.app.view.gone_webhooks() == {gone.url}
+        assert len(gone.calls) == 1
+    finally:
+        await service.stop()
+        gone.shutdown()

@@ -52,7 +52,7 @@ def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait()
     assert app.compose_due(T0 + WAIT - timedelta(seconds=1), WAIT) == []  # still gathering
     app.take(EVENTS, 4, [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
     messages = app.compose_due(T0 + WAIT, WAIT)
-    assert sorted((m.recipient, m.email, len(m.alerts)) for m in messages) == [
+    assert sorted((m.recipient, m.target, len(m.alerts)) for m in messages) == [
         ("elm", "elm@liaisons.example.org", 2), ("oak", "oak@liaisons.example.org", 1)]
     elm = next(m for m in messages if m.recipient == "elm")
     assert "* elm, 2026-10: progress waning (behind)" in elm.text
@@ -96,4 +96,4 @@ def test_an_alert_for_someone_with_no_address_yet_waits_for_one():
     assert [a["key"] for a in app.view.alerts("sea")] == ["waning:sea:behind:2026-10"]
     app.take(EVENTS, 4, [contact("elm", "SCHOOL", "lea")], [], T0)
     [message] = app.compose_due(T0 + WAIT, WAIT)
-    assert (message.email, len(message.alerts)) == ("elm@liaisons.example.org", 2)
+    assert (message.target, len(message.alerts)) == ("elm@liaisons.example.org", 2)

@@ -1,6 +1,7 @@
 """Message aggregate: the alerts of one recipient, gathered over the group wait, as one
-email; its id is the SMTP Message-ID, so a receiver can tell a repeat (a kill between
-sending and recording it) from a new message. Delivery is retried with exponential
+message on one channel (an email to the liaison, or a webhook of an organization above);
+its id is the SMTP Message-ID and the webhook id, so a receiver can tell a repeat (a kill
+between sending and recording it) from a new message. Delivery is retried with exponential
 backoff and jitter until it succeeds or the attempts run out; a failed message can be
 resent."""
 
@@ -23,26 +24,39 @@ class RetryPolicy:
     first_delay: float = 5.0  # seconds
     max_delay: float = 600.0
     max_attempts: int = 8  # then failed (and counted, listed, resendable)
+    schedule: tuple[float, ...] = ()  # fixed delays instead (the Standard Webhooks one)
 
     def delay(self, attempts: int, spin: float) -> timedelta:
-        """After ``attempts`` failures: doubling from the first delay, capped, with
-        ``spin`` (0..1) of it as jitter, so many messages do not retry together."""
-        base = min(self.first_delay * 2 ** (attempts - 1), self.max_delay)
+        """After ``attempts`` failures: doubling from the first delay, capped (or the
+        schedule's delay), with ``spin`` (0..1) of it as jitter, so many messages do not
+        retry together."""
+        if self.schedule:
+            base = self.schedule[min(attempts, len(self.schedule)) - 1]
+        else:
+            base = min(self.first_delay * 2 ** (attempts - 1), self.max_delay)
         return timedelta(seconds=base * (0.5 + spin / 2))
+
+
+STANDARD_WEBHOOKS = RetryPolicy(
+    max_attempts=8, schedule=(5, 300, 1800, 7200, 18000, 36000, 36000)
+)
+"""The Standard Webhooks retry schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+10 h."""
 
 
 class Message(Aggregate):
     @staticmethod
-    def create_id(recipient: str, alerts: list[str]) -> UUID:
-        return uuid5(NAMESPACE, f"message:{recipient}:{','.join(sorted(alerts))}")
+    def create_id(recipient: str, target: str, alerts: list[str]) -> UUID:
+        return uuid5(NAMESPACE, f"message:{recipient}:{target}:{','.join(sorted(alerts))}")
 
     @event("Composed")
     def __init__(
-        self, *, recipient: str, email: str, alerts: list[str], subject: str, text: str,
-        html: str, at: datetime,
+        self, *, recipient: str, channel: str, target: str, alerts: list[str], subject: str,
+        text: str, html: str, at: datetime,
     ) -> None:  # fmt: skip
         self.recipient = recipient
-        self.email = email
+        self.channel = channel  # email, or webhook
+        self.target = target  # the address, or the URL
         self.alerts = alerts
         self.subject = subject
         self.text = text
@@ -57,16 +71,18 @@ class Message(Aggregate):
         """The SMTP Message-ID (and the webhook id): the same for every attempt."""
         return f"<{self.id}@spn.alerts>"
 
-    def attempted(self, *, at: datetime, error: str | None, policy: RetryPolicy) -> None:
+    def attempted(self, *, at: datetime, error: str | None, policy: RetryPolicy,
+                  final: bool = False) -> None:  # fmt: skip
         """Record an attempt: delivered, or failed with its error (then the next attempt's
-        time, or failed for good after the last)."""
+        time, or failed for good after the last, or at once when ``final``: a webhook
+        endpoint that is gone)."""
         if self.status != "pending":
             raise AlertsError(f"message {self.id} is {self.status}, not pending")
         if error is None:
             self._deliver(at=at)
             return
         attempts = self.attempts + 1
-        final = attempts >= policy.max_attempts
+        final = final or attempts >= policy.max_attempts
         spin = random.Random(f"{self.id}:{attempts}").random()
         self._fail(at=at, error=error, final=final,
                    next_attempt=None if final else at + policy.delay(attempts, spin))  # fmt: skip
