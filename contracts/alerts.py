@@ -41,7 +41,7 @@ class MessageView(Versioned):
 
     SCHEMA_NAME = "alert-message"
     message_id: UUID = Field(description="Also its Message-ID header: <id@spn.alerts>")
-    recipient: OrgCode = Field(description="Whose liaison was told")
+    recipient: str = Field(description="Whom: the liaison's name, or the webhook's organization")
     channel: Literal["email", "webhook"]
     target: str = Field(description="The liaison's address, or the webhook URL")
     subject: str

@@ -75,65 +75,65 @@ class AlertsApplication(Application[UUID]):
         return len(raised)
 
     def compose_due(self, now: datetime, group_wait: timedelta) -> list[Message]:
-        """One message per recipient whose oldest ungrouped alert has waited the group
-        wait, routed by the directory as it is now (an alert about an organization not in
-        it yet, or for a liaison with no address yet, waits for them)."""
+        """One message per target (a liaison's address, a webhook) whose oldest ungrouped
+        alert has waited the group wait, routed by the directory as it is now (an alert
+        about an organization not in it yet, or for a liaison with no address yet, waits
+        for them)."""
         contacts = self.view.contacts()
         parents = {c: o["parent"] for c, o in contacts.items()}
-        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        gone = self.view.gone_webhooks()
+        by_target: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {}
         for row in self.view.ungrouped():
             recipient = responsible(row["organization"], row["addressed_to"], parents)
-            if recipient is not None:
-                by_recipient.setdefault(recipient, []).append(row)
-        gone = self.view.gone_webhooks()
-        composed: list[Message] = []
-        for recipient, alerts in sorted(by_recipient.items()):
-            contact = contacts.get(recipient, {})
-            targets = self._targets(recipient, contact, parents, gone)
-            if alerts[0]["raised_at"] > now - group_wait or not targets:
+            if recipient is None:
                 continue
-            composed += self._compose(recipient, contact, alerts, targets, now)
+            for channel, target, who in self._targets(recipient, contacts, parents, gone):
+                by_target.setdefault((channel, target), (who, []))[1].append(row)
+        composed: list[Message] = []
+        for (channel, target), (who, alerts) in sorted(by_target.items()):
+            if alerts[0]["raised_at"] <= now - group_wait:
+                composed.append(self._compose(channel, target, who, alerts, now))
         return composed
 
     def _targets(
-        self, recipient: str, contact: Mapping[str, Any], parents: Mapping[str, str | None],
-        gone: set[str],
-    ) -> list[tuple[str, str]]:
-        """(channel, target) of a recipient: its liaison's address, and the webhook of
-        each organization it is beneath (or is) that has one and has not gone."""
-        targets = [("email", contact["liaison_email"])] if contact.get("liaison_email") else []
+        self, recipient: str, contacts: Mapping[str, Mapping[str, Any]],
+        parents: Mapping[str, str | None], gone: set[str],
+    ) -> list[tuple[str, str, str]]:  # fmt: skip
+        """(channel, target, whom) of a recipient: its liaison's address, and the webhook
+        of each organization it is beneath (or is) that has one and has not gone."""
+        contact = contacts.get(recipient, {})
+        targets = []
+        if contact.get("liaison_email"):
+            name = contact.get("liaison_name") or "liaison"
+            targets.append(("email", contact["liaison_email"], name))
         org: str | None = recipient
         while org is not None:
             url = self.webhooks.get(org, {}).get("url")
             if url and url not in gone:
-                targets.append(("webhook", url))
+                targets.append(("webhook", url, org))
             org = parents.get(org)
         return targets
 
     @retry_on_conflict
-    def _compose(self, recipient: str, contact: Mapping[str, Any], alerts: list[dict[str, Any]],
-                 targets: list[tuple[str, str]], now: datetime) -> list[Message]:  # fmt: skip
+    def _compose(self, channel: str, target: str, who: str, alerts: list[dict[str, Any]],
+                 now: datetime) -> Message:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
-        messages = []
-        for channel, target in targets:
-            message_id = f"<{Message.create_id(recipient, target, ids)}@spn.alerts>"
-            shown = content.render(contact.get("liaison_name") or "liaison", alerts, now,
-                                   self.time_zone, message_id)  # fmt: skip
-            text, html = shown.text, shown.html
-            if channel == "webhook":  # the body signed and sent: the same at every attempt
-                text, html = content.webhook_body(message_id, recipient, shown, alerts), ""
-            messages.append(Message(
-                recipient=recipient, channel=channel, target=target, alerts=ids,
-                subject=shown.subject, text=text, html=html, at=now,
-            ))  # fmt: skip
+        message_id = f"<{Message.create_id(target, ids)}@spn.alerts>"
+        shown = content.render(who, alerts, now, self.time_zone, message_id)
+        text, html = shown.text, shown.html
+        if channel == "webhook":  # the body signed and sent: the same at every attempt
+            text, html = content.webhook_body(message_id, who, shown, alerts), ""
+        message = Message(
+            recipient=who, channel=channel, target=target, alerts=ids,
+            subject=shown.subject, text=text, html=html, at=now,
+        )  # fmt: skip
         grouped = [find(self, UUID(i)) for i in ids]
-        for alert in grouped:
-            alert.group(messages[0].id)  # its first channel: the email, where there is one
-        rows = [_message_row(m, now) for m in messages] + [
-            ("alerts", {**row, "message": messages[0].id}) for row in alerts
-        ]
-        self.save(*messages, *grouped, view_rows=rows)
-        return messages
+        rows = [_message_row(message, now)]
+        for alert, row in zip(grouped, alerts, strict=True):
+            alert.group(message.id)  # the first message it went out in
+            rows.append(("alerts", {**row, "message": UUID(alert.message)}))
+        self.save(message, *grouped, view_rows=rows)
+        return message
 
     def _parents(self, rows: list[Row]) -> dict[str, str | None]:
         parents = {c: o["parent"] for c, o in self.view.contacts().items()}

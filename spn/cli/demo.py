@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from contracts import alerts as al
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import OrgKind
@@ -46,6 +47,8 @@ def demo(args: argparse.Namespace, settings: StackSettings) -> int:
     examples = Path(args.examples)
     # the demo closes its periods itself; an automatic close would race its reports
     os.environ.setdefault("SPN_STATUS_AUTO_CLOSE_DAYS", "0")
+    # a close's alerts are gathered for a second, not the minutes a liaison would want
+    os.environ.setdefault("SPN_ALERTS_GROUP_WAIT", "1")
     with Stack(settings) as stack:
         asyncio.run(run_demo(settings, examples, args.plan))
         if args.keep_running:
@@ -65,6 +68,7 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
     parents = {org.code: org.parent or org.code for org in network.organizations}
     plans.sort(key=lambda plan: (KIND_ORDER[kinds[plan.organization]], plan.organization))
     async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+        before = {a["alert_id"] for a in (await _settled_alerts(client))["alerts"]}
         say(output.heading(f"Importing {len(network.organizations)} organizations"))
         for org in network.organizations:
             result = await client.request(cmd.RegisterOrganization(organization=org))
@@ -85,6 +89,7 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
         for line in output.plan_lines(detail):
             say(line)
         await _school_year(settings, client, plans, kinds)
+        await _alerts_sent(settings, client, before)
 
 
 async def _school_year(
@@ -129,6 +134,52 @@ async def _school_year(
     say(output.heading(f"Rollup up the chain, {YEAR[-1]}"))
     for line in output.rollup_lines(await _judged(client, YEAR[-1])):
         say("  " + line)
+
+
+async def _settled_alerts(client: SpnClient, timeout: float = 60) -> dict:
+    """Every alert, once none is still gathering or being sent and none came for two
+    seconds (the alerts service reads the events stream on its own)."""
+    loop = asyncio.get_running_loop()
+    deadline, previous, quiet_since = loop.time() + timeout, None, loop.time()
+    while True:
+        listing = await client.request(al.ListAlerts())
+        if listing != previous:
+            previous, quiet_since = listing, loop.time()
+        settled = all(a["status"] in ("delivered", "failed") for a in listing["alerts"])
+        if (settled and loop.time() - quiet_since >= 2) or loop.time() > deadline:
+            return listing
+        await asyncio.sleep(0.2)
+
+
+async def _alerts_sent(settings: StackSettings, client: SpnClient, before: set[str]) -> None:
+    """Who was told what this year: messages per liaison and their subjects, and where
+    one rendered HTML message is."""
+    listing = await _settled_alerts(client)
+    new = [a for a in listing["alerts"] if a["alert_id"] not in before]
+    say(output.heading(f"Alerts: {len(new)} raised by this run"))
+    by_message: dict[str, dict] = {}
+    for alert in listing["alerts"]:
+        if alert["message_id"] and alert["message_id"] not in by_message:
+            by_message[alert["message_id"]] = await client.request(
+                al.ShowMessage(id=alert["message_id"]))  # fmt: skip
+    by_liaison: dict[str, list[dict]] = {}
+    for message in by_message.values():
+        by_liaison.setdefault(message["target"], []).append(message)
+    for liaison, messages in sorted(by_liaison.items()):
+        alerts = sum(len(m["alerts"]) for m in messages)
+        say(f"  {liaison}: {len(messages)} messages, {alerts} alerts")
+        for message in sorted(messages, key=lambda m: m["composed_at"]):
+            say(f"    {message['status']:<9} {message['subject']}")
+    if by_message:
+        emails = [m for m in by_message.values() if m["channel"] == "email"] or [
+            *by_message.values()]  # fmt: skip
+        shown = max(emails, key=lambda m: len(m["alerts"]))
+        path = settings.data_dir.resolve() / "alerts" / f"{shown['message_id']}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(shown["html"])
+        say(f"  one of them, rendered: {path}")
+        if not settings.smtp_host:
+            say(f"  every message as received: {settings.data_dir.resolve() / 'mail'}/*.eml")
 
 
 async def _judged(client: SpnClient, period: str) -> dict:

@@ -26,9 +26,23 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert "JUDGED     harbor-view-elementary -> state-dept-ed: effective" in story
     assert "recovered  harbor-view-elementary: behind no longer holds" in story
     table = first.stdout.split("Tool A implementation data: lakeview-high/2026-27", 1)[1]
+    alerts = first.stdout.split("== Alerts: ", 1)[1]
+    assert int(alerts.split(" raised by this run")[0]) > 0
+    # the district liaison of the Lakeview schools, one message a close at most
+    assert "  teresa.lindqvist@lakeview.example.org: " in alerts
+    # the SEA contact of lakeview-sd: the LEA-level case on 4C
+    sea_contact = alerts.split("  samuel.whitaker@sde.example.org: ", 1)[1].split("\n  ")[0:3]
+    assert any("lakeview-sd" in line for line in sea_contact), alerts
+    assert "  riverside" not in alerts  # on track all year: nobody is woken up
+    html = Path(alerts.split("one of them, rendered: ", 1)[1].split("\n", 1)[0])
+    assert html.read_text().startswith("<!doctype html>")
+    mails = list((tmp_path / "data" / "mail").glob("*.eml"))
+    assert mails and all("Message-ID: <" in m.read_text() for m in mails)
 
     second = cli.run("demo", timeout=300)  # same data: nothing changes, nothing fails
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count(" unchanged") == 18
     assert "already approved" in second.stdout
     assert table.split("== Rollup")[0] in second.stdout  # the same figures
+    assert "== Alerts: 0 raised by this run ==" in second.stdout  # nothing new is sent
+    assert sorted((tmp_path / "data" / "mail").glob("*.eml")) == sorted(mails)

@@ -264,7 +264,8 @@ async def test_an_lea_s_webhook_gets_its_schools_alerts_signed_by_standard_webho
 
         [(body, headers)] = await until(called, timeout=30)
         payload = Webhook_(SECRET).verify(body, headers)  # the reference implementation
-        assert payload["recipient"] == "elm-school"
+        assert payload["recipient"] == "river-lea"  # the webhook's organization
+        assert {a["organization"] for a in payload["alerts"]} == {"elm-school"}
         assert {a["kind"] for a in payload["alerts"]} == {"waning", "case_opened"}
         [mail] = smtp.to("liaison@elm-school.example.org")
         assert headers["webhook-id"] != mail["Message-ID"]  # one message per channel

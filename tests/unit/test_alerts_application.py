@@ -53,8 +53,9 @@ def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait()
     app.take(EVENTS, 4, [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
     messages = app.compose_due(T0 + WAIT, WAIT)
     assert sorted((m.recipient, m.target, len(m.alerts)) for m in messages) == [
-        ("elm", "elm@liaisons.example.org", 2), ("oak", "oak@liaisons.example.org", 1)]
-    elm = next(m for m in messages if m.recipient == "elm")
+        ("elm liaison", "elm@liaisons.example.org", 2),
+        ("oak liaison", "oak@liaisons.example.org", 1)]
+    elm = next(m for m in messages if m.recipient == "elm liaison")
     assert "* elm, 2026-10: progress waning (behind)" in elm.text
     assert "actions behind pct: 75" in elm.text and "spn flags --org elm" in elm.html
     assert app.compose_due(T0 + 2 * WAIT, WAIT) == []  # grouped once
@@ -97,3 +98,15 @@ def test_an_alert_for_someone_with_no_address_yet_waits_for_one():
     app.take(EVENTS, 4, [contact("elm", "SCHOOL", "lea")], [], T0)
     [message] = app.compose_due(T0 + WAIT, WAIT)
     assert (message.target, len(message.alerts)) == ("elm@liaisons.example.org", 2)
+
+
+def test_one_liaison_of_several_schools_gets_one_message():
+    app = memory_app()
+    shared = {"liaison_name": "Pat", "liaison_email": "pat@lea.example.org"}
+    app.take(EVENTS, 2, [("contacts", contact("elm", "SCHOOL", "lea")[1] | shared),
+                         ("contacts", contact("oak", "SCHOOL", "lea")[1] | shared)],
+             [waning("elm"), waning("oak")], T0)  # fmt: skip
+    [message] = app.compose_due(T0 + WAIT, WAIT)
+    assert (message.target, message.recipient, len(message.alerts)) == (
+        "pat@lea.example.org", "Pat", 2)
+    assert message.subject == "SPN: 2 alerts for elm, oak (2026-10)"

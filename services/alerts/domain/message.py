@@ -46,15 +46,15 @@ STANDARD_WEBHOOKS = RetryPolicy(
 
 class Message(Aggregate):
     @staticmethod
-    def create_id(recipient: str, target: str, alerts: list[str]) -> UUID:
-        return uuid5(NAMESPACE, f"message:{recipient}:{target}:{','.join(sorted(alerts))}")
+    def create_id(target: str, alerts: list[str]) -> UUID:
+        return uuid5(NAMESPACE, f"message:{target}:{','.join(sorted(alerts))}")
 
     @event("Composed")
     def __init__(
         self, *, recipient: str, channel: str, target: str, alerts: list[str], subject: str,
         text: str, html: str, at: datetime,
     ) -> None:  # fmt: skip
-        self.recipient = recipient
+        self.recipient = recipient  # whom: the liaison's name, or the webhook's organization
         self.channel = channel  # email, or webhook
         self.target = target  # the address, or the URL
         self.alerts = alerts
