@@ -51,10 +51,10 @@ class AlertsApplication(Application[UUID]):
         return self.recorder.max_tracking_id(source) or 0
 
     def take(self, source: str, sequence: int, rows: Iterable[Row], facts: Iterable[Fact],
-             at: datetime) -> int:  # fmt: skip
+             at: datetime) -> list[str]:  # fmt: skip
         """A batch's directory rows, and an alert for each new fact, with the tracking
         record of its last message (a fact alerted already raises nothing; one about an
-        organization with nobody above it, nothing). Returns how many alerts were raised."""
+        organization with nobody above it, nothing). Returns the kinds of those raised."""
         rows = list(rows)
         parents = self._parents(rows)
         raised: dict[UUID, Alert] = {}
@@ -72,7 +72,7 @@ class AlertsApplication(Application[UUID]):
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
         processing.collect_events(*raised.values(), view_rows=rows)
         self._notify(self._record(processing))
-        return len(raised)
+        return [alert.kind for alert in raised.values()]
 
     def compose_due(self, now: datetime, group_wait: timedelta) -> list[Message]:
         """One message per target (a liaison's address, a webhook) whose oldest ungrouped
@@ -126,6 +126,7 @@ class AlertsApplication(Application[UUID]):
         message = Message(
             recipient=who, channel=channel, target=target, alerts=ids,
             subject=shown.subject, text=text, html=html, at=now,
+            since=min(a["raised_at"] for a in alerts),
         )  # fmt: skip
         grouped = [find(self, UUID(i)) for i in ids]
         rows = [_message_row(message, now)]
@@ -207,5 +208,6 @@ def _message_row(message: Message, at: datetime) -> Row:
         "status": message.status, "attempts": message.attempts,
         "next_attempt": message.next_attempt if message.status == "pending" else None,
         "last_error": message.last_error, "composed_at": message.created_on,
+        "raised_at": message.since,
         "delivered_at": at if message.status == "delivered" else None,
     }  # fmt: skip

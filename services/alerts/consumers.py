@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts.subjects import events_stream
@@ -19,6 +20,8 @@ from services.alerts.recorder import Row
 from services.shared.consumer import events_consumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters
 from services.shared.replies import first_problem
+
+RAISED = Counter("spn_alerts_raised_total", "Alerts raised", ["kind"])
 
 
 class AlertsConsumer:
@@ -50,11 +53,14 @@ class AlertsConsumer:
                 continue
             facts += [f for f in found if isinstance(f, Fact)]
             rows += [r for r in found if not isinstance(r, Fact)]
-        if await asyncio.to_thread(self._take, sequence(messages[-1]), rows, facts):
+        raised = await asyncio.to_thread(self._take, sequence(messages[-1]), rows, facts)
+        for kind in raised:
+            RAISED.labels(kind).inc()
+        if raised:
             self.on_stored()
 
     def _skip(self, seq: int) -> None:
         self._take(seq, [], [])
 
-    def _take(self, seq: int, rows: list[Row], facts: list[Fact]) -> int:
+    def _take(self, seq: int, rows: list[Row], facts: list[Fact]) -> list[str]:
         return self.app.take(self.stream, seq, rows, facts, datetime.now(UTC))

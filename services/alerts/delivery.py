@@ -11,11 +11,22 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from prometheus_client import Counter, Histogram
+
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
+DELIVERIES = Counter("spn_alerts_deliveries_total", "Delivery attempts by outcome: delivered, "
+                     "pending (failed, to be retried), failed (for good)", ["channel", "outcome"])
+LATENCY = Histogram(
+    "spn_alerts_delivery_seconds",
+    "From the first alert of a message raised (its event taken from the stream) to its "
+    "delivery: the group wait and every retry",
+    ["channel"],
+    buckets=(1, 5, 30, 60, 180, 300, 600, 1800, 3600, 21600),
+)
 
 
 class Channel(Protocol):
@@ -59,8 +70,12 @@ class Dispatcher:
                 error, final = str(failure), failure.final
                 log.warning("alerts: message %s to %s not delivered: %s",
                             message["message_id"], message["target"], error)  # fmt: skip
-            await asyncio.to_thread(self.app.record_attempt, message["message_id"],
-                                    self.clock(), error, final)  # fmt: skip
+            recorded = await asyncio.to_thread(self.app.record_attempt, message["message_id"],
+                                               self.clock(), error, final)  # fmt: skip
+            DELIVERIES.labels(message["channel"], recorded.status if error else "delivered").inc()
+            if error is None:
+                waited = (self.clock() - message["raised_at"]).total_seconds()
+                LATENCY.labels(message["channel"]).observe(waited)
             self.on_stored()
             delivered += error is None
         return delivered

@@ -34,5 +34,5 @@ class AlertsEndpoints:
 
 def _view(row: dict[str, Any]) -> al.MessageView:
     return al.MessageView.model_validate(
-        {k: v for k, v in row.items() if k not in ("next_attempt",)}
+        {k: v for k, v in row.items() if k not in ("next_attempt", "raised_at")}
     )

@@ -28,7 +28,8 @@ class AlertsReadModels(ReadModelTables):
         "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, channel text NOT "
         "NULL, target text NOT NULL, subject text NOT NULL, text text NOT NULL, html text NOT "
         "NULL, alerts jsonb NOT NULL, status text NOT NULL, attempts integer NOT NULL, "
-        "next_attempt timestamptz, last_error text, composed_at timestamptz NOT NULL, "
+        "next_attempt timestamptz, last_error text, raised_at timestamptz NOT NULL, "
+        "composed_at timestamptz NOT NULL, "
         "delivered_at timestamptz",
     }
     KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",)}

@@ -305,3 +305,24 @@ async def test_a_webhook_that_is_gone_is_disabled(
     finally:
         await service.stop()
         gone.shutdown()
+
+
+async def test_alerts_are_counted_on_metrics(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_service, smtp,
+    nats_url, namespace,
+):  # fmt: skip
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    raised = sample("spn_alerts_raised_total", kind="waning")
+    delivered = sample("spn_alerts_deliveries_total", channel="email", outcome="delivered")
+    await october_closed(client, nats_url, namespace)
+    def counted() -> float:
+        return sample("spn_alerts_deliveries_total", channel="email", outcome="delivered")
+
+    assert await until(lambda: _async(counted() > delivered), timeout=30)
+    assert sample("spn_alerts_raised_total", kind="waning") == raised + 1
+    assert counted() == delivered + 1
+    assert sample("spn_alerts_delivery_seconds_count", channel="email") >= 1

@@ -47,8 +47,9 @@ def test_a_school_is_its_liaisons_and_a_case_goes_to_the_addressees_person():
 
 def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait():
     app = memory_app()
-    assert app.take(EVENTS, 2, [], [waning("elm"), waning("elm"), waning("oak")], T0) == 2
-    assert app.take(EVENTS, 3, [], [waning("elm")], T0) == 0  # the same fact again
+    assert app.take(EVENTS, 2, [], [waning("elm"), waning("elm"), waning("oak")], T0) == [
+        "waning", "waning"]
+    assert app.take(EVENTS, 3, [], [waning("elm")], T0) == []  # the same fact again
     assert app.compose_due(T0 + WAIT - timedelta(seconds=1), WAIT) == []  # still gathering
     app.take(EVENTS, 4, [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
     messages = app.compose_due(T0 + WAIT, WAIT)

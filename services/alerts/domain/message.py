@@ -52,7 +52,7 @@ class Message(Aggregate):
     @event("Composed")
     def __init__(
         self, *, recipient: str, channel: str, target: str, alerts: list[str], subject: str,
-        text: str, html: str, at: datetime,
+        text: str, html: str, at: datetime, since: datetime,
     ) -> None:  # fmt: skip
         self.recipient = recipient  # whom: the liaison's name, or the webhook's organization
         self.channel = channel  # email, or webhook
@@ -61,6 +61,7 @@ class Message(Aggregate):
         self.subject = subject
         self.text = text
         self.html = html
+        self.since = since  # when its first alert was raised
         self.status = "pending"
         self.attempts = 0
         self.next_attempt = at
