@@ -38,6 +38,14 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert html.read_text().startswith("<!doctype html>")
     mails = list((tmp_path / "data" / "mail").glob("*.eml"))
     assert mails and all("Message-ID: <" in m.read_text() for m in mails)
+    texts = [m.read_text() for m in mails]
+    for school in ("harbor-view-elementary", "north-shore-middle", "lakeview-high"):
+        recovery = f"* {school}, 2027-02: progress recovered (behind)"
+        assert sum(text.count(recovery) for text in texts) == 1  # one notice, once
+        assert any("To: teresa.lindqvist@lakeview.example.org" in t and recovery in t
+                   for t in texts)  # fmt: skip
+    lea_case = "* lakeview-sd, 2026-11: support case opened"
+    assert [t for t in texts if lea_case in t and "To: samuel.whitaker@sde.example.org" in t]
 
     second = cli.run("demo", timeout=300)  # same data: nothing changes, nothing fails
     assert second.returncode == 0, second.stdout + second.stderr
