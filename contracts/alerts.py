@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import EmailStr, Field
 
 from contracts.base import Command, Part, Versioned
 from contracts.organizations import OrgCode
@@ -82,4 +82,22 @@ class ResendMessage(Command):
     SUBJECT = "cmd.alerts.resend_message"
     RESULT = MessageView
     id: UUID = Field(description="An alert id or a message id")
+    by: str = Field(min_length=1)
+
+
+class TestMessageSent(Versioned):
+    SCHEMA_NAME = "test-message-sent"
+    to: str
+    message_id: str
+    delivered: bool
+    error: str | None = Field(default=None, description="Why the SMTP server did not take it")
+
+
+class SendTestMessage(Command):
+    """Send a test message through the alerts service's SMTP settings, now (not stored)."""
+
+    SCHEMA_NAME = "send-test-message"
+    SUBJECT = "cmd.alerts.send_test_message"
+    RESULT = TestMessageSent
+    to: EmailStr
     by: str = Field(min_length=1)

@@ -36,7 +36,8 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
         return lambda domain_event: None  # its events are its own (no integration events yet)
 
     def create_router(self) -> NatsRouter:
-        return create_router(self.settings.namespace, AlertsEndpoints(self.app, self.wake_relay))
+        endpoints = AlertsEndpoints(self.app, self.wake_relay, SmtpChannel(self.settings))
+        return create_router(self.settings.namespace, endpoints)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         s = self.settings

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from contracts import alerts as al
 from services.alerts.application import AlertsApplication
+from services.alerts.channels import DeliveryError, SmtpChannel
 
 
 class AlertsEndpoints:
-    def __init__(self, app: AlertsApplication, on_stored: Callable[[], None]):
+    def __init__(self, app: AlertsApplication, on_stored: Callable[[], None],
+                 email: SmtpChannel):  # fmt: skip
         self._app = app
         self._on_stored = on_stored
+        self._email = email
+
+    async def send_test_message(self, request: al.SendTestMessage) -> al.TestMessageSent:
+        message_id = uuid4()
+        now = datetime.now(UTC)
+        message = {
+            "message_id": message_id, "target": str(request.to), "composed_at": now,
+            "subject": "SPN: a test message from the alerts service",
+            "text": f"{request.by} sent this test at {now:%Y-%m-%d %H:%M %Z}; alerts reach "
+            "this address the same way.\n",
+            "html": f"<p>{escape(request.by)} sent this test; alerts reach this address the "
+            "same way.</p>",
+        }  # fmt: skip
+        try:
+            await self._email.send(message)
+        except DeliveryError as error:
+            return al.TestMessageSent(to=str(request.to), message_id=str(message_id),
+                                      delivered=False, error=str(error))  # fmt: skip
+        return al.TestMessageSent(to=str(request.to), message_id=str(message_id),
+                                  delivered=True)  # fmt: skip
 
     def list_alerts(self, request: al.ListAlerts) -> al.AlertList:
         rows = self._app.alert_rows(request.organization, request.period)

@@ -14,4 +14,5 @@ def create_router(namespace: str, endpoints: AlertsEndpoints) -> NatsRouter:
         (al.ListAlerts, endpoints.list_alerts),
         (al.ShowMessage, endpoints.show_message),
         (al.ResendMessage, endpoints.resend_message),
+        (al.SendTestMessage, endpoints.send_test_message),
     ])  # fmt: skip

@@ -395,6 +395,17 @@ def alerts_resend(args: argparse.Namespace, settings: StackSettings) -> int:
         "Message-ID)"])  # fmt: skip
 
 
+def alerts_test(args: argparse.Namespace, settings: StackSettings) -> int:
+    request = al.SendTestMessage(to=args.to, by=args.by)
+
+    def check(result: dict[str, Any]) -> None:
+        if not result["delivered"]:
+            raise CliError(f"the SMTP server did not take the test message: {result['error']}")
+
+    return _query(settings, request, args.json, lambda r: [
+        f"test message {r['message_id']} sent to {r['to']}"], check=check)  # fmt: skip
+
+
 def _uuid(text: str) -> UUID:
     try:
         return UUID(text)

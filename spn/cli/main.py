@@ -246,6 +246,11 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     resend.add_argument("--by", default=commands.default_person(), help="person resending")
     _json_flag(resend)
     resend.set_defaults(handler=commands.alerts_resend)
+    test = alerts_sub.add_parser("test", help="send a test message through the alerts' SMTP")
+    test.add_argument("--to", required=True, metavar="EMAIL", help="where to send it")
+    test.add_argument("--by", default=commands.default_person(), help="person testing")
+    _json_flag(test)
+    test.set_defaults(handler=commands.alerts_test)
 
     supports = sub.add_parser("supports", help="responsive support cases")
     supports_sub = supports.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -209,3 +209,15 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
     assert never.stderr.strip() == (
         "spn: error: period 2027-02 has not been closed (closed: 2026-09)"
     )
+
+
+def test_alerts_test_sends_through_the_configured_smtp(running_stack: Cli):
+    sent = running_stack.run("alerts", "test", "--to", "someone@example.org", "--json")
+    assert sent.returncode == 0, sent.stderr
+    result = json.loads(sent.stdout)
+    assert result["delivered"] and result["to"] == "someone@example.org"
+    mails = Path(running_stack.env["SPN_DATA_DIR"]) / "mail"
+    mail = mails / f"{result['message_id']}@spn.alerts.eml"
+    assert "a test message from the alerts service" in mail.read_text()
+    bad = running_stack.run("alerts", "test", "--to", "not-an-address")
+    assert bad.returncode == 2 and "to:" in bad.stderr
