@@ -16,6 +16,7 @@ from services.alerts import content
 from services.alerts.domain.alert import Alert
 from services.alerts.domain.errors import UnknownAlertError
 from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPolicy
+from services.alerts.domain.preferences import Preference, due_at
 from services.alerts.domain.routing import Fact, responsible
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
@@ -31,11 +32,15 @@ class AlertsApplication(Application[UUID]):
         time_zone: str = "UTC",
         webhooks: Mapping[str, Mapping[str, str]] | None = None,
         webhook_policy: RetryPolicy = STANDARD_WEBHOOKS,
+        preferences: Mapping[str, Preference] | None = None,
+        digest_hour: int = 7,
     ):
         super().__init__(env)
         self.policy = policy or RetryPolicy()
         self.webhooks = webhooks or {}  # organization -> {"url", "secret"}
         self.webhook_policy = webhook_policy
+        self.preferences = preferences or {}  # by address or organization code
+        self.digest_hour = digest_hour
         self.time_zone = time_zone  # of the dates a message shows
 
     def construct_recorder(self) -> ProcessRecorder:
@@ -82,18 +87,27 @@ class AlertsApplication(Application[UUID]):
         contacts = self.view.contacts()
         parents = {c: o["parent"] for c, o in contacts.items()}
         gone = self.view.gone_webhooks()
-        by_target: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {}
+        by_target: dict[tuple[str, str], tuple[str, str, list[dict[str, Any]]]] = {}
         for row in self.view.ungrouped():
             recipient = responsible(row["organization"], row["addressed_to"], parents)
             if recipient is None:
                 continue
             for channel, target, who in self._targets(recipient, contacts, parents, gone):
-                by_target.setdefault((channel, target), (who, []))[1].append(row)
+                by_target.setdefault((channel, target), (who, recipient, []))[2].append(row)
         composed: list[Message] = []
-        for (channel, target), (who, alerts) in sorted(by_target.items()):
-            if alerts[0]["raised_at"] <= now - group_wait:
-                composed.append(self._compose(channel, target, who, alerts, now))
+        for (channel, target), (who, recipient, alerts) in sorted(by_target.items()):
+            preference = self._preference(target, recipient)
+            due = due_at(alerts[0]["raised_at"], preference, group_wait, self.digest_hour)
+            if due <= now:
+                composed.append(self._compose(channel, target, who, alerts, now,
+                                              preference.time_zone))  # fmt: skip
         return composed
+
+    def _preference(self, target: str, recipient: str) -> Preference:
+        """The target's (an address), else its organization's, else immediate and the
+        service's time zone."""
+        found = self.preferences.get(target) or self.preferences.get(recipient)
+        return found or Preference(time_zone=self.time_zone)
 
     def _targets(
         self, recipient: str, contacts: Mapping[str, Mapping[str, Any]],
@@ -116,10 +130,10 @@ class AlertsApplication(Application[UUID]):
 
     @retry_on_conflict
     def _compose(self, channel: str, target: str, who: str, alerts: list[dict[str, Any]],
-                 now: datetime) -> Message:  # fmt: skip
+                 now: datetime, zone: str) -> Message:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
         message_id = f"<{Message.create_id(target, ids)}@spn.alerts>"
-        shown = content.render(who, alerts, now, self.time_zone, message_id)
+        shown = content.render(who, alerts, now, zone, message_id)
         text, html = shown.text, shown.html
         if channel == "webhook":  # the body signed and sent: the same at every attempt
             text, html = content.webhook_body(message_id, who, shown, alerts), ""

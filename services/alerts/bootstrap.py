@@ -11,6 +11,7 @@ from services.alerts.channels import SmtpChannel, WebhookChannel
 from services.alerts.consumers import AlertsConsumer
 from services.alerts.delivery import Channel, Dispatcher
 from services.alerts.domain.message import RetryPolicy
+from services.alerts.domain.preferences import Preference
 from services.alerts.endpoints import AlertsEndpoints
 from services.alerts.router import create_router
 from services.alerts.settings import AlertsSettings
@@ -29,7 +30,8 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
                                      schedule=s.webhook_retry)  # fmt: skip
         return AlertsApplication(
             self.env, policy=policy, time_zone=s.time_zone, webhooks=s.webhook_targets(),
-            webhook_policy=webhook_policy,
+            webhook_policy=webhook_policy, digest_hour=s.digest_hour,
+            preferences={k: Preference(p.mode, p.time_zone) for k, p in s.preferences.items()},
         )
 
     def translator(self) -> Translate:

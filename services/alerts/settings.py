@@ -10,6 +10,11 @@ class Webhook(BaseModel):
     secret: SecretStr = Field(description="whsec_ + base64, as Standard Webhooks has it")
 
 
+class RecipientPreference(BaseModel):
+    mode: str = Field("immediate", pattern="^(immediate|digest)$")
+    time_zone: str = "UTC"
+
+
 class AlertsSettings(ServiceSettings):
     http_port: int = Field(8104, validation_alias="SPN_ALERTS_HTTP_PORT")
     batch_size: int = Field(500, ge=1, le=5000, validation_alias="SPN_ALERTS_BATCH_SIZE")
@@ -24,6 +29,12 @@ class AlertsSettings(ServiceSettings):
     )  # fmt: skip
     time_zone: str = Field("UTC", validation_alias="SPN_ALERTS_TIME_ZONE",
                            description="time zone of the dates a message shows")  # fmt: skip
+    preferences: dict[str, RecipientPreference] = Field(
+        default_factory=dict, validation_alias="SPN_ALERTS_PREFERENCES",
+        description='JSON: {"<address or organization>": {"mode": "digest", "time_zone": '
+        '"America/Chicago"}}; digest: one message a day at SPN_ALERTS_DIGEST_HOUR',
+    )  # fmt: skip
+    digest_hour: int = Field(7, ge=0, le=23, validation_alias="SPN_ALERTS_DIGEST_HOUR")
     retry_first_delay: float = Field(5.0, gt=0, validation_alias="SPN_ALERTS_RETRY_FIRST")
     retry_max_delay: float = Field(600.0, gt=0, validation_alias="SPN_ALERTS_RETRY_MAX")
     max_attempts: int = Field(

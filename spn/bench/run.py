@@ -51,6 +51,7 @@ class Results:
     figures: dict[str, float] = field(default_factory=dict)
     closes: list[float] = field(default_factory=list)
     status_closes: list[float] = field(default_factory=list)
+    judged_closes: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -63,6 +64,7 @@ class Results:
                         "python": platform.python_version(), "platform": platform.platform()},
             "schools": self.schools, "months": self.months, "figures": self.figures,
             "closes_s": self.closes, "status_closes_s": self.status_closes,
+            "judged_closes_s": self.judged_closes,
             "peak_rss_mb": self.peak_rss_mb, "ingest_phases_s": dict(self.phases),
         }  # fmt: skip
 
@@ -169,10 +171,12 @@ async def ingest_month(
     return time.perf_counter() - started
 
 
-async def close_month(client: SpnClient, database_url: str, period: str, results: Results) -> float:
-    """Seconds from the close request until the rollup has judged the period (read from its
-    table, so that the watching adds no load to the services); the status service's own
-    part (until it answers the request) is kept apart."""
+async def close_month(client: SpnClient, nats_url: str, namespace: str, database_url: str,
+                      period: str, results: Results) -> float:  # fmt: skip
+    """Seconds from the close request until every alert of the close is handed to the
+    local SMTP server (read from the tables and the consumer's state, so that the watching
+    adds no load to the services); the status service's own part (until it answers the
+    request) and the time until the rollup has judged the period are kept apart."""
     started = time.perf_counter()
     await client.request(st.ClosePeriod(period=period))
     results.status_closes.append(time.perf_counter() - started)
@@ -185,7 +189,34 @@ async def close_month(client: SpnClient, database_url: str, period: str, results
             return found is not None
 
     await wait_for(lambda: asyncio.to_thread(judged))
+    results.judged_closes.append(time.perf_counter() - started)
+    await wait_for(lambda: alerts_sent(nats_url, namespace, database_url))
     return time.perf_counter() - started
+
+
+async def alerts_sent(nats_url: str, namespace: str, database_url: str) -> bool:
+    """The alerts service has taken every event in the stream, and every alert is in a
+    message the SMTP server took, twice half a second apart (the rollup's relay publishes
+    its flags and cases just after it judged the period)."""
+
+    def unsent() -> int:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM alerts_alerts WHERE message IS NULL) "
+                "+ (SELECT count(*) FROM alerts_messages WHERE status = 'pending')"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    for _ in range(2):
+        nc = await nats.connect(nats_url)
+        try:
+            info = await nc.jetstream().consumer_info(events_stream(namespace), "alerts")
+        finally:
+            await nc.close()
+        if info.num_pending or info.num_ack_pending or await asyncio.to_thread(unsent):
+            return False
+        await asyncio.sleep(0.5)
+    return True
 
 
 async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNetwork,
@@ -207,9 +238,11 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
                 ingest_s += await ingest_month(nats_url, namespace, database_url, reports,
                                                total, results)  # fmt: skip
                 total += len(reports)
-                results.closes.append(await close_month(client, database_url, period, results))
+                results.closes.append(await close_month(
+                    client, nats_url, namespace, database_url, period, results))  # fmt: skip
                 say(f"  {period}: {len(reports)} reports, closed in {results.closes[-1]:.1f}s "
-                    f"(status {results.status_closes[-1]:.1f}s)")  # fmt: skip
+                    f"(status {results.status_closes[-1]:.1f}s, judged "
+                    f"{results.judged_closes[-1]:.1f}s, then alerts sent)")  # fmt: skip
         say("  rebuilding the rollup's read models from the events stream ...")
         events, starting, seconds = await rebuild_rollup(stack, namespace, TIMEOUT)
         results.figures["rebuild_events"] = events
@@ -222,6 +255,7 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
     figures["ingest_p50_s"] = statistics.median(results.latencies)
     figures["ingest_p99_s"] = _percentile(results.latencies, 0.99)
     figures["close_max_s"] = max(results.closes)
+    figures["judged_max_s"] = max(results.judged_closes)
     figures["db_mb_per_100k_reports"] = _db_mb(database_url) * 100_000 / max(total, 1)
     say("  raw baselines ...")
     figures["raw_ingest_per_s"] = await baselines.raw_ingest(nats_url, database_url, sample)

@@ -10,6 +10,7 @@ import pytest
 from services.alerts.application import AlertsApplication
 from services.alerts.domain.errors import AlertsError
 from services.alerts.domain.message import RetryPolicy
+from services.alerts.domain.preferences import Preference
 from services.alerts.domain.routing import Fact, responsible
 
 EVENTS = "SPN_EVENTS"
@@ -111,3 +112,15 @@ def test_one_liaison_of_several_schools_gets_one_message():
     assert (message.target, message.recipient, len(message.alerts)) == (
         "pat@lea.example.org", "Pat", 2)
     assert message.subject == "SPN: 2 alerts for elm, oak (2026-10)"
+
+
+def test_a_digest_recipient_gets_one_message_a_day_in_their_time_zone():
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"}, digest_hour=7,
+                            preferences={"elm@liaisons.example.org": Preference(
+                                "digest", "America/Chicago")})  # fmt: skip
+    app.take(EVENTS, 1, [contact("lea", "LEA", "sea"), contact("elm", "SCHOOL", "lea")], [], T0)
+    app.take(EVENTS, 2, [], [waning("elm")], T0)  # 09:00 UTC, 03:00 in Chicago
+    assert app.compose_due(T0 + WAIT, WAIT) == []  # not before 07:00 Chicago (13:00 UTC)
+    app.take(EVENTS, 3, [], [waning("elm", "silent")], T0 + timedelta(hours=2))
+    [message] = app.compose_due(datetime(2026, 11, 5, 13, 0, tzinfo=UTC), WAIT)
+    assert len(message.alerts) == 2 and "07:00 CST" in message.text
