@@ -34,6 +34,7 @@ class AlertView(Part):
 class AlertList(Versioned):
     SCHEMA_NAME = "alert-list"
     alerts: list[AlertView]
+    total: int = Field(description="How many matched; only the latest `limit` are listed")
 
 
 class MessageView(Versioned):
@@ -64,6 +65,7 @@ class ListAlerts(Command):
     organization: OrgCode | None = None
     status: AlertStatus | None = None
     period: Period | None = None
+    limit: int = Field(default=500, ge=1, le=2000, description="The latest this many")
 
 
 class ShowMessage(Command):

@@ -133,7 +133,8 @@ class AlertsApplication(Application[UUID]):
                  now: datetime, zone: str) -> Message:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
         message_id = f"<{Message.create_id(target, ids)}@spn.alerts>"
-        shown = content.render(who, alerts, now, zone, message_id)
+        context = self.view.context(sorted({a["organization"] for a in alerts}))
+        shown = content.render(who, alerts, now, zone, message_id, context)
         text, html = shown.text, shown.html
         if channel == "webhook":  # the body signed and sent: the same at every attempt
             text, html = content.webhook_body(message_id, who, shown, alerts), ""

@@ -33,6 +33,7 @@ NEXT_STEPS = {
     "plan_adjusted": "check the adjustment's cause and justification (spn plan history)",
 }
 FACTS = ("milestone", "reason", "case_id", "to", "cause", "justification")
+TREND = 4  # periods of figures shown, up to the alert's
 
 
 @dataclass(frozen=True)
@@ -43,28 +44,39 @@ class Rendered:
 
 
 def render(liaison: str, alerts: Sequence[Mapping[str, Any]], now: datetime, zone: str,
-           message_id: str) -> Rendered:  # fmt: skip
-    shown = [_shown(a) for a in alerts]
+           message_id: str, context: Mapping[str, list[dict[str, Any]]] | None = None,
+           ) -> Rendered:  # fmt: skip
+    """``context``: the strategies, figures by period and cases of the organizations."""
+    shown = [_shown(a, context or {}) for a in alerts]
     orgs = sorted({a["organization"] for a in alerts})
     periods = sorted({a["period"] for a in alerts})
     what = f"{len(alerts)} alerts" if len(alerts) > 1 else shown[0]["title"]
     subject = f"SPN: {what} for {', '.join(orgs)} ({', '.join(periods)})"
-    context = {"liaison": liaison, "alerts": shown, "subject": subject,
+    values = {"liaison": liaison, "alerts": shown, "subject": subject,
                "now": now.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z"),
                "message_id": message_id}  # fmt: skip
     return Rendered(
         subject,
-        ENVIRONMENT.get_template("message.txt.j2").render(context),
-        ENVIRONMENT.get_template("message.html.j2").render(context),
+        ENVIRONMENT.get_template("message.txt.j2").render(values),
+        ENVIRONMENT.get_template("message.html.j2").render(values),
     )
 
 
-def _shown(alert: Mapping[str, Any]) -> dict[str, Any]:
+def _shown(alert: Mapping[str, Any], context: Mapping[str, list[dict[str, Any]]]
+           ) -> dict[str, Any]:  # fmt: skip
     org, period, details = alert["organization"], alert["period"], alert["details"]
+    plan = {s["number"]: s for s in context.get("strategies", []) if s["organization"] == org}
+    strategies = [s | {"if_text": plan.get(s["number"], {}).get("if_text"),
+                       "then_text": plan.get(s["number"], {}).get("then_text")}
+                  for s in details.get("strategies", [])]  # fmt: skip
+    trend = [f for f in context.get("figures", [])
+             if f["organization"] == org and f["period"] <= period][-TREND:]  # fmt: skip
+    cases = [c for c in context.get("cases", []) if c["recipient"] == org]
     evidence = [(k.replace("_", " "), v) for k, v in sorted(details.get("evidence", {}).items())]
     return {
         "kind": alert["kind"], "organization": org, "period": period,
-        "rule": details.get("rule"), "strategies": details.get("strategies", []),
+        "rule": details.get("rule"), "strategies": strategies, "trend": trend,
+        "cases": cases,
         "title": KINDS.get(alert["kind"], alert["kind"]), "evidence": evidence,
         "facts": [(k.replace("_", " "), details[k]) for k in FACTS if k in details],
         "next_step": NEXT_STEPS.get(alert["kind"], "see the figures"),

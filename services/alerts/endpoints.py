@@ -43,7 +43,8 @@ class AlertsEndpoints:
         rows = self._app.alert_rows(request.organization, request.period)
         fields = al.AlertView.model_fields
         shown = [al.AlertView.model_validate({k: r[k] for k in fields if k in r}) for r in rows]
-        return al.AlertList(alerts=[a for a in shown if request.status in (None, a.status)])
+        matched = [a for a in shown if request.status in (None, a.status)]
+        return al.AlertList(alerts=matched[-request.limit:], total=len(matched))
 
     def show_message(self, request: al.ShowMessage) -> al.MessageView:
         return _view(self._app.message_row(request.id))

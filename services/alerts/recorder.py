@@ -32,7 +32,29 @@ class AlertsReadModels(ReadModelTables):
         "composed_at timestamptz NOT NULL, "
         "delivered_at timestamptz",
     }
-    KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",)}
+    TABLES |= {  # what a message tells beside the alert: from the other services' events
+        "strategies": "organization text, number text, plan_key text NOT NULL, practice text "
+        "NOT NULL, if_text text NOT NULL, then_text text NOT NULL, "
+        "PRIMARY KEY (organization, number)",
+        "figures": "organization text, period text, on_time_pct double precision, behind_pct "
+        "double precision, completed_pct double precision, PRIMARY KEY (organization, period)",
+        "cases": "case_id uuid PRIMARY KEY, recipient text, addressed_to text, practice text, "
+        "opened text, status text, support text, verdict text",
+    }
+    KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",),
+            "strategies": ("organization", "number"), "figures": ("organization", "period"),
+            "cases": ("case_id",)}  # fmt: skip
+
+    def context(self, organizations: list[str]) -> dict[str, list[Record]]:
+        """What a message tells about these organizations besides its alerts: their
+        plans' strategies, their figures by period, their support cases."""
+        return {
+            "strategies": self._rows(Query("strategies", any_of={"organization": organizations})),
+            "figures": self._rows(Query("figures", any_of={"organization": organizations},
+                                        order_by=("period",))),
+            "cases": self._rows(Query("cases", any_of={"recipient": organizations},
+                                      order_by=("opened",))),
+        }  # fmt: skip
 
     def contacts(self) -> dict[str, Record]:
         return {c["code"]: c for c in self._rows(Query("contacts"))}

@@ -25,6 +25,25 @@ def _contact(event: plans_evt.OrganizationRegistered) -> Found:
                        "liaison_email": str(liaison.email) if liaison else None}  # fmt: skip
 
 
+def _strategies(event: plans_evt.PlanApproved | plans_evt.PlanAdjusted) -> Found:
+    for area in event.plan.priority_areas:
+        for strategy in area.strategies:
+            yield "strategies", {
+                "organization": event.organization, "number": strategy.number,
+                "plan_key": event.key, "practice": strategy.practice.value,
+                "if_text": strategy.theory_of_action.if_,
+                "then_text": strategy.theory_of_action.then,
+            }  # fmt: skip
+
+
+def _figures(event: st.PeriodFiguresComputed) -> Found:
+    figures = event.figures
+    yield "figures", {"organization": event.organization, "period": event.period,
+                      "on_time_pct": figures.actions_on_time_pct,
+                      "behind_pct": figures.actions_behind_pct,
+                      "completed_pct": figures.actions_completed_pct}  # fmt: skip
+
+
 def _waning(event: ru.ProgressWaning) -> Found:
     yield Fact("waning", event.organization, event.period, event.rule, {
         "rule": event.rule, "evidence": event.evidence,
@@ -48,12 +67,22 @@ def _missing(event: st.ReportMissing) -> Found:
 
 
 def _opened(event: ru.SupportCaseOpened) -> Found:
+    yield "cases", {"case_id": event.case_id, "recipient": event.recipient,
+                    "addressed_to": event.addressed_to,
+                    "practice": event.practice.value if event.practice else None,
+                    "opened": event.opened, "status": "open"}  # fmt: skip
     yield Fact("case_opened", event.recipient, event.opened, str(event.case_id), {
         "case_id": str(event.case_id), "to": event.addressed_to, "reason": "; ".join(event.reasons),
     }, addressed_to=event.addressed_to)  # fmt: skip
 
 
+def _provided(event: ru.SupportProvided) -> Found:
+    yield "cases", {"case_id": event.case_id, "status": "supported",
+                    "support": f"{event.provider} on {event.on}: {event.what}"}  # fmt: skip
+
+
 def _escalated(event: ru.SupportCaseEscalated) -> Found:
+    yield "cases", {"case_id": event.case_id, "status": f"escalated to {event.to}"}
     yield Fact("case_escalated", event.recipient, event.period, str(event.case_id), {
         "case_id": str(event.case_id), "to": event.to,
     }, addressed_to=event.to)  # fmt: skip
@@ -61,6 +90,9 @@ def _escalated(event: ru.SupportCaseEscalated) -> Found:
 
 def _judged(event: ru.SupportJudged) -> Found:
     verdict = "effective" if event.effective else "not effective"
+    yield "cases", {"case_id": event.case_id, "verdict": f"{verdict} (on time "
+                    f"{event.on_time_before}% -> {event.on_time_after}%)",
+                    "status": "resolved" if event.effective else "ineffective"}  # fmt: skip
     yield Fact("support_judged", event.recipient, event.period, str(event.case_id), {
         "case_id": str(event.case_id), "reason": f"{verdict} (on time {event.on_time_before}% "
         f"-> {event.on_time_after}%)",
@@ -68,6 +100,7 @@ def _judged(event: ru.SupportJudged) -> Found:
 
 
 def _adjusted(event: plans_evt.PlanAdjusted) -> Found:
+    yield from _strategies(event)
     month = event.occurred_at.strftime("%Y-%m")
     yield Fact("plan_adjusted", event.organization, month, f"v{event.version}", {
         "cause": event.cause, "justification": event.justification,
@@ -78,7 +111,10 @@ def _adjusted(event: plans_evt.PlanAdjusted) -> Found:
 EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Found]]] = {
     plans_evt.OrganizationRegistered.SUBJECT: (plans_evt.OrganizationRegistered, _contact),
     plans_evt.OrganizationUpdated.SUBJECT: (plans_evt.OrganizationUpdated, _contact),
+    plans_evt.PlanApproved.SUBJECT: (plans_evt.PlanApproved, _strategies),
     plans_evt.PlanAdjusted.SUBJECT: (plans_evt.PlanAdjusted, _adjusted),
+    st.PeriodFiguresComputed.SUBJECT: (st.PeriodFiguresComputed, _figures),
+    ru.SupportProvided.SUBJECT: (ru.SupportProvided, _provided),
     ru.ProgressWaning.SUBJECT: (ru.ProgressWaning, _waning),
     ru.ProgressRecovered.SUBJECT: (ru.ProgressRecovered, _recovered),
     st.MilestoneSlipped.SUBJECT: (st.MilestoneSlipped, _slipped),

@@ -379,7 +379,8 @@ def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awai
 
 
 def alerts_list(args: argparse.Namespace, settings: StackSettings) -> int:
-    query = al.ListAlerts(organization=args.org, status=args.status, period=args.period)
+    query = al.ListAlerts(organization=args.org, status=args.status, period=args.period,
+                          limit=args.limit)  # fmt: skip
     return _query(settings, query, args.json, output.alert_lines)
 
 

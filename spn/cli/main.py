@@ -234,6 +234,7 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     alert_list.add_argument("--org", help="only alerts about this organization")
     alert_list.add_argument("--status", choices=["pending", "sending", "delivered", "failed"])
     alert_list.add_argument("--period", help="only alerts of this period YYYY-MM")
+    alert_list.add_argument("--limit", type=int, default=500, help="the latest N (500; ≤ 2000)")
     _json_flag(alert_list)
     alert_list.set_defaults(handler=commands.alerts_list)
     alert_show = alerts_sub.add_parser("show", help="the message an alert went out in")

@@ -319,6 +319,8 @@ def case_change(case: dict[str, Any]) -> str:
 def alert_lines(listing: dict[str, Any]) -> Iterable[str]:
     if not listing["alerts"]:
         yield "no alerts"
+    elif listing["total"] > len(listing["alerts"]):
+        yield f"the latest {len(listing['alerts'])} of {listing['total']} (--limit N for more)"
     for alert in listing["alerts"]:
         rule = alert["details"].get("rule")
         what = f"{alert['kind']}" + (f" ({rule})" if rule else "")

@@ -111,12 +111,18 @@ async def test_a_waning_school_s_liaison_gets_one_message_with_the_evidence(
                      "strategy 2.2, practice 4C"):  # fmt: skip
         assert strategy in text
     assert "* elm-school, 2026-10: support case opened" in text and "to: river-lea" in text
+    assert ("strategy 1.2, practice 1A: if we engage our instructional teams in developing "
+            "standards-aligned units, then teachers will plan") in text  # its if/then
+    assert "actions on time / behind, by period: 2026-10 25.0% / 75.0%" in text  # the trend
+    assert "support case with river-lea (opened 2026-10): open" in text  # its cases
     assert " CST)" in text or " CDT)" in text  # the recipient's time zone
     assert "<h2>elm-school, 2026-10: progress waning (behind)</h2>" in body(message, "html")
     assert smtp.to("liaison@oak-school.example.org") == []  # oak is on time
     listed = await client.request(al.ListAlerts(organization="elm-school"))
     assert {(a["kind"], a["status"]) for a in listed["alerts"]} == {
         ("waning", "delivered"), ("case_opened", "delivered")}  # fmt: skip
+    latest = await client.request(al.ListAlerts(organization="elm-school", limit=1))
+    assert (latest["alerts"], latest["total"]) == (listed["alerts"][-1:], 2)
     shown = await client.request(al.ShowMessage(id=listed["alerts"][0]["alert_id"]))
     assert message["Message-ID"] == f"<{shown['message_id']}@spn.alerts>"
     await asyncio.sleep(1.5)  # a group wait and more: nothing is sent twice
