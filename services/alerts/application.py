@@ -176,9 +176,11 @@ class AlertsApplication(Application[UUID]):
 
     def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
         """Alerts with the state of the message they went out in."""
-        messages = {m["message_id"]: m for m in self.view.messages()}
+        alerts = self.view.alerts(organization, period)
+        ids = sorted({a["message"] for a in alerts if a["message"]})
+        messages = {m["message_id"]: m for m in self.view.messages_of(ids)}
         shown = []
-        for row in self.view.alerts(organization, period):
+        for row in alerts:
             message = messages.get(row["message"])
             status = "pending" if message is None else message["status"]
             shown.append(row | {
@@ -189,14 +191,13 @@ class AlertsApplication(Application[UUID]):
 
     def message_row(self, some_id: UUID) -> dict[str, Any]:
         """The message of this id, or the one this alert went out in."""
-        found = [m for m in self.view.messages() if m["message_id"] == some_id]
-        if not found:
-            alert = [a for a in self.view.alerts() if a["alert_id"] == some_id]
-            found = [m for m in self.view.messages()
-                     if alert and m["message_id"] == alert[0]["message"]]  # fmt: skip
-        if not found:
+        found = self.view.message(some_id)
+        alert = self.view.alert(some_id) if found is None else None
+        if found is None and alert is not None and alert["message"] is not None:
+            found = self.view.message(alert["message"])
+        if found is None:
             raise UnknownAlertError(f"no alert or message {some_id}, or it is not sent yet")
-        return found[0]
+        return found
 
     def _message(self, message_id: UUID) -> Message:
         message = find(self, message_id)

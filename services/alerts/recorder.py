@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from services.shared.read_models import (
     MemoryReadModelRecorder,
@@ -61,14 +62,24 @@ class AlertsReadModels(ReadModelTables):
 
     def ungrouped(self) -> list[Record]:
         """Alerts not yet in a message, oldest first."""
-        rows = self._rows(Query("alerts", order_by=("raised_at", "key")))
-        return [r for r in rows if r["message"] is None]
+        return self._rows(Query("alerts", null=("message",), order_by=("raised_at", "key")))
 
     def alerts(self, organization: str | None = None, period: str | None = None
                ) -> list[Record]:  # fmt: skip
         equal = {"organization": organization} if organization else {}
         equal |= {"period": period} if period else {}
         return self._rows(Query("alerts", equal=equal, order_by=("raised_at", "key")))
+
+    def message(self, message_id: UUID) -> Record | None:
+        found = self._rows(Query("messages", equal={"message_id": message_id}))
+        return found[0] if found else None
+
+    def alert(self, alert_id: UUID) -> Record | None:
+        found = self._rows(Query("alerts", equal={"alert_id": alert_id}))
+        return found[0] if found else None
+
+    def messages_of(self, message_ids: list[UUID]) -> list[Record]:
+        return self._rows(Query("messages", any_of={"message_id": message_ids}))
 
     def messages(self, status: str | None = None) -> list[Record]:
         equal = {"status": status} if status else {}

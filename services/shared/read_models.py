@@ -52,6 +52,7 @@ class Query:
     any_of: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     at_most: Mapping[str, Any] = field(default_factory=dict)
     before: Mapping[str, Any] = field(default_factory=dict)  # strictly less than
+    null: tuple[str, ...] = ()  # columns that hold no value
     order_by: tuple[str, ...] = ()
     limit: int | None = None
     columns: tuple[str, ...] | None = None  # None: every column
@@ -72,6 +73,7 @@ class Query:
             and all(row.get(c) in v for c, v in self.any_of.items())
             and all(row.get(c) is not None and row[c] <= v for c, v in self.at_most.items())
             and all(row.get(c) is not None and row[c] < v for c, v in self.before.items())
+            and all(row.get(c) is None for c in self.null)
         )
 
 
@@ -194,6 +196,7 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             for column, value in conditions.items():
                 where.append(SQL("{0} " + operator).format(Identifier(column)))
                 params.append(list(value) if operator == "= ANY(%s)" else value)
+        where += [SQL("{0} IS NULL").format(Identifier(column)) for column in query.null]
         statement = SQL("SELECT {0}{1} FROM {2} WHERE {3}").format(
             SQL("DISTINCT ") if query.distinct else SQL(""),
             SQL(", ").join(map(Identifier, query.columns)) if query.columns else SQL("*"),

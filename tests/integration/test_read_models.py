@@ -99,6 +99,8 @@ def test_the_queries_answer_the_same_on_both_backends(rollup: RollupApplication)
     assert [(f["rule"], f["period"]) for f in view.flags(["elm", "oak"], None)] == [
         ("behind", "2026-09"), ("behind", "2026-10"), ("silent", "2026-10")]  # fmt: skip
     assert view.organizations_with_raised_flags() == {"elm"}
+    view.upsert([("organizations", {"code": "sea", "kind": "SEA", "name": "sea", "parent": None})])
+    assert [r["code"] for r in view._rows(Query("organizations", null=("parent",)))] == ["sea"]
     case = SupportCase(recipient="elm", addressed_to="lea", practice=None, opened="2026-10",
                        practices=[], reasons=["behind"], escalated_from=str(uuid4()))  # fmt: skip
     view.upsert(case_rows([case]))
