@@ -17,7 +17,7 @@ from services.alerts.domain.alert import Alert
 from services.alerts.domain.errors import UnknownAlertError
 from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPolicy
 from services.alerts.domain.preferences import Preference, due_at
-from services.alerts.domain.routing import Fact, responsible
+from services.alerts.domain.routing import Fact, responsible, shown_target
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
 
@@ -80,34 +80,40 @@ class AlertsApplication(Application[UUID]):
         return [alert.kind for alert in raised.values()]
 
     def compose_due(self, now: datetime, group_wait: timedelta) -> list[Message]:
-        """One message per target (a liaison's address, a webhook) whose oldest ungrouped
-        alert has waited the group wait, routed by the directory as it is now (an alert
-        about an organization not in it yet, or for a liaison with no address yet, waits
-        for them)."""
+        """One message per target (a liaison's address, a webhook) whose oldest alert not
+        yet sent to it has waited (the group wait, or till the digest hour), routed by the
+        directory as it is now (an alert about an organization not in it yet, or for a
+        liaison with no address yet, waits for them). An alert is complete once it is in a
+        message to each of its targets."""
         contacts = self.view.contacts()
         parents = {c: o["parent"] for c, o in contacts.items()}
         gone = self.view.gone_webhooks()
-        by_target: dict[tuple[str, str], tuple[str, str, list[dict[str, Any]]]] = {}
-        for row in self.view.ungrouped():
+        pending = self.view.ungrouped()
+        sent = self.view.targets_of([a["alert_id"] for a in pending])
+        by_target: dict[tuple[str, str], tuple[str, list[dict[str, Any]]]] = {}
+        targets_of: dict[UUID, set[str]] = {}
+        for row in pending:
             recipient = responsible(row["organization"], row["addressed_to"], parents)
             if recipient is None:
                 continue
-            for channel, target, who in self._targets(recipient, contacts, parents, gone):
-                by_target.setdefault((channel, target), (who, recipient, []))[2].append(row)
+            targets = self._targets(recipient, contacts, parents, gone)
+            targets_of[row["alert_id"]] = {target for _, target, _ in targets}
+            for channel, target, who in targets:
+                if target not in sent.get(row["alert_id"], {}):
+                    by_target.setdefault((channel, target), (who, []))[1].append(row)
         composed: list[Message] = []
-        for (channel, target), (who, recipient, alerts) in sorted(by_target.items()):
-            preference = self._preference(target, recipient)
+        for (channel, target), (who, alerts) in sorted(by_target.items()):
+            preference = self._preference(target)
             due = due_at(alerts[0]["raised_at"], preference, group_wait, self.digest_hour)
             if due <= now:
-                composed.append(self._compose(channel, target, who, alerts, now,
+                composed.append(self._compose(channel, target, who, alerts, targets_of, now,
                                               preference.time_zone))  # fmt: skip
         return composed
 
-    def _preference(self, target: str, recipient: str) -> Preference:
-        """The target's (an address), else its organization's, else immediate and the
-        service's time zone."""
-        found = self.preferences.get(target) or self.preferences.get(recipient)
-        return found or Preference(time_zone=self.time_zone)
+    def _preference(self, target: str) -> Preference:
+        """The target's (an address, a webhook URL), else immediate in the service's time
+        zone."""
+        return self.preferences.get(target) or Preference(time_zone=self.time_zone)
 
     def _targets(
         self, recipient: str, contacts: Mapping[str, Mapping[str, Any]],
@@ -130,7 +136,8 @@ class AlertsApplication(Application[UUID]):
 
     @retry_on_conflict
     def _compose(self, channel: str, target: str, who: str, alerts: list[dict[str, Any]],
-                 now: datetime, zone: str) -> Message:  # fmt: skip
+                 targets_of: Mapping[UUID, set[str]], now: datetime, zone: str
+                 ) -> Message:  # fmt: skip
         ids = [str(a["alert_id"]) for a in alerts]
         message_id = f"<{Message.create_id(target, ids)}@spn.alerts>"
         context = self.view.context(sorted({a["organization"] for a in alerts}))
@@ -146,8 +153,12 @@ class AlertsApplication(Application[UUID]):
         grouped = [find(self, UUID(i)) for i in ids]
         rows = [_message_row(message, now)]
         for alert, row in zip(grouped, alerts, strict=True):
-            alert.group(message.id)  # the first message it went out in
-            rows.append(("alerts", {**row, "message": UUID(alert.message)}))
+            alert.group(target, message.id)
+            complete = targets_of.get(alert.id, set()) <= set(alert.messages)
+            rows += [("alert_targets", {"alert_id": alert.id, "target": target,
+                                        "message": message.id}),
+                     ("alerts", {**row, "message": UUID(alert.message),
+                                 "completed_at": now if complete else None})]  # fmt: skip
         self.save(message, *grouped, view_rows=rows)
         return message
 
@@ -175,18 +186,22 @@ class AlertsApplication(Application[UUID]):
         return message
 
     def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
-        """Alerts with the state of the message they went out in."""
+        """Alerts with the state of the messages they went out in: failed if one failed,
+        delivered once every target's is, sending while one is on its way, else pending."""
         alerts = self.view.alerts(organization, period)
-        ids = sorted({a["message"] for a in alerts if a["message"]})
+        targets = self.view.targets_of([a["alert_id"] for a in alerts])
+        ids = sorted({m for sent in targets.values() for m in sent.values()})
         messages = {m["message_id"]: m for m in self.view.messages_of(ids)}
         shown = []
         for row in alerts:
-            message = messages.get(row["message"])
-            status = "pending" if message is None else message["status"]
-            shown.append(row | {
-                "message_id": row["message"], "to": message["target"] if message else None,
-                "status": "sending" if status == "pending" and message else status,
-            })  # fmt: skip
+            states = [messages[m]["status"] for m in targets.get(row["alert_id"], {}).values()
+                      if m in messages]  # fmt: skip
+            status = ("failed" if "failed" in states else "pending" if not states
+                      else "delivered" if row["completed_at"] and set(states) == {"delivered"}
+                      else "sending")  # fmt: skip
+            first = messages.get(row["message"])
+            to = shown_target(first["target"]) if first else None
+            shown.append(row | {"message_id": row["message"], "status": status, "to": to})
         return shown
 
     def message_row(self, some_id: UUID) -> dict[str, Any]:
@@ -211,7 +226,7 @@ def _alert_row(alert: Alert, at: datetime) -> Row:
         "alert_id": alert.id, "key": alert.key, "kind": alert.kind,
         "organization": alert.organization, "period": alert.period,
         "addressed_to": alert.addressed_to, "raised_at": at, "details": alert.details,
-        "message": None,
+        "message": None, "completed_at": None,
     }  # fmt: skip
 
 

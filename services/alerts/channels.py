@@ -51,7 +51,8 @@ class SmtpChannel:
         try:
             await aiosmtplib.send(
                 self.email(message), hostname=s.smtp_host, port=s.smtp_port,
-                use_tls=s.smtp_security == "tls", start_tls=s.smtp_security == "starttls",
+                use_tls=s.smtp_security == "tls",
+                start_tls=True if s.smtp_security == "starttls" else None,  # none: if offered
                 username=s.smtp_user,
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 timeout=s.smtp_timeout,

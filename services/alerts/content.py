@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from contracts.periods import plan_year_of
 from services.alerts.domain.routing import KINDS
 
 ENVIRONMENT = Environment(
@@ -65,7 +66,8 @@ def render(liaison: str, alerts: Sequence[Mapping[str, Any]], now: datetime, zon
 def _shown(alert: Mapping[str, Any], context: Mapping[str, list[dict[str, Any]]]
            ) -> dict[str, Any]:  # fmt: skip
     org, period, details = alert["organization"], alert["period"], alert["details"]
-    plan = {s["number"]: s for s in context.get("strategies", []) if s["organization"] == org}
+    key = f"{org}/{plan_year_of(period)}"  # the plan of the alert's period
+    plan = {s["number"]: s for s in context.get("strategies", []) if s["plan_key"] == key}
     strategies = [s | {"if_text": plan.get(s["number"], {}).get("if_text"),
                        "then_text": plan.get(s["number"], {}).get("then_text")}
                   for s in details.get("strategies", [])]  # fmt: skip

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError
+from services.alerts.domain.routing import shown_target
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,11 @@ class Dispatcher:
     async def round(self) -> int:
         """Compose what is due, send what is due; returns how many were delivered."""
         now = self.clock()
-        if await asyncio.to_thread(self.app.compose_due, now, self.group_wait):
-            self.on_stored()
+        try:
+            if await asyncio.to_thread(self.app.compose_due, now, self.group_wait):
+                self.on_stored()
+        except Exception:  # composing failed (a bug, the database): still send what is due
+            log.exception("alerts: composing the messages due failed; sending those composed")
         delivered = 0
         for message in await asyncio.to_thread(self.app.due, now):
             final = False
@@ -68,8 +72,13 @@ class Dispatcher:
                 error = None
             except DeliveryError as failure:
                 error, final = str(failure), failure.final
+            except Exception as failure:  # a message that can never go: not the others' end
+                log.exception("alerts: message %s cannot be sent", message["message_id"])
+                error, final = f"cannot be sent: {type(failure).__name__}: {failure}", True
+            if error is not None:
+                target = shown_target(message["target"])
                 log.warning("alerts: message %s to %s not delivered: %s",
-                            message["message_id"], message["target"], error)  # fmt: skip
+                            message["message_id"], target, error)  # fmt: skip
             recorded = await asyncio.to_thread(self.app.record_attempt, message["message_id"],
                                                self.clock(), error, final)  # fmt: skip
             DELIVERIES.labels(message["channel"], recorded.status if error else "delivered").inc()
@@ -79,3 +88,4 @@ class Dispatcher:
             self.on_stored()
             delivered += error is None
         return delivered
+

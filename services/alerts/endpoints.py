@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from contracts import alerts as al
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError, SmtpChannel
+from services.alerts.domain.routing import shown_target
 
 
 class AlertsEndpoints:
@@ -57,6 +58,5 @@ class AlertsEndpoints:
 
 
 def _view(row: dict[str, Any]) -> al.MessageView:
-    return al.MessageView.model_validate(
-        {k: v for k, v in row.items() if k not in ("next_attempt", "raised_at")}
-    )
+    shown = {k: v for k, v in row.items() if k not in ("next_attempt", "raised_at")}
+    return al.MessageView.model_validate(shown | {"target": shown_target(row["target"])})

@@ -25,7 +25,10 @@ class AlertsReadModels(ReadModelTables):
         "text, liaison_name text, liaison_email text",
         "alerts": "alert_id uuid PRIMARY KEY, key text NOT NULL, kind text NOT NULL, "
         "organization text NOT NULL, period text NOT NULL, addressed_to text, "
-        "raised_at timestamptz NOT NULL, details jsonb NOT NULL, message uuid",
+        "raised_at timestamptz NOT NULL, details jsonb NOT NULL, message uuid, completed_at "
+        "timestamptz",
+        "alert_targets": "alert_id uuid, target text, message uuid NOT NULL, "
+        "PRIMARY KEY (alert_id, target)",
         "messages": "message_id uuid PRIMARY KEY, recipient text NOT NULL, channel text NOT "
         "NULL, target text NOT NULL, subject text NOT NULL, text text NOT NULL, html text NOT "
         "NULL, alerts jsonb NOT NULL, status text NOT NULL, attempts integer NOT NULL, "
@@ -34,16 +37,17 @@ class AlertsReadModels(ReadModelTables):
         "delivered_at timestamptz",
     }
     TABLES |= {  # what a message tells beside the alert: from the other services' events
-        "strategies": "organization text, number text, plan_key text NOT NULL, practice text "
+        "strategies": "plan_key text, number text, organization text NOT NULL, practice text "
         "NOT NULL, if_text text NOT NULL, then_text text NOT NULL, "
-        "PRIMARY KEY (organization, number)",
+        "PRIMARY KEY (plan_key, number)",
         "figures": "organization text, period text, on_time_pct double precision, behind_pct "
         "double precision, completed_pct double precision, PRIMARY KEY (organization, period)",
         "cases": "case_id uuid PRIMARY KEY, recipient text, addressed_to text, practice text, "
         "opened text, status text, support text, verdict text",
     }
     KEYS = {"contacts": ("code",), "alerts": ("alert_id",), "messages": ("message_id",),
-            "strategies": ("organization", "number"), "figures": ("organization", "period"),
+            "alert_targets": ("alert_id", "target"),
+            "strategies": ("plan_key", "number"), "figures": ("organization", "period"),
             "cases": ("case_id",)}  # fmt: skip
 
     def context(self, organizations: list[str]) -> dict[str, list[Record]]:
@@ -61,8 +65,16 @@ class AlertsReadModels(ReadModelTables):
         return {c["code"]: c for c in self._rows(Query("contacts"))}
 
     def ungrouped(self) -> list[Record]:
-        """Alerts not yet in a message, oldest first."""
-        return self._rows(Query("alerts", null=("message",), order_by=("raised_at", "key")))
+        """Alerts not yet in a message to each of their targets, oldest first."""
+        return self._rows(Query("alerts", null=("completed_at",),
+                                order_by=("raised_at", "key")))  # fmt: skip
+
+    def targets_of(self, alert_ids: list[UUID]) -> dict[UUID, dict[str, UUID]]:
+        """Per alert, the message it went out in to each target so far."""
+        found: dict[UUID, dict[str, UUID]] = {}
+        for row in self._rows(Query("alert_targets", any_of={"alert_id": alert_ids})):
+            found.setdefault(row["alert_id"], {})[row["target"]] = row["message"]
+        return found
 
     def alerts(self, organization: str | None = None, period: str | None = None
                ) -> list[Record]:  # fmt: skip

@@ -1,6 +1,11 @@
 """Settings of the alerts service."""
 
-from pydantic import BaseModel, Field, SecretStr
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, model_validator
 
 from services.shared.settings import ServiceSettings
 
@@ -10,9 +15,20 @@ class Webhook(BaseModel):
     secret: SecretStr = Field(description="whsec_ + base64, as Standard Webhooks has it")
 
 
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (e.g. America/Chicago)") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+
+
 class RecipientPreference(BaseModel):
     mode: str = Field("immediate", pattern="^(immediate|digest)$")
-    time_zone: str = "UTC"
+    time_zone: TimeZone = "UTC"
 
 
 class AlertsSettings(ServiceSettings):
@@ -27,7 +43,7 @@ class AlertsSettings(ServiceSettings):
         1.0, gt=0, validation_alias="SPN_ALERTS_DISPATCH_SECONDS",
         description="how often messages due are composed and sent",
     )  # fmt: skip
-    time_zone: str = Field("UTC", validation_alias="SPN_ALERTS_TIME_ZONE",
+    time_zone: TimeZone = Field("UTC", validation_alias="SPN_ALERTS_TIME_ZONE",
                            description="time zone of the dates a message shows")  # fmt: skip
     preferences: dict[str, RecipientPreference] = Field(
         default_factory=dict, validation_alias="SPN_ALERTS_PREFERENCES",
@@ -61,6 +77,16 @@ class AlertsSettings(ServiceSettings):
         (5, 300, 1800, 7200, 18000, 36000, 36000), validation_alias="SPN_ALERTS_WEBHOOK_RETRY",
         description="seconds before each retry of a webhook (Standard Webhooks' schedule)",
     )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _no_password_in_the_clear(self) -> AlertsSettings:
+        local = self.smtp_host in ("127.0.0.1", "localhost", "::1")
+        if (self.smtp_user or self.smtp_password) and self.smtp_security == "none" and not local:
+            raise ValueError(
+                "SMTP credentials need SPN_SMTP_SECURITY=starttls or tls: they would cross "
+                f"the network to {self.smtp_host} in the clear"
+            )
+        return self
 
     def webhook_secret(self, url: str) -> str:
         return next(w.secret.get_secret_value() for w in self.webhooks.values() if w.url == url)

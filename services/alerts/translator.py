@@ -29,8 +29,8 @@ def _strategies(event: plans_evt.PlanApproved | plans_evt.PlanAdjusted) -> Found
     for area in event.plan.priority_areas:
         for strategy in area.strategies:
             yield "strategies", {
-                "organization": event.organization, "number": strategy.number,
-                "plan_key": event.key, "practice": strategy.practice.value,
+                "plan_key": event.key, "number": strategy.number,
+                "organization": event.organization, "practice": strategy.practice.value,
                 "if_text": strategy.theory_of_action.if_,
                 "then_text": strategy.theory_of_action.then,
             }  # fmt: skip
@@ -44,7 +44,14 @@ def _figures(event: st.PeriodFiguresComputed) -> Found:
                       "completed_pct": figures.actions_completed_pct}  # fmt: skip
 
 
+TOLD_BY_STATUS = {"silent", "milestone_slipped"}
+"""Waning rules whose facts the status service's own events tell already (a missing
+report, a slipped milestone): their flags raise no second alert (their recovery does)."""
+
+
 def _waning(event: ru.ProgressWaning) -> Found:
+    if event.rule in TOLD_BY_STATUS:
+        return
     yield Fact("waning", event.organization, event.period, event.rule, {
         "rule": event.rule, "evidence": event.evidence,
         "strategies": [s.model_dump(mode="json") for s in event.strategies],
@@ -71,6 +78,8 @@ def _opened(event: ru.SupportCaseOpened) -> Found:
                     "addressed_to": event.addressed_to,
                     "practice": event.practice.value if event.practice else None,
                     "opened": event.opened, "status": "open"}  # fmt: skip
+    if event.escalated_from is not None:
+        return  # the escalation's alert tells it
     yield Fact("case_opened", event.recipient, event.opened, str(event.case_id), {
         "case_id": str(event.case_id), "to": event.addressed_to, "reason": "; ".join(event.reasons),
     }, addressed_to=event.addressed_to)  # fmt: skip
@@ -102,7 +111,8 @@ def _judged(event: ru.SupportJudged) -> Found:
 def _adjusted(event: plans_evt.PlanAdjusted) -> Found:
     yield from _strategies(event)
     month = event.occurred_at.strftime("%Y-%m")
-    yield Fact("plan_adjusted", event.organization, month, f"v{event.version}", {
+    yield Fact("plan_adjusted", event.organization, month, f"{event.key}@v{event.version}", {
+        "plan": event.key,
         "cause": event.cause, "justification": event.justification,
         "reason": "; ".join(event.changes),
     })  # fmt: skip

@@ -43,7 +43,7 @@ def test_a_school_is_its_liaisons_and_a_case_goes_to_the_addressees_person():
     assert responsible("sea", None, PARENTS) is None  # nobody above the SEA
     assert responsible("elm", "lea", PARENTS) == "elm"
     assert responsible("elm", "sea", PARENTS) == "lea"  # escalated: the SEA contact of its LEA
-    assert responsible("elm", "other-sea", PARENTS) is None
+    assert responsible("elm", "other-sea", PARENTS) == "elm"  # moved: its own liaison
 
 
 def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait():
@@ -124,3 +124,26 @@ def test_a_digest_recipient_gets_one_message_a_day_in_their_time_zone():
     app.take(EVENTS, 3, [], [waning("elm", "silent")], T0 + timedelta(hours=2))
     [message] = app.compose_due(datetime(2026, 11, 5, 13, 0, tzinfo=UTC), WAIT)
     assert len(message.alerts) == 2 and "07:00 CST" in message.text
+
+
+def test_an_alert_reaches_each_of_its_targets_each_on_its_own_schedule():
+    """A webhook of the LEA and each school's liaison: oak's alert comes 100 s after elm's;
+    at elm's due time the webhook takes both, oak's liaison still waits for oak's own."""
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            webhooks={"lea": {"url": "https://hooks.example.org/t/secret"}})
+    rows = [contact("sea", "SEA", None), contact("lea", "LEA", "sea"),
+            contact("elm", "SCHOOL", "lea"), contact("oak", "SCHOOL", "lea")]  # fmt: skip
+    app.take(EVENTS, 1, rows, [waning("elm")], T0)
+    app.take(EVENTS, 2, [], [waning("oak")], T0 + timedelta(seconds=100))
+    first = app.compose_due(T0 + WAIT, WAIT)
+    assert sorted((m.target, len(m.alerts)) for m in first) == [
+        ("elm@liaisons.example.org", 1), ("https://hooks.example.org/t/secret", 2)]
+    [later] = app.compose_due(T0 + WAIT + timedelta(seconds=100), WAIT)
+    assert (later.target, len(later.alerts)) == ("oak@liaisons.example.org", 1)
+    assert app.compose_due(T0 + 10 * WAIT, WAIT) == []  # every alert complete
+    listed = {a["organization"]: a for a in app.alert_rows(None, None)}
+    assert listed["elm"]["status"] == "sending" and listed["elm"]["to"] == (
+        "elm@liaisons.example.org")
+    [hook] = [m for m in first if m.channel == "webhook"]
+    app.record_attempt(hook.id, T0 + WAIT, "410 Gone: the endpoint is disabled", final=True)
+    assert {a["status"] for a in app.alert_rows(None, None)} == {"failed"}  # it shows

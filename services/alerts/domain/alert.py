@@ -35,12 +35,18 @@ class Alert(Aggregate):
         # whose liaison is told is worked out when the message is composed, from the
         # directory as it is then: a liaison changed since takes effect
         self.details = details
-        self.message: str | None = None
+        self.messages: dict[str, str] = {}  # target (an address, a webhook) -> message
 
-    def group(self, message: UUID) -> None:
-        if self.message is None:
-            self._group(message=str(message))
+    @property
+    def message(self) -> str | None:
+        """The first message it went out in."""
+        return next(iter(self.messages.values()), None)
+
+    def group(self, target: str, message: UUID) -> None:
+        """It goes out to ``target`` in ``message`` (once per target)."""
+        if target not in self.messages:
+            self._group(target=target, message=str(message))
 
     @event("Grouped")
-    def _group(self, *, message: str) -> None:
-        self.message = message
+    def _group(self, *, target: str, message: str) -> None:
+        self.messages[target] = message

@@ -43,10 +43,21 @@ def responsible(about: str, addressed_to: str | None, parents: Mapping[str, str 
     """The organization whose liaison is told: the organization's own (a school's district
     liaison, an LEA's SEA contact); for a case addressed higher up, the one just beneath
     the addressee on the way up from the organization (its liaison is the addressee's
-    person for it). None when the chain does not reach the addressee."""
-    current: str | None = about
+    person for it), or the organization's own when the chain does not reach the addressee
+    (it moved). None for an organization with nobody above it (the SEA)."""
+    own = about if parents.get(about) else None
     if addressed_to is None:
-        return about if parents.get(about) else None
+        return own
+    current: str | None = about
     while current is not None and parents.get(current) != addressed_to:
         current = parents.get(current)
-    return current
+    return current or own
+
+
+def shown_target(target: str) -> str:
+    """A target as logs and listings show it: a webhook URL only to its host (its path or
+    query may hold a token)."""
+    if "://" not in target:
+        return target
+    scheme, rest = target.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}/..."
