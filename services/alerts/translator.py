@@ -13,6 +13,7 @@ from contracts import rollup as ru
 from contracts import status as st
 from services.alerts.domain.routing import Fact
 from services.alerts.recorder import Row
+from services.shared.translation import read_event
 
 Found = Iterator[Row | Fact]
 
@@ -138,11 +139,4 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Found]]] = {
 def read(relative_subject: str, body: bytes) -> list[Row | Fact] | ValidationError:
     """The directory rows and facts of an integration event (none for the events alerts
     ignores), or why the event can never be read."""
-    found = EVENTS.get(relative_subject)
-    if found is None:
-        return []
-    contract, rows = found
-    try:
-        return list(rows(contract.model_validate_json(body)))
-    except ValidationError as error:
-        return error
+    return read_event(EVENTS, relative_subject, body)

@@ -26,7 +26,7 @@ from services.rollup.domain.performance_measure import PerformanceMeasure
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.domain.waning_flags import OrganizationWaning
 from services.rollup.recorder import Row
-from services.shared.translation import FirstVersions, envelope
+from services.shared.translation import FirstVersions, envelope, read_event
 
 
 def _organization(event: plans_evt.OrganizationRegistered) -> Iterator[Row]:
@@ -102,14 +102,7 @@ SUBJECTS = tuple(EVENTS)
 def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:
     """The read-model rows an integration event gives (none for events rollup ignores), or
     why the event can never be read."""
-    found = EVENTS.get(relative_subject)
-    if found is None:
-        return []
-    contract, rows = found
-    try:
-        return list(rows(contract.model_validate_json(body)))
-    except ValidationError as error:
-        return error
+    return read_event(EVENTS, relative_subject, body)
 
 
 def period_closed(relative_subject: str, body: bytes) -> str | None:

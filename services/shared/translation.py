@@ -4,10 +4,30 @@ envelope of an integration event, and the aggregates' first versions."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Repository
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T")
+Readers = Mapping[str, tuple[type[BaseModel], Callable[[Any], Iterable[T]]]]
+"""Relative subject -> (its contract, what a service makes of one)."""
+
+
+def read_event(readers: Readers[T], relative_subject: str, body: bytes
+               ) -> list[T] | ValidationError:  # fmt: skip
+    """What a service makes of an integration event (nothing for the subjects it ignores),
+    or why the event can never be read (for the dead-letter path)."""
+    found = readers.get(relative_subject)
+    if found is None:
+        return []
+    contract, reader = found
+    try:
+        return list(reader(contract.model_validate_json(body)))
+    except ValidationError as error:
+        return error
 
 
 def envelope(domain_event: Any) -> dict[str, Any]:
