@@ -28,6 +28,7 @@ def serve(service: ServiceRuntime, http_port: int) -> None:
         service.broker,
         asgi_routes=[health_route(service.health), metrics_route(REGISTRY)],
         on_startup=[service.start_dependencies],
+        after_startup=[service.serving],  # the broker has subscribed: healthy from now on
         after_shutdown=[service.stop_dependencies],
     )
     options: dict[str, SettingField] = {"host": settings.http_host, "port": http_port}

@@ -62,6 +62,7 @@ class ServiceRuntime(ABC, Generic[A]):
         self._nc: Client | None = None
         self.tasks = TaskSupervisor(self.name, registry)
         self._database = ("not checked yet", 0.0)  # (state, when: monotonic)
+        self._serving = False  # the broker subscribed: requests are answered
         self._probe_thread = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-probe")
 
     @property
@@ -133,8 +134,14 @@ class ServiceRuntime(ABC, Generic[A]):
     async def start(self) -> None:
         await self.start_dependencies()
         await self.broker.start()
+        self.serving()
+
+    def serving(self) -> None:
+        """The broker has subscribed every entry point (health says so from now on)."""
+        self._serving = True
 
     async def stop(self) -> None:
+        self._serving = False
         try:
             await self.broker.stop()
         except Exception as error:  # NATS already gone: still release everything else
@@ -166,6 +173,7 @@ class ServiceRuntime(ABC, Generic[A]):
         checks = {
             "nats": "ok" if self._nc is not None and self._nc.is_connected else "unreachable",
             "database": state,
+            "requests": "ok" if self._serving else "not answered yet",
         }
         checks.update(self.tasks.checks())
         return checks
