@@ -22,6 +22,7 @@ from standardwebhooks import Webhook as Webhook_
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from contracts import alerts as al
+from contracts import status as st
 from services.alerts.bootstrap import AlertsService
 from services.alerts.settings import AlertsSettings, Webhook
 from services.plans.settings import PlansSettings
@@ -30,6 +31,8 @@ from tests.conftest import free_port
 from tests.integration.processes import kill, start_service_process
 from tests.integration.test_rollup_service import october_closed
 from tests.integration.test_status_service import until
+from tests.integration.test_support_cases import SCHOOLS as RIVER
+from tests.integration.test_support_cases import done, network_of_river, report_and_wait
 
 
 class Inbox:
@@ -332,3 +335,36 @@ async def test_alerts_are_counted_on_metrics(
     assert sample("spn_alerts_raised_total", kind="waning") == raised + 1
     assert counted() == delivered + 1
     assert sample("spn_alerts_delivery_seconds_count", channel="email") >= 1
+
+
+async def test_the_sea_contact_gets_the_lea_case_and_a_recovery_is_one_notice(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_service, smtp,
+    nats_url, namespace,
+):  # fmt: skip
+    """tests/integration/test_support_cases.py's October: three schools behind on 4C open
+    river-lea's 4C case with the SEA (and its own, for its own plan); in November the
+    schools complete their late action, and 'behind' clears: one recovery notice each."""
+    await network_of_river(client)
+    october = [done(s, f"{n}.1.1", "2026-10-20") for s in RIVER for n in ("1.1", "1.2", "2.1")]
+    await report_and_wait(client, nats_url, namespace, october)
+    await client.request(st.ClosePeriod(period="2026-10"))
+    sea_contact = "liaison@river-lea.example.org"  # river-lea's liaison: its SEA contact
+
+    async def told(address: str, line: str) -> list[Message]:
+        return [m for m in smtp.to(address) if line in body(m, "plain")]
+
+    [lea] = await until(lambda: told(sea_contact, "support case opened"), timeout=30)
+    text = body(lea, "plain")
+    assert "3 schools waning on 4C: ash-school, elm-school, oak-school" in text
+    assert text.count("* river-lea, 2026-10: support case opened") == 2  # the 4C one, its own
+    november = [done(s, "2.2.1.1", "2026-11-05") for s in RIVER]
+    await report_and_wait(client, nats_url, namespace, november)
+    await client.request(st.ClosePeriod(period="2026-11"))
+    recovery = "2026-11: progress recovered (behind)"
+    for school in RIVER:
+        address = f"liaison@{school}.example.org"
+        assert await until(lambda a=address: told(a, recovery), timeout=30)
+    await asyncio.sleep(1.5)  # a group wait and more: nothing more comes
+    for school in RIVER:
+        notices = await told(f"liaison@{school}.example.org", recovery)
+        assert len(notices) == 1 and body(notices[0], "plain").count(recovery) == 1
