@@ -121,7 +121,12 @@ async def test_a_waning_school_s_liaison_gets_one_message_with_the_evidence(
     assert " CST)" in text or " CDT)" in text  # the recipient's time zone
     assert "<h2>elm-school, 2026-10: progress waning (behind)</h2>" in body(message, "html")
     assert smtp.to("liaison@oak-school.example.org") == []  # oak is on time
-    listed = await client.request(al.ListAlerts(organization="elm-school"))
+    async def recorded() -> dict | None:  # the server took it; its delivery is recorded next
+        listed = await client.request(al.ListAlerts(organization="elm-school"))
+        done = all(a["status"] == "delivered" for a in listed["alerts"])
+        return listed if done else None
+
+    listed = await until(recorded, timeout=30)
     assert {(a["kind"], a["status"]) for a in listed["alerts"]} == {
         ("waning", "delivered"), ("case_opened", "delivered")}  # fmt: skip
     latest = await client.request(al.ListAlerts(organization="elm-school", limit=1))
