@@ -99,7 +99,8 @@ class AlertsReadModels(ReadModelTables):
 
     def gone_webhooks(self) -> set[str]:
         """Webhook URLs that answered 410 Gone: disabled."""
-        failed = [m for m in self.messages("failed") if m["channel"] == "webhook"]
+        failed = self._rows(Query("messages", equal={"status": "failed", "channel": "webhook"},
+                                  columns=("target", "last_error")))  # fmt: skip
         return {m["target"] for m in failed if (m["last_error"] or "").startswith("410")}
 
     def due(self, now: datetime) -> list[Record]:
