@@ -12,7 +12,7 @@ from contracts.base import Command, Part, Versioned
 from contracts.organizations import OrgCode
 from contracts.status import Period
 
-AlertStatus = Literal["pending", "sending", "delivered", "failed"]
+AlertStatus = Literal["pending", "sending", "delivered", "failed", "stale"]
 
 
 class AlertView(Part):
@@ -25,7 +25,8 @@ class AlertView(Part):
     details: dict[str, Any]
     status: AlertStatus = Field(
         description="pending (gathering, or waiting for its recipient's address), sending "
-        "(in a message not yet delivered), delivered, failed (spn alerts resend)"
+        "(in a message not yet delivered), delivered, failed (spn alerts resend), stale "
+        "(older than SPN_ALERTS_MAX_AGE_DAYS when the service first saw it: kept, not sent)"
     )
     message_id: UUID | None = None
     to: str | None = Field(default=None, description="The address (or webhook URL) it went to")

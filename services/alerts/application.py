@@ -34,6 +34,7 @@ class AlertsApplication(Application[UUID]):
         webhook_policy: RetryPolicy = STANDARD_WEBHOOKS,
         preferences: Mapping[str, Preference] | None = None,
         digest_hour: int = 7,
+        max_age: timedelta | None = None,
     ):
         super().__init__(env)
         self.policy = policy or RetryPolicy()
@@ -42,6 +43,7 @@ class AlertsApplication(Application[UUID]):
         self.preferences = preferences or {}  # by address or organization code
         self.digest_hour = digest_hour
         self.time_zone = time_zone  # of the dates a message shows
+        self.max_age = max_age  # a fact older than this when first seen is kept, not sent
 
     def construct_recorder(self) -> ProcessRecorder:
         return process_recorder(self, AlertsRecorder, AlertsMemoryRecorder)
@@ -59,7 +61,9 @@ class AlertsApplication(Application[UUID]):
              at: datetime) -> list[str]:  # fmt: skip
         """A batch's directory rows, and an alert for each new fact, with the tracking
         record of its last message (a fact alerted already raises nothing; one about an
-        organization with nobody above it, nothing). Returns the kinds of those raised."""
+        organization with nobody above it, nothing; one older than the age limit, a stale
+        alert that is never sent: a service first started on a stream of years does not
+        flood every liaison with them). Returns the kinds of those raised."""
         rows = list(rows)
         parents = self._parents(rows)
         raised: dict[UUID, Alert] = {}
@@ -72,12 +76,16 @@ class AlertsApplication(Application[UUID]):
             raised[alert_id] = Alert(
                 key=fact.key, kind=fact.kind, organization=fact.organization,
                 period=fact.period, addressed_to=fact.addressed_to, details=dict(fact.details),
+                stale=self._stale(fact, at),
             )  # fmt: skip
             rows.append(_alert_row(raised[alert_id], at))
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
         processing.collect_events(*raised.values(), view_rows=rows)
         self._notify(self._record(processing))
         return [alert.kind for alert in raised.values()]
+
+    def _stale(self, fact: Fact, at: datetime) -> bool:
+        return bool(self.max_age and fact.occurred_at and at - fact.occurred_at > self.max_age)
 
     def compose_due(self, now: datetime, group_wait: timedelta) -> list[Message]:
         """One message per target (a liaison's address, a webhook) whose oldest alert not
@@ -187,7 +195,8 @@ class AlertsApplication(Application[UUID]):
 
     def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
         """Alerts with the state of the messages they went out in: failed if one failed,
-        delivered once every target's is, sending while one is on its way, else pending."""
+        delivered once every target's is, sending while one is on its way, stale if it
+        was never to be sent (too old when first seen), else pending."""
         alerts = self.view.alerts(organization, period)
         targets = self.view.targets_of([a["alert_id"] for a in alerts])
         ids = sorted({m for sent in targets.values() for m in sent.values()})
@@ -196,7 +205,9 @@ class AlertsApplication(Application[UUID]):
         for row in alerts:
             states = [messages[m]["status"] for m in targets.get(row["alert_id"], {}).values()
                       if m in messages]  # fmt: skip
-            status = ("failed" if "failed" in states else "pending" if not states
+            status = ("failed" if "failed" in states
+                      else "stale" if not states and row["completed_at"]
+                      else "pending" if not states
                       else "delivered" if row["completed_at"] and set(states) == {"delivered"}
                       else "sending")  # fmt: skip
             first = messages.get(row["message"])
@@ -226,7 +237,7 @@ def _alert_row(alert: Alert, at: datetime) -> Row:
         "alert_id": alert.id, "key": alert.key, "kind": alert.kind,
         "organization": alert.organization, "period": alert.period,
         "addressed_to": alert.addressed_to, "raised_at": at, "details": alert.details,
-        "message": None, "completed_at": None,
+        "message": None, "completed_at": at if alert.stale else None,
     }  # fmt: skip
 
 

@@ -3,6 +3,8 @@ consumer of the events stream, the delivery loop and its request/reply entry poi
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 
@@ -31,6 +33,7 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
         return AlertsApplication(
             self.env, policy=policy, time_zone=s.time_zone, webhooks=s.webhook_targets(),
             webhook_policy=webhook_policy, digest_hour=s.digest_hour,
+            max_age=timedelta(days=s.max_age_days) if s.max_age_days else None,
             preferences={k: Preference(p.mode, p.time_zone) for k, p in s.preferences.items()},
         )
 

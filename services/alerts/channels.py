@@ -57,8 +57,17 @@ class SmtpChannel:
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 timeout=s.smtp_timeout,
             )  # fmt: skip
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            final = _refused_for_good(error)
+            raise DeliveryError(f"recipient refused: {error}", final=final) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise DeliveryError(f"{type(error).__name__}: {error}") from None
+
+
+def _refused_for_good(error: aiosmtplib.SMTPRecipientsRefused) -> bool:
+    """A 5xx reply to the recipient (no such mailbox): retrying will not help; a 4xx
+    (mailbox busy, greylisted) is retried."""
+    return all(500 <= refused.code < 600 for refused in error.recipients)
 
 
 class WebhookChannel:

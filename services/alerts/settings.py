@@ -50,6 +50,11 @@ class AlertsSettings(ServiceSettings):
         description='JSON: {"<address or organization>": {"mode": "digest", "time_zone": '
         '"America/Chicago"}}; digest: one message a day at SPN_ALERTS_DIGEST_HOUR',
     )  # fmt: skip
+    max_age_days: float = Field(
+        14.0, ge=0, validation_alias="SPN_ALERTS_MAX_AGE_DAYS",
+        description="a fact whose event is older than this when the service first sees it "
+        "(a first start on a stream of years) is kept as a stale alert, not sent; 0: no limit",
+    )  # fmt: skip
     digest_hour: int = Field(7, ge=0, le=23, validation_alias="SPN_ALERTS_DIGEST_HOUR")
     retry_first_delay: float = Field(5.0, gt=0, validation_alias="SPN_ALERTS_RETRY_FIRST")
     retry_max_delay: float = Field(600.0, gt=0, validation_alias="SPN_ALERTS_RETRY_MAX")

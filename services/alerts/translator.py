@@ -4,6 +4,7 @@ facts someone must know."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -139,4 +140,19 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Found]]] = {
 def read(relative_subject: str, body: bytes) -> list[Row | Fact] | ValidationError:
     """The directory rows and facts of an integration event (none for the events alerts
     ignores), or why the event can never be read."""
-    return read_event(EVENTS, relative_subject, body)
+    return read_event(DATED, relative_subject, body)
+
+
+def _dated(reader: Callable[[Any], Found]) -> Callable[[Any], Found]:
+    """The reader, its facts dated by the event's recorded time."""
+
+    def read_dated(event: Any) -> Found:
+        for found in reader(event):
+            if isinstance(found, Fact):
+                found = replace(found, occurred_at=event.occurred_at)
+            yield found
+
+    return read_dated
+
+
+DATED = {subject: (contract, _dated(reader)) for subject, (contract, reader) in EVENTS.items()}

@@ -229,10 +229,12 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "list", help="alerts raised, with their delivery",
         description="pending: gathering (the group wait) or waiting for an address; sending: "
         "in a message not yet delivered (retried with backoff); delivered; failed (after the "
-        "last attempt: spn alerts resend).",
+        "last attempt, or refused for good by the server: spn alerts resend); stale: older "
+        "than SPN_ALERTS_MAX_AGE_DAYS when the service first saw it (kept, never sent).",
     )  # fmt: skip
     alert_list.add_argument("--org", help="only alerts about this organization")
-    alert_list.add_argument("--status", choices=["pending", "sending", "delivered", "failed"])
+    alert_list.add_argument("--status", choices=["pending", "sending", "delivered", "failed",
+                                                       "stale"])  # fmt: skip
     alert_list.add_argument("--period", help="only alerts of this period YYYY-MM")
     alert_list.add_argument("--limit", type=int, default=500, help="the latest N (500; ≤ 2000)")
     _json_flag(alert_list)

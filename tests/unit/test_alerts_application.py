@@ -3,6 +3,7 @@ per recipient after the group wait, retries with backoff, failure and resend."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -147,3 +148,16 @@ def test_an_alert_reaches_each_of_its_targets_each_on_its_own_schedule():
     [hook] = [m for m in first if m.channel == "webhook"]
     app.record_attempt(hook.id, T0 + WAIT, "410 Gone: the endpoint is disabled", final=True)
     assert {a["status"] for a in app.alert_rows(None, None)} == {"failed"}  # it shows
+
+
+def test_a_fact_older_than_the_age_limit_is_kept_as_stale_and_never_sent():
+    app = memory_app()
+    app.max_age = timedelta(days=14)
+    old = replace(waning("elm"), occurred_at=T0 - timedelta(days=15))
+    fresh = replace(waning("oak"), occurred_at=T0 - timedelta(days=13))
+    assert app.take(EVENTS, 2, [], [old, fresh], T0) == ["waning", "waning"]
+    messages = app.compose_due(T0 + WAIT, WAIT)
+    assert [m.target for m in messages] == ["oak@liaisons.example.org"]
+    status = {r["organization"]: r["status"] for r in app.alert_rows(None, None)}
+    assert status == {"elm": "stale", "oak": "sending"}
+    assert app.take(EVENTS, 3, [], [old], T0) == []  # told once, stale or not

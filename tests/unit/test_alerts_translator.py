@@ -39,3 +39,9 @@ def test_an_escalated_case_is_told_once_by_its_escalation():
     fresh = ru.SupportCaseOpened(**ENVELOPE, **case, opened="2026-12", practices=[],
                                  reasons=["behind"])  # fmt: skip
     assert [f.kind for f in facts(fresh)] == ["case_opened"]
+
+
+def test_each_fact_is_dated_by_its_event():
+    behind = ru.ProgressWaning(**ENVELOPE, organization="elm", rule="behind", period="2026-10",
+                               evidence={}, strategies=[])  # fmt: skip
+    assert [f.occurred_at for f in facts(behind)] == [ENVELOPE["occurred_at"]]

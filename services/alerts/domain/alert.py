@@ -26,6 +26,7 @@ class Alert(Aggregate):
         period: str,
         addressed_to: str | None,
         details: dict[str, Any],
+        stale: bool = False,
     ) -> None:
         self.key = key
         self.kind = kind
@@ -35,6 +36,7 @@ class Alert(Aggregate):
         # whose liaison is told is worked out when the message is composed, from the
         # directory as it is then: a liaison changed since takes effect
         self.details = details
+        self.stale = stale  # older than the service's age limit when first seen: not sent
         self.messages: dict[str, str] = {}  # target (an address, a webhook) -> message
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 KINDS = {
@@ -23,7 +24,8 @@ KINDS = {
 class Fact:
     """Something that happened that someone must know: about an organization, in a period;
     ``what`` tells one fact of a kind from another (a rule, a milestone, a case);
-    ``addressed_to``: for a support case, who is asked for support."""
+    ``addressed_to``: for a support case, who is asked for support; ``occurred_at``: when
+    the event that tells it was recorded."""
 
     kind: str
     organization: str
@@ -31,6 +33,7 @@ class Fact:
     what: str
     details: Mapping[str, Any] = field(default_factory=dict)
     addressed_to: str | None = None
+    occurred_at: datetime | None = None
 
     @property
     def key(self) -> str:
