@@ -49,6 +49,11 @@ class AlertsReadModels(ReadModelTables):
             "alert_targets": ("alert_id", "target"),
             "strategies": ("plan_key", "number"), "figures": ("organization", "period"),
             "cases": ("case_id",)}  # fmt: skip
+    INDEXES = {  # what the delivery loop reads every round: the few not yet done
+        "alerts_ungrouped": ("alerts", "(raised_at, key) WHERE completed_at IS NULL"),
+        "messages_due": ("messages", "(next_attempt) WHERE status = 'pending'"),
+        "cases_recipient": ("cases", "(recipient)"),
+    }
 
     def context(self, organizations: list[str]) -> dict[str, list[Record]]:
         """What a message tells about these organizations besides its alerts: their

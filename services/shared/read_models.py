@@ -85,6 +85,7 @@ class ReadModelTables:
     FINAL: ClassVar[frozenset[str]] = frozenset()  # tables whose rows, once written, stay
     UPDATE_UNLESS: ClassVar[dict[str, tuple[str, Any]]] = {}  # a stored (column, value) stays
     UPDATE_ONLY_IF: ClassVar[dict[str, tuple[str, Any]]] = {}  # only a stored (column, value)
+    INDEXES: ClassVar[dict[str, tuple[str, str]]] = {}  # name -> (table, "(columns) [WHERE …]")
 
     def _rows(self, query: Query) -> list[Record]:
         raise NotImplementedError
@@ -132,6 +133,11 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
         for table, columns in self.TABLES.items():
             self.sql_create_statements.append(
                 SQL(f"CREATE TABLE IF NOT EXISTS {{0}} ({columns})").format(self.table(table))
+            )
+        for name, (table, definition) in self.INDEXES.items():
+            self.sql_create_statements.append(
+                SQL(f"CREATE INDEX IF NOT EXISTS {{0}} ON {{1}} {definition}").format(
+                    Identifier(f"{self.prefix}_{name}"), self.table(table))
             )
 
     def table(self, name: str) -> Composed:

@@ -8,9 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Identifier
-
 from services.shared.read_models import (
     MemoryReadModelRecorder,
     Query,
@@ -50,6 +47,7 @@ class StatusReadModels(ReadModelTables):
         "plans": ("key",),
     }
     FINAL = frozenset({"period_figures"})
+    INDEXES = {"parked_reports_plan": ("parked_reports", "(plan)")}
     UPDATE_UNLESS = {"report_outcomes": ("outcome", "recorded")}
     UPDATE_ONLY_IF = {"parked_reports": ("expired", True)}  # parked again: waits anew
 
@@ -91,14 +89,6 @@ class StatusReadModels(ReadModelTables):
 
 class StatusRecorder(StatusReadModels, ReadModelRecorder):
     """In PostgreSQL."""
-
-    def __init__(self, datastore: PostgresDatastore, **kwargs: Any):
-        super().__init__(datastore, **kwargs)
-        self.sql_create_statements.append(
-            SQL("CREATE INDEX IF NOT EXISTS {0} ON {1} (plan)").format(
-                Identifier(f"{self.prefix}_parked_reports_plan"), self.table("parked_reports")
-            )
-        )
 
 
 class StatusMemoryRecorder(StatusReadModels, MemoryReadModelRecorder):

@@ -11,6 +11,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 
+from services.alerts.application import AlertsApplication
 from services.rollup.application import RollupApplication
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.read import case_rows
@@ -154,3 +155,15 @@ def test_a_query_never_compares_with_none():
         Query("plans", equal={"organization": None})
     with pytest.raises(ValueError, match="holds None"):
         Query("plans", any_of={"organization": ["a", None]})
+
+
+def test_the_declared_indexes_are_created(database_url: str, db_schema: str):
+    app = AlertsApplication(postgres_env(database_url, db_schema))
+    try:
+        with app.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s",
+                           (db_schema,))  # fmt: skip
+            names = {row["indexname"] for row in cursor.fetchall()}
+            assert {"alerts_alerts_ungrouped", "alerts_messages_due"} <= names
+    finally:
+        app.close()
