@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import SmtpChannel, WebhookChannel
@@ -15,6 +16,7 @@ from services.alerts.delivery import Channel, Dispatcher
 from services.alerts.domain.message import RetryPolicy
 from services.alerts.domain.preferences import Preference
 from services.alerts.endpoints import AlertsEndpoints
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.router import create_router
 from services.alerts.settings import AlertsSettings
 from services.shared.relay import Translate
@@ -24,6 +26,10 @@ from services.shared.runtime import Background, ServiceRuntime
 class AlertsService(ServiceRuntime[AlertsApplication]):
     name = "alerts"
     settings: AlertsSettings
+
+    def __init__(self, settings: AlertsSettings, registry: CollectorRegistry):
+        super().__init__(settings, registry)
+        self.alerts_metrics = AlertsMetrics(registry)
 
     def create_application(self) -> AlertsApplication:
         s = self.settings
@@ -42,18 +48,20 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = AlertsEndpoints(self.app, self.wake_relay, SmtpChannel(self.settings))
-        return create_router(self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         s = self.settings
         consumer = AlertsConsumer(
             self.app, js, s.namespace, on_stored=self.wake_relay,
-            dead_letters=self.dead_letters(js), batch_size=s.batch_size,
+            dead_letters=self.dead_letters(js), metrics=self.alerts_metrics,
+            batch_size=s.batch_size,
         )  # fmt: skip
         channels: dict[str, Channel] = {"email": SmtpChannel(s), "webhook": WebhookChannel(s)}
         dispatcher = Dispatcher(self.app, channels, s.group_wait, s.dispatch_seconds,
-                                on_stored=self.wake_relay)  # fmt: skip
+                                on_stored=self.wake_relay, metrics=self.alerts_metrics)  # fmt: skip
         return {
-            "consumer": Background(consumer.run, consumer.heartbeat),
+            "consumer": Background(consumer.run, consumer.heartbeat,
+                                   consumer.consumer.measure_lag),
             "delivery": Background(dispatcher.run, dispatcher.heartbeat),
         }

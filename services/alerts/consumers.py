@@ -9,29 +9,27 @@ from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts.subjects import events_stream
 from services.alerts import translator
 from services.alerts.application import AlertsApplication
 from services.alerts.domain.routing import Fact
+from services.alerts.metrics import AlertsMetrics
 from services.alerts.recorder import Row
 from services.shared.consumer import events_consumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters
 from services.shared.replies import first_problem
 
-RAISED = Counter("spn_alerts_raised_total", "Alerts raised", ["kind"])
-
 
 class AlertsConsumer:
     def __init__(self, app: AlertsApplication, js: JetStreamContext, namespace: str,
                  on_stored: Callable[[], None], dead_letters: DeadLetters,
-                 batch_size: int = 500):  # fmt: skip
+                 metrics: AlertsMetrics, batch_size: int = 500):  # fmt: skip
+        self.metrics = metrics
         self.app = app
         self.namespace = namespace
         self.on_stored = on_stored
-        self.dead_letters = dead_letters
         self.stream = events_stream(namespace)
         self.consumer = events_consumer(js, app, namespace, "alerts", self._skip, dead_letters,
                                         batch_size)  # fmt: skip
@@ -48,14 +46,14 @@ class AlertsConsumer:
             found = translator.read(message.subject.removeprefix(self.namespace + "."),
                                     message.data)  # fmt: skip
             if isinstance(found, ValidationError):
-                await self.dead_letters.publish("invalid_event", first_problem(found),
-                                                source_of(message))  # fmt: skip
+                await self.consumer.dead_letters.publish("invalid_event", first_problem(found),
+                                                         source_of(message))  # fmt: skip
                 continue
             facts += [f for f in found if isinstance(f, Fact)]
             rows += [r for r in found if not isinstance(r, Fact)]
         raised = await asyncio.to_thread(self._take, sequence(messages[-1]), rows, facts)
         for kind in raised:
-            RAISED.labels(kind).inc()
+            self.metrics.raised.labels(kind).inc()
         if raised:
             self.on_stored()
 

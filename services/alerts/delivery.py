@@ -11,23 +11,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from prometheus_client import Counter, Histogram
-
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError
 from services.alerts.domain.routing import shown_target
+from services.alerts.metrics import AlertsMetrics
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
-DELIVERIES = Counter("spn_alerts_deliveries_total", "Delivery attempts by outcome: delivered, "
-                     "pending (failed, to be retried), failed (for good)", ["channel", "outcome"])
-LATENCY = Histogram(
-    "spn_alerts_delivery_seconds",
-    "From the first alert of a message raised (its event taken from the stream) to its "
-    "delivery: the group wait and every retry",
-    ["channel"],
-    buckets=(1, 5, 30, 60, 180, 300, 600, 1800, 3600, 21600),
-)
 
 
 class Channel(Protocol):
@@ -37,9 +27,10 @@ class Channel(Protocol):
 
 class Dispatcher:
     def __init__(self, app: AlertsApplication, channels: Mapping[str, Channel], group_wait: float,
-                 interval: float, on_stored: Callable[[], None],
+                 interval: float, on_stored: Callable[[], None], metrics: AlertsMetrics,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)):  # fmt: skip
         self.app = app
+        self.metrics = metrics
         self.channels = channels
         self.group_wait = timedelta(seconds=group_wait)
         self.interval = interval
@@ -81,10 +72,11 @@ class Dispatcher:
                             message["message_id"], target, error)  # fmt: skip
             recorded = await asyncio.to_thread(self.app.record_attempt, message["message_id"],
                                                self.clock(), error, final)  # fmt: skip
-            DELIVERIES.labels(message["channel"], recorded.status if error else "delivered").inc()
+            outcome = recorded.status if error else "delivered"
+            self.metrics.deliveries.labels(message["channel"], outcome).inc()
             if error is None:
                 waited = (self.clock() - message["raised_at"]).total_seconds()
-                LATENCY.labels(message["channel"]).observe(waited)
+                self.metrics.latency.labels(message["channel"]).observe(waited)
             self.on_stored()
             delivered += error is None
         return delivered

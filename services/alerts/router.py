@@ -7,10 +7,13 @@ from faststream.nats import NatsRouter
 from contracts import alerts as al
 from services.alerts.endpoints import AlertsEndpoints
 from services.shared import routes
+from services.shared.metrics import ServiceMetrics
 
 
-def create_router(namespace: str, endpoints: AlertsEndpoints) -> NatsRouter:
-    return routes.create_router("alerts", namespace, [
+def create_router(
+    metrics: ServiceMetrics, namespace: str, endpoints: AlertsEndpoints
+) -> NatsRouter:
+    return routes.create_router(metrics, namespace, [
         (al.ListAlerts, endpoints.list_alerts),
         (al.ShowMessage, endpoints.show_message),
         (al.ResendMessage, endpoints.resend_message),

@@ -3,7 +3,8 @@
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
 from services.shared.main import serve
+from services.shared.metrics import process_registry
 
 if __name__ == "__main__":
     settings = PlansSettings()
-    serve(PlansService(settings), settings.http_port)
+    serve(PlansService(settings, process_registry()), settings.http_port)

@@ -42,4 +42,5 @@ class PlansService(ServiceRuntime[PlansApplication]):
         return 0
 
     def create_router(self) -> NatsRouter:
-        return create_router(self.settings.namespace, PlansEndpoints(self.app, self.wake_relay))
+        endpoints = PlansEndpoints(self.app, self.wake_relay)
+        return create_router(self.metrics, self.settings.namespace, endpoints)

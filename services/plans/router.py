@@ -7,10 +7,13 @@ from faststream.nats import NatsRouter
 from contracts import plan_commands as cmd
 from services.plans.endpoints import PlansEndpoints
 from services.shared import routes
+from services.shared.metrics import ServiceMetrics
 
 
-def create_router(namespace: str, endpoints: PlansEndpoints) -> NatsRouter:
-    return routes.create_router("plans", namespace, [
+def create_router(
+    metrics: ServiceMetrics, namespace: str, endpoints: PlansEndpoints
+) -> NatsRouter:
+    return routes.create_router(metrics, namespace, [
         (cmd.RegisterOrganization, endpoints.register_organization),
         (cmd.ImportPlan, endpoints.import_plan),
         (cmd.SubmitPlan, endpoints.submit_plan),

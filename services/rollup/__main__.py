@@ -3,7 +3,8 @@
 from services.rollup.bootstrap import RollupService
 from services.rollup.settings import RollupSettings
 from services.shared.main import serve
+from services.shared.metrics import process_registry
 
 if __name__ == "__main__":
     settings = RollupSettings()
-    serve(RollupService(settings), settings.http_port)
+    serve(RollupService(settings, process_registry()), settings.http_port)

@@ -7,6 +7,7 @@ import asyncio
 
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry
 
 from services.rollup import translator
 from services.rollup.application import RollupApplication
@@ -15,6 +16,7 @@ from services.rollup.domain.case_rules import CaseRules
 from services.rollup.domain.support_case import EffectivenessRule
 from services.rollup.domain.waning import WaningRules
 from services.rollup.endpoints import RollupEndpoints
+from services.rollup.exporter import DomainCollector, DomainExporter
 from services.rollup.router import create_router
 from services.rollup.settings import RollupSettings
 from services.shared.relay import Translate
@@ -24,6 +26,11 @@ from services.shared.runtime import Background, ServiceRuntime
 class RollupService(ServiceRuntime[RollupApplication]):
     name = "rollup"
     settings: RollupSettings
+    exporter: DomainExporter | None = None
+
+    def __init__(self, settings: RollupSettings, registry: CollectorRegistry):
+        super().__init__(settings, registry)
+        self.domain_metrics = DomainCollector(registry)
 
     def create_application(self) -> RollupApplication:
         return RollupApplication(self.env, rules=self.rules, case_rules=self.case_rules)
@@ -44,15 +51,29 @@ class RollupService(ServiceRuntime[RollupApplication]):
         return CaseRules(s.case_schools_per_practice, effectiveness)
 
     def create_router(self) -> NatsRouter:
-        endpoints = RollupEndpoints(self.app, self.wake_relay)
-        return create_router(self.settings.namespace, endpoints)
+        endpoints = RollupEndpoints(self.app, self.stored)
+        return create_router(self.metrics, self.settings.namespace, endpoints)
 
     async def prepare(self, js: JetStreamContext) -> None:
         await asyncio.to_thread(self.app.rebuild_own_rows)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         consumer = RollupConsumer(
-            self.app, js, self.settings.namespace, on_stored=self.wake_relay,
+            self.app, js, self.settings.namespace, on_stored=self.stored,
             dead_letters=self.dead_letters(js), batch_size=self.settings.batch_size,
         )  # fmt: skip
-        return {"consumer": Background(consumer.run, consumer.heartbeat)}
+        s = self.settings
+        self.exporter = DomainExporter(
+            self.app.view, self.domain_metrics, s.behind_pct, watch_limit=s.metrics_schools,
+            periods_kept=s.metrics_periods, interval=s.metrics_seconds,
+        )  # fmt: skip
+        return {
+            "consumer": Background(consumer.run, consumer.heartbeat, consumer.consumer.measure_lag),
+            "metrics": Background(self.exporter.run, self.exporter.heartbeat),
+        }
+
+    def stored(self) -> None:
+        """Events or rows were stored: relay them, and compute the metrics again."""
+        self.wake_relay()
+        if self.exporter is not None:
+            self.exporter.changed()

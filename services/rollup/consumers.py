@@ -33,7 +33,6 @@ class RollupConsumer:
         self.app = app
         self.namespace = namespace
         self.on_stored = on_stored
-        self.dead_letters = dead_letters
         self.stream = events_stream(namespace)
         self.consumer = events_consumer(
             js, app, namespace, "rollup", lambda seq: app.take(self.stream, seq, []),
@@ -60,8 +59,8 @@ class RollupConsumer:
                 continue
             found = translator.rows_of(relative, message.data)
             if isinstance(found, ValidationError):
-                await self.dead_letters.publish("invalid_event", first_problem(found),
-                                                source_of(message))  # fmt: skip
+                await self.consumer.dead_letters.publish("invalid_event", first_problem(found),
+                                                         source_of(message))  # fmt: skip
             else:
                 rows.extend(found)
             last = seq

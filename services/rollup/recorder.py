@@ -129,10 +129,14 @@ class RollupReadModels(ReadModelTables):
 
     def organizations_with_raised_flags(self) -> set[str]:
         """Organizations with a flag raised and not cleared since."""
+        return {org for org, _ in self.open_flags()}
+
+    def open_flags(self) -> set[tuple[str, str]]:
+        """(organization, rule) of each flag raised and not cleared since."""
         latest: dict[tuple[str, str], str] = {}
         for row in self._rows(Query("waning", order_by=("period",))):
             latest[(row["organization"], row["rule"])] = row["change"]
-        return {org for (org, _), change in latest.items() if change == "raised"}
+        return {key for key, change in latest.items() if change == "raised"}
 
     def judged(self, period: str) -> bool:
         return bool(self._rows(Query("judged_periods", equal={"period": period})))
@@ -180,12 +184,12 @@ class RollupRecorder(RollupReadModels, ReadModelRecorder):
         )  # fmt: skip
         return {(r["plan_key"], r["milestone"]) for r in rows}
 
-    def organizations_with_raised_flags(self) -> set[str]:
+    def open_flags(self) -> set[tuple[str, str]]:
         rows = self._fetch(
-            SQL("SELECT DISTINCT ON (organization, rule) organization, change FROM {0} "
+            SQL("SELECT DISTINCT ON (organization, rule) organization, rule, change FROM {0} "
                 "ORDER BY organization, rule, period DESC").format(self.table("waning"))
         )  # fmt: skip
-        return {row["organization"] for row in rows if row["change"] == "raised"}
+        return {(row["organization"], row["rule"]) for row in rows if row["change"] == "raised"}
 
 
 class RollupMemoryRecorder(RollupReadModels, MemoryReadModelRecorder):

@@ -7,10 +7,13 @@ from faststream.nats import NatsRouter
 from contracts import rollup as ru
 from services.rollup.endpoints import RollupEndpoints
 from services.shared import routes
+from services.shared.metrics import ServiceMetrics
 
 
-def create_router(namespace: str, endpoints: RollupEndpoints) -> NatsRouter:
-    return routes.create_router("rollup", namespace, [
+def create_router(
+    metrics: ServiceMetrics, namespace: str, endpoints: RollupEndpoints
+) -> NatsRouter:
+    return routes.create_router(metrics, namespace, [
         (ru.GetRollup, endpoints.get_rollup),
         (ru.PerformanceMeasureReported, endpoints.report_measure),
         (ru.ListFlags, endpoints.list_flags),

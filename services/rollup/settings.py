@@ -28,3 +28,16 @@ class RollupSettings(ServiceSettings):
         2, ge=1, validation_alias="SPN_SUPPORT_JUDGED_AFTER",
         description="Closed periods after a support before it is judged",
     )  # fmt: skip
+    metrics_schools: int = Field(
+        500, ge=0, validation_alias="SPN_ROLLUP_METRICS_SCHOOLS",
+        description="Schools on the metrics' watch list (an open flag or case, the furthest "
+        "behind first) that get per-school and per-strategy series",
+    )  # fmt: skip
+    metrics_periods: int = Field(
+        12, ge=1, validation_alias="SPN_ROLLUP_METRICS_PERIODS",
+        description="Periods of the state's month-by-month series",
+    )  # fmt: skip
+    metrics_seconds: float = Field(
+        10.0, gt=0, validation_alias="SPN_ROLLUP_METRICS_SECONDS",
+        description="At most this often the domain metrics are computed again (when changed)",
+    )  # fmt: skip

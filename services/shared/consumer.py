@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,7 +34,6 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
-from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from contracts.subjects import events_stream, events_wildcard
@@ -42,12 +42,6 @@ from services.shared.eventstore import forget_cached
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
-
-BATCH = Histogram(
-    "spn_consumer_batch_size", "Messages per committed batch", ["consumer"],
-    buckets=(1, 10, 50, 100, 500, 1000, 5000),
-)  # fmt: skip
-RETRIES = Counter("spn_consumer_batch_retries_total", "Batches retried", ["consumer"])
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     OperationalError, InterfaceError,  # eventsourcing's wrappers
@@ -109,7 +103,8 @@ class PullConsumer:
         self.position = position
         self.skip = skip
         self.forget = forget
-        self.dead_letters = dead_letters
+        self.dead_letters = dead_letters.of(durable)
+        self.metrics = dead_letters.metrics.for_consumer(durable)
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.heartbeat = heartbeat or Heartbeat()
@@ -159,10 +154,15 @@ class PullConsumer:
             return False
         fresh = [m for m in messages if sequence(m) > self._done]
         self._last = sequence(messages[-1])
+        labels = (self.metrics.service, self.durable)
+        self.metrics.received.labels(*labels).inc(len(messages))
+        self.metrics.batch_size.labels(*labels).observe(len(messages))
         if fresh:
+            started = time.perf_counter()
             await self._settle(process, fresh, lock)
+            self.metrics.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
+            self.metrics.processed.labels(*labels).inc(len(fresh))
         await self._ack(messages[-1])
-        BATCH.labels(self.durable).observe(len(messages))
         return True
 
     async def run(self, process: Process, wait: float = 0.5) -> None:
@@ -180,6 +180,13 @@ class PullConsumer:
         await self._drop_subscription()
         self.heartbeat.trouble(f"{type(error).__name__}: {error}")
         await self._backoff.wait()
+
+    async def measure_lag(self) -> int:
+        """The stream's last sequence minus the tracked position (as last read)."""
+        info = await self.js.stream_info(self.stream)
+        lag = max(int(info.state.last_seq) - self._done, 0)
+        self.metrics.consumer_lag.labels(self.metrics.service, self.durable).set(lag)
+        return lag
 
     async def pending(self) -> int:
         """Messages the server holds for this consumer that it has not yet delivered."""
@@ -270,7 +277,7 @@ class PullConsumer:
                 await process(batch)
 
     async def _retry_later(self, batch: list[Msg], error: BaseException) -> None:
-        RETRIES.labels(self.durable).inc()
+        self.metrics.retries.labels(self.metrics.service, self.durable).inc()
         log.warning("%s: batch of %d failed (%s: %s); retrying in %.1fs",
                     self.durable, len(batch), type(error).__name__, error,
                     self._backoff.delay)  # fmt: skip

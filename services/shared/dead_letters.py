@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from prometheus_client import Counter
 
 from contracts.status import DeadLetter, dead_letter_stream
+from services.shared.metrics import ServiceMetrics
 
-DEAD_LETTERS = Counter(
-    "spn_dead_letters_total", "Messages dead-lettered", ["service", "reason"]
-)  # fmt: skip
 ENVELOPE_ROOM = 8192  # bytes kept for the letter's other fields and the headers
 DUPLICATE_WINDOW_SECONDS = 7 * 24 * 3600  # a retry days later still publishes once
 
@@ -52,11 +49,18 @@ def letter_for(
 
 
 class DeadLetters:
-    def __init__(self, js: JetStreamContext, namespace: str, service: str, max_payload: int):
+    def __init__(self, js: JetStreamContext, namespace: str, metrics: ServiceMetrics,
+                 max_payload: int, consumer: str | None = None):  # fmt: skip
         self.js = js
         self.namespace = namespace
-        self.service = service
+        self.service = metrics.service
+        self.metrics = metrics
         self.max_payload = max_payload
+        self.consumer = consumer or metrics.service  # whose letters (a label of the count)
+
+    def of(self, consumer: str) -> DeadLetters:
+        """The same path, its letters counted as this consumer's."""
+        return DeadLetters(self.js, self.namespace, self.metrics, self.max_payload, consumer)
 
     @property
     def stream(self) -> str:
@@ -74,4 +78,4 @@ class DeadLetters:
             self.subject(reason), letter.to_json(), stream=self.stream, timeout=10,
             headers={"Nats-Msg-Id": f"{self.service}:{source.stream}:{source.sequence}"},
         )  # fmt: skip
-        DEAD_LETTERS.labels(self.service, reason).inc()
+        self.metrics.dead_letters.labels(self.service, self.consumer, reason).inc()

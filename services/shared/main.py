@@ -9,7 +9,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from faststream.asgi import AsgiFastStream
-from prometheus_client import REGISTRY
 
 from services.shared.http import health_route, metrics_route
 from services.shared.runtime import ServiceRuntime
@@ -26,7 +25,7 @@ def serve(service: ServiceRuntime, http_port: int) -> None:
     )
     app = AsgiFastStream(
         service.broker,
-        asgi_routes=[health_route(service.health), metrics_route(REGISTRY)],
+        asgi_routes=[health_route(service.health), metrics_route(service.registry)],
         on_startup=[service.start_dependencies],
         after_startup=[service.serving],  # the broker has subscribed: healthy from now on
         after_shutdown=[service.stop_dependencies],

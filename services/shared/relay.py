@@ -23,18 +23,14 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from prometheus_client import Counter, Gauge
 
 from contracts.plan_events import IntegrationEvent
 from contracts.subjects import events_stream, events_wildcard, subject
 from services.shared.batches import BatchRefusedError, Outgoing, publish_batch, split
+from services.shared.metrics import ServiceMetrics
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
-
-PUBLISHED = Counter("spn_relay_published_total", "Events published to JetStream", ["app"])
-FAILURES = Counter("spn_relay_failures_total", "Failed relay attempts (retried)", ["app"])
-POSITION = Gauge("spn_relay_position", "Last notification id relayed", ["app"])
 
 Translate = Callable[[Any], IntegrationEvent | None]
 
@@ -53,6 +49,7 @@ class Relay:
         js: JetStreamContext,
         namespace: str,
         tracking: TrackingRecorder,
+        metrics: ServiceMetrics,
         batch_size: int = 1000,
         publish_timeout: float = 10.0,
         idle_seconds: float = 0.5,
@@ -65,6 +62,7 @@ class Relay:
         self._namespace = namespace
         self._stream = events_stream(namespace)
         self._tracking = tracking
+        self._metrics = metrics
         self._batch_size = batch_size
         self._publish_timeout = publish_timeout
         self._idle_seconds = idle_seconds
@@ -102,7 +100,7 @@ class Relay:
                     lost_place = True
                     continue
                 self.heartbeat.trouble(f"{type(error).__name__}: {error}")
-                FAILURES.labels(self._app.name).inc()
+                self._metrics.relay_failures.labels(self._metrics.service).inc()
                 log.exception(
                     "relay %s: notification %d failed; retrying in %.1fs",
                     self._app.name, self.position + 1, backoff,
@@ -138,7 +136,7 @@ class Relay:
         done = 0
         for batch in split([self._outgoing(n, message) for n, message in published]):
             await publish_batch(self._nc, self._stream, batch, self._publish_timeout)
-            PUBLISHED.labels(self._app.name).inc(len(batch))
+            self._metrics.relay_published.labels(self._metrics.service).inc(len(batch))
             done += len(batch)
             self._advance(numbers[done - 1])
         self._advance(translated[-1][0])  # and past any event that is not published
@@ -149,7 +147,14 @@ class Relay:
 
     def _advance(self, notification_id: int) -> None:
         self.position = notification_id
-        POSITION.labels(self._app.name).set(notification_id)
+        self._metrics.relay_position.labels(self._metrics.service).set(notification_id)
+
+    def measure_lag(self) -> int:
+        """Events stored that are not yet published (blocking: a worker thread's)."""
+        stored = self._app.recorder.max_notification_id() or 0
+        lag = max(stored - self.position, 0)
+        self._metrics.relay_lag.labels(self._metrics.service).set(lag)
+        return lag
 
     def _outgoing(self, notification_id: int, message: IntegrationEvent) -> Outgoing:
         headers = {

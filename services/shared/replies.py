@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from prometheus_client import Counter
 from pydantic import ValidationError
 
-from contracts.base import Versioned
+from contracts.base import Command, Versioned
 from contracts.paths import field_path
 from contracts.replies import ErrorInfo, FieldError, Reply
 from services.shared.errors import DomainError
+from services.shared.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
-REQUESTS = Counter("spn_requests_total", "Requests answered", ["service", "request", "outcome"])
 
-C = TypeVar("C", bound=Versioned)
+C = TypeVar("C", bound=Command)
 
 
 def first_problem(error: ValidationError) -> str:
@@ -55,18 +55,33 @@ def refusal(error: DomainError) -> ErrorInfo:
 
 
 async def answer(
-    service: str,
+    metrics: ServiceMetrics,
     contract: type[C],
     raw: bytes,
     call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
 ) -> bytes:
     """Validate ``raw`` against ``contract``, run ``call`` (a coroutine function, or a plain
-    one in a worker thread), reply: a domain error is a refusal, anything else a bug."""
+    one in a worker thread), reply: a domain error is a refusal, anything else a bug.
+    Counted and timed by subject."""
+    started = time.perf_counter()
+    outcome, reply = await _answer(metrics.service, contract, raw, call)
+    metrics.requests.labels(metrics.service, contract.SUBJECT, outcome).inc()
+    metrics.request_seconds.labels(metrics.service, contract.SUBJECT).observe(
+        time.perf_counter() - started)
+    return reply.to_json()
+
+
+async def _answer(
+    service: str,
+    contract: type[C],
+    raw: bytes,
+    call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
+) -> tuple[str, Reply]:
     name = contract.SCHEMA_NAME
     try:
         request = contract.model_validate_json(raw)
     except ValidationError as error:
-        return _reply(service, name, "invalid", Reply(ok=False, error=validation_error(error)))
+        return "invalid", Reply(ok=False, error=validation_error(error))
     try:
         if inspect.iscoroutinefunction(call):
             result = await call(request)
@@ -75,14 +90,9 @@ async def answer(
         assert isinstance(result, Versioned)
         reply = Reply(ok=True, result=result.to_jsonable())
     except DomainError as error:
-        return _reply(service, name, "refused", Reply(ok=False, error=refusal(error)))
+        return "refused", Reply(ok=False, error=refusal(error))
     except Exception:  # a bug: logged with its traceback, and the caller still gets an answer
         log.exception("%s: %s failed", service, name)
         info = ErrorInfo(code="internal_error", message=f"{service} failed to process {name}")
-        return _reply(service, name, "error", Reply(ok=False, error=info))
-    return _reply(service, name, "ok", reply)
-
-
-def _reply(service: str, name: str, outcome: str, reply: Reply) -> bytes:
-    REQUESTS.labels(service, name, outcome).inc()
-    return reply.to_json()
+        return "error", Reply(ok=False, error=info)
+    return "ok", reply

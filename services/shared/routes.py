@@ -10,6 +10,7 @@ from faststream.nats import NatsMessage, NatsRouter
 
 from contracts.base import Command
 from contracts.subjects import subject
+from services.shared.metrics import ServiceMetrics
 from services.shared.replies import answer
 
 Route = tuple[type[Command], Callable[[Any], Any]]
@@ -17,28 +18,29 @@ Route = tuple[type[Command], Callable[[Any], Any]]
 plain one run in a worker thread)."""
 
 
-def create_router(service: str, namespace: str, routes: Iterable[Route]) -> NatsRouter:
-    """A router answering each contract's subject under ``namespace``."""
+def create_router(metrics: ServiceMetrics, namespace: str, routes: Iterable[Route]) -> NatsRouter:
+    """A router answering each contract's subject under ``namespace``, in the queue group
+    of the metrics' service."""
     router = NatsRouter()
     for contract, call in routes:
-        _route(router, service, namespace, contract, call)
+        _route(router, metrics, namespace, contract, call)
     return router
 
 
 def _route(
     router: NatsRouter,
-    service: str,
+    metrics: ServiceMetrics,
     namespace: str,
     contract: type[Command],
     call: Callable[[Any], Any],
 ) -> None:
     async def handle(message: NatsMessage) -> bytes:
-        return await answer(service, contract, message.body, call)
+        return await answer(metrics, contract, message.body, call)
 
     handle.__name__ = contract.SCHEMA_NAME.replace("-", "_")
     router.subscriber(
         subject(namespace, contract.SUBJECT),
-        queue=service,
+        queue=metrics.service,
         title=contract.SCHEMA_NAME,
         description=(contract.__doc__ or "").strip() or None,
     )(handle)

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -21,11 +22,12 @@ from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 
 from contracts.status import dead_letter_stream
 from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
+from services.shared.metrics import ServiceMetrics
 from services.shared.relay import Relay, Translate
 from services.shared.settings import ServiceSettings
 from services.shared.streams import check_server, ensure_events_stream, ensure_stream
@@ -34,6 +36,7 @@ from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=Application[Any])
 PROBE_SECONDS = 2.0
+GAUGE_SECONDS = 5.0  # how often the relay's and the consumers' lags are measured
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,17 @@ class Background:
 
     run: TaskFactory
     heartbeat: Heartbeat | None = None
+    lag: Callable[[], Awaitable[int]] | None = None  # measures the task's lag (a gauge)
 
 
 class ServiceRuntime(ABC, Generic[A]):
     name: str
 
-    def __init__(self, settings: ServiceSettings, registry: CollectorRegistry = REGISTRY):
+    def __init__(self, settings: ServiceSettings, registry: CollectorRegistry):
+        """``registry``: the process's one metrics registry (``/metrics`` serves it)."""
         self.settings = settings
+        self.registry = registry
+        self.metrics = ServiceMetrics(registry, self.name)
         self.env = postgres_env(settings.database_url, settings.db_schema)
         self.broker = NatsBroker(
             settings.nats_url,
@@ -60,7 +67,7 @@ class ServiceRuntime(ABC, Generic[A]):
         self._app: A | None = None
         self.relay: Relay | None = None
         self._nc: Client | None = None
-        self.tasks = TaskSupervisor(self.name, registry)
+        self.tasks = TaskSupervisor(self.metrics)
         self._database = ("not checked yet", 0.0)  # (state, when: monotonic)
         self._serving = False  # the broker subscribed: requests are answered
         self._probe_thread = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-probe")
@@ -89,9 +96,9 @@ class ServiceRuntime(ABC, Generic[A]):
         return {}
 
     def dead_letters(self, js: JetStreamContext) -> DeadLetters:
-        """The service's side of the one dead-letter path."""
+        """The service's side of the one dead-letter path (each consumer counts its own)."""
         assert self._nc is not None
-        return DeadLetters(js, self.settings.namespace, self.name, self._nc.max_payload)
+        return DeadLetters(js, self.settings.namespace, self.metrics, self._nc.max_payload)
 
     def close_resources(self) -> None:
         """Close what ``prepare`` opened."""
@@ -121,13 +128,18 @@ class ServiceRuntime(ABC, Generic[A]):
             js=js,
             namespace=self.settings.namespace,
             tracking=await asyncio.to_thread(self._relay_tracking),
+            metrics=self.metrics,
         )
         self.broker.include_router(self.create_router())
+        relay = self.relay
         tasks = {
-            "relay": Background(self.relay.run, self.relay.heartbeat),
+            "relay": Background(relay.run, relay.heartbeat,
+                                lambda: asyncio.to_thread(relay.measure_lag)),
             "probe": Background(self._probe),
             **self.background(js),
         }
+        lags = {name: task.lag for name, task in tasks.items() if task.lag is not None}
+        tasks["gauges"] = Background(lambda: self._measure(lags))
         for task_name, task in tasks.items():
             self.tasks.start(task_name, task.run, task.heartbeat)
 
@@ -191,6 +203,18 @@ class ServiceRuntime(ABC, Generic[A]):
             await self._check_database()
             stuck = self._log_stuck(stuck)
             await asyncio.sleep(PROBE_SECONDS)
+
+    async def _measure(self, lags: dict[str, Callable[[], Awaitable[int]]]) -> None:
+        """Every few seconds, each task's lag (its gauge); one that cannot be measured
+        now (an outage) keeps its last value, and is measured again next time."""
+        while True:
+            for name, lag in lags.items():
+                try:
+                    async with asyncio.timeout(GAUGE_SECONDS):
+                        await lag()
+                except Exception as error:
+                    log.debug("%s: lag of %s not measured: %s", self.name, name, error)
+            await asyncio.sleep(GAUGE_SECONDS)
 
     def _log_stuck(self, before: set[str]) -> set[str]:
         """Say in the log when a task gets stuck (and when it moves again)."""

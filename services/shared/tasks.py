@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter
+from services.shared.metrics import ServiceMetrics
 
 T = TypeVar("T")
 
@@ -70,19 +70,18 @@ class TaskSupervisor:
     """Runs each task; one that ends (an error, or returning) is logged, counted and
     started again after a growing delay, until the supervisor is stopped."""
 
-    def __init__(self, service: str, registry: CollectorRegistry, stuck_after: float = 120):
-        self.service = service
+    def __init__(self, metrics: ServiceMetrics, stuck_after: float = 120):
+        self.service = metrics.service
         self.stuck_after = stuck_after
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._heartbeats: dict[str, Heartbeat] = {}
         self._restarting: dict[str, str] = {}
-        self._restarts = Counter(
-            "spn_task_restarts_total", "Background tasks restarted after they ended",
-            ["service", "task"], registry=registry,
-        )  # fmt: skip
+        self._metrics = metrics
+        self._restarts = metrics.task_restarts
 
     def start(self, name: str, factory: TaskFactory, heartbeat: Heartbeat | None = None) -> None:
         self._heartbeats[name] = heartbeat or Heartbeat()
+        self._metrics.task_started(name)
         task = asyncio.create_task(self._supervise(name, factory), name=f"{self.service}-{name}")
         self._tasks[name] = task
 

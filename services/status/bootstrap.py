@@ -22,6 +22,7 @@ from services.status.autoclose import due_periods
 from services.status.closing import close_period
 from services.status.consumers import StatusConsumers
 from services.status.endpoints import StatusEndpoints
+from services.status.metrics import StatusMetrics
 from services.status.router import create_router
 from services.status.settings import StatusSettings
 from services.status.translator import EventTranslator
@@ -37,6 +38,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
         self, settings: StatusSettings, *args: Any, today: Callable[[], date] = date.today
     ):
         super().__init__(settings, *args)
+        self.status_metrics = StatusMetrics(self.registry)
         self.write_lock = asyncio.Lock()
         self.today = today
 
@@ -53,7 +55,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock)
-        return create_router(self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         consumers = StatusConsumers(
@@ -63,12 +65,13 @@ class StatusService(ServiceRuntime[StatusApplication]):
             self.write_lock,
             on_stored=self.wake_relay,
             dead_letters=self.dead_letters(js),
+            metrics=self.status_metrics,
             batch_size=self.settings.batch_size,
             park_seconds=self.settings.park_seconds,
         )
         self.auto_close_heartbeat = Heartbeat()
         return {
-            "consumers": Background(consumers.run, consumers.heartbeat),
+            "consumers": Background(consumers.run, consumers.heartbeat, consumers.measure_lag),
             "auto_close": Background(self._auto_close, self.auto_close_heartbeat),
         }
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts import status as st
@@ -26,9 +25,9 @@ from services.shared.replies import first_problem
 from services.shared.tasks import Heartbeat
 from services.status import translator
 from services.status.application import Delivery, PreparedBatch, Rejection, StatusApplication
+from services.status.metrics import StatusMetrics
 
 log = logging.getLogger(__name__)
-REPORTS = Counter("spn_status_reports_total", "Reports taken", ["outcome"])
 
 
 class StatusConsumers:
@@ -40,14 +39,15 @@ class StatusConsumers:
         write_lock: asyncio.Lock,
         on_stored: Callable[[], None],
         dead_letters: DeadLetters,
+        metrics: StatusMetrics,
         batch_size: int = 500,
         park_seconds: float = 86400,
     ):
+        self.reports_taken = metrics.reports
         self.app = app
         self.namespace = namespace
         self.lock = write_lock
         self.on_stored = on_stored
-        self.dead_letters = dead_letters
         self.park_seconds = park_seconds
         self.heartbeat = Heartbeat()
         self.inbox = st.inbox_stream(namespace)
@@ -67,6 +67,10 @@ class StatusConsumers:
             dead_letters=dead_letters,
             batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
+
+    async def measure_lag(self) -> int:
+        """Both consumers' lags (each its gauge); their sum."""
+        return await self.plans.measure_lag() + await self.reports.measure_lag()
 
     async def run(self) -> None:
         """Until cancelled; an outage of NATS or the database only delays it."""
@@ -114,16 +118,16 @@ class StatusConsumers:
                 self.inbox, delivery.sequence, delivery.subject, delivery.body
             )
         for rejection in batch.rejections:
-            await self.dead_letters.publish(
+            await self.reports.dead_letters.publish(
                 rejection.reason, rejection.message, sources[rejection.sequence],
                 report_id=rejection.report_id,
             )  # fmt: skip
         await asyncio.to_thread(self.app.commit, batch)
         self.on_stored()
-        REPORTS.labels("recorded").inc(batch.recorded)
-        REPORTS.labels("duplicate").inc(batch.duplicates)
-        REPORTS.labels("parked").inc(len(batch.parked))
-        REPORTS.labels("rejected").inc(len(batch.rejections))
+        self.reports_taken.labels("recorded").inc(batch.recorded)
+        self.reports_taken.labels("duplicate").inc(batch.duplicates)
+        self.reports_taken.labels("parked").inc(len(batch.parked))
+        self.reports_taken.labels("rejected").inc(len(batch.rejections))
 
     async def _sweep_parked(self) -> None:
         """Reject reports parked longer than ``park_seconds`` (a plan that never came),
@@ -142,7 +146,7 @@ class StatusConsumers:
                 await asyncio.to_thread(self.app.expire_parked, cutoff, message)
                 expired = await asyncio.to_thread(self.app.expired_parked)
             for delivery in expired:
-                await self.dead_letters.publish(
+                await self.reports.dead_letters.publish(
                     "unknown_plan",
                     f"plan {delivery.payload['plan']} is not an approved plan known to "
                     f"status: {message}",
@@ -156,7 +160,7 @@ class StatusConsumers:
             self.heartbeat.trouble(f"parked reports: {type(error).__name__}: {error}")
             return
         if expired:
-            REPORTS.labels("rejected").inc(len(expired))
+            self.reports_taken.labels("rejected").inc(len(expired))
             log.info("status: %d parked reports rejected as unknown_plan", len(expired))
 
 

@@ -7,11 +7,14 @@ from faststream.nats import NatsRouter
 
 from contracts import status as st
 from services.shared import routes
+from services.shared.metrics import ServiceMetrics
 from services.status.endpoints import StatusEndpoints
 
 
-def create_router(namespace: str, endpoints: StatusEndpoints) -> NatsRouter:
-    return routes.create_router("status", namespace, [
+def create_router(
+    metrics: ServiceMetrics, namespace: str, endpoints: StatusEndpoints
+) -> NatsRouter:
+    return routes.create_router(metrics, namespace, [
         (st.ClosePeriod, endpoints.close_period),
         (st.GetReportOutcomes, endpoints.get_report_outcomes),
         (st.GetPlanProgress, endpoints.get_plan_progress),

@@ -325,10 +325,8 @@ async def test_alerts_are_counted_on_metrics(
     client: SpnClient, plans_service, status_service, rollup_service, alerts_service, smtp,
     nats_url, namespace,
 ):  # fmt: skip
-    from prometheus_client import REGISTRY
-
     def sample(name: str, **labels: str) -> float:
-        return REGISTRY.get_sample_value(name, labels) or 0.0
+        return alerts_service.registry.get_sample_value(name, labels) or 0.0
 
     raised = sample("spn_alerts_raised_total", kind="waning")
     delivered = sample("spn_alerts_deliveries_total", channel="email", outcome="delivered")

@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
+from prometheus_client import CollectorRegistry
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -32,6 +33,7 @@ from contracts.status import ActionStatusReported, DeadLetter, inbox_subject
 from services.plans.endpoints import PlansEndpoints
 from services.rollup.endpoints import RollupEndpoints
 from services.shared.dead_letters import DeadLetters
+from services.shared.metrics import ServiceMetrics
 from services.shared.relay import Relay
 from services.status.endpoints import StatusEndpoints
 
@@ -92,7 +94,8 @@ def test_every_subject_has_its_channel(document):
 
 def test_parameterized_subjects_are_the_ones_the_code_uses(document):
     no_stream: Any = None  # only the subject is asked for
-    dead_letters = DeadLetters(no_stream, namespace="spn", service="{service}", max_payload=0)
+    metrics = ServiceMetrics(CollectorRegistry(), "{service}")
+    dead_letters = DeadLetters(no_stream, namespace="spn", metrics=metrics, max_payload=0)
     assert document["channels"]["action-status-reported"]["address"] == inbox_subject(
         "spn", "{organization}"
     )
@@ -155,7 +158,8 @@ def test_event_headers_are_the_ones_the_relay_sets(document):
     )  # fmt: skip
     app: Any = SimpleNamespace(name="plans")
     unused: Any = None  # the relay only builds the message here
-    relay = Relay(app=app, translate=unused, nc=unused, js=unused, namespace="spn", tracking=unused)
+    relay = Relay(app=app, translate=unused, nc=unused, js=unused, namespace="spn", tracking=unused,
+                  metrics=ServiceMetrics(CollectorRegistry(), "plans"))  # fmt: skip
     outgoing = relay._outgoing(41, event)
     message = message_of(document, PlanSubmitted)
     assert outgoing.subject == document["channels"]["plan-submitted"]["address"]

@@ -8,9 +8,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from eventsourcing.persistence import OperationalError
+from prometheus_client import CollectorRegistry
 
 from services.shared.consumer import PullConsumer, sequence
 from services.shared.dead_letters import Source
+from services.shared.metrics import ServiceMetrics
 
 
 @dataclass
@@ -45,6 +47,12 @@ class Store:
 
     async def publish(self, reason: str, message: str, source: Source, **_: Any) -> None:
         self.letters.append((reason, source.sequence))
+
+    metrics = ServiceMetrics(CollectorRegistry(), "test")
+
+    def of(self, consumer: str) -> Store:
+        """The dead-letter path of one consumer: this store's."""
+        return self
 
 
 def consumer(store: Store) -> PullConsumer:

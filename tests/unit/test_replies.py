@@ -1,9 +1,14 @@
 import asyncio
 
+from prometheus_client import CollectorRegistry
+
 from contracts.plan_commands import GetPlan
 from contracts.replies import Reply
 from services.plans.domain.errors import PlanRuleError, Violation
+from services.shared.metrics import ServiceMetrics
 from services.shared.replies import answer, field_path
+
+PLANS = ServiceMetrics(CollectorRegistry(), "plans")
 
 
 def test_field_paths_read_like_the_document():
@@ -17,14 +22,14 @@ def test_a_bug_still_gets_an_answer():
         return object()
 
     raw = asyncio.run(
-        answer("plans", GetPlan, b'{"plan": "a-school/2026-27"}', broken)  # type: ignore[arg-type]
+        answer(PLANS, GetPlan, b'{"plan": "a-school/2026-27"}', broken)  # type: ignore[arg-type]
     )
     reply = Reply.model_validate_json(raw)
     assert not reply.ok and reply.error is not None and reply.error.code == "internal_error"
 
 
 def test_an_invalid_request_names_the_field():
-    raw = asyncio.run(answer("plans", GetPlan, b'{"plan": 5}', lambda r: r))
+    raw = asyncio.run(answer(PLANS, GetPlan, b'{"plan": 5}', lambda r: r))
     reply = Reply.model_validate_json(raw)
     assert reply.error is not None and reply.error.field == "plan"
 
@@ -36,7 +41,7 @@ def test_a_domain_error_is_a_refusal_naming_each_problem():
         raise PlanRuleError([Violation("plan.goals[0]", "no measure"),
                              Violation("plan.plan_year", "not two years")])  # fmt: skip
 
-    raw = asyncio.run(answer("plans", GetPlan, b'{"plan": "a-school/2026-27"}', refuse))  # type: ignore[arg-type]
+    raw = asyncio.run(answer(PLANS, GetPlan, b'{"plan": "a-school/2026-27"}', refuse))  # type: ignore[arg-type]
     reply = Reply.model_validate_json(raw)
     assert reply.error is not None
     assert (reply.error.code, reply.error.field) == ("plan_rules", "plan.goals[0]")

@@ -8,6 +8,7 @@ import threading
 import pytest
 from prometheus_client import CollectorRegistry
 
+from services.shared.metrics import ServiceMetrics
 from services.shared.tasks import Heartbeat, TaskSupervisor, in_thread_under
 
 
@@ -22,7 +23,7 @@ async def test_a_task_that_fails_is_restarted_and_health_says_so_meanwhile():
         second_run.set()
         await asyncio.Event().wait()  # then runs until stopped
 
-    supervisor = TaskSupervisor("svc", CollectorRegistry())
+    supervisor = TaskSupervisor(ServiceMetrics(CollectorRegistry(), "svc"))
     supervisor.start("flaky", flaky)
     while not runs:
         await asyncio.sleep(0)
