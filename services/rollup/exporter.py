@@ -235,7 +235,7 @@ def org_families(network: Network, watched: list[str]) -> list[Gauges]:
         if code not in watched:
             plans.set(labels, sum(1 for s in mine if s in latest))
         cases.set(labels, 0)
-        for rule in RULES if labels[3] == "SEA" else ():
+        for rule in RULES:
             flags.set((*labels, rule), 0)
     for org, rule in sorted(network.open_flags):
         for code in counted_by(org):
@@ -282,16 +282,19 @@ def practice_families(network: Network, view: RollupReadModels, behind_pct: floa
 
 def strategy_families(network: Network, view: RollupReadModels, watched: list[str]
                       ) -> list[Gauges]:  # fmt: skip
-    """The strategies of the watched schools' plans, latest period, and their milestones
-    slipped."""
+    """The strategies of the watched schools' plans and their milestones, latest period."""
     labels = ("organization", "parent", "strategy", "practice")
     percents = gauges("spn_strategy", PERCENTS, ", of the strategy (watched schools, latest "
                       "period closed)", labels)  # fmt: skip
     counts = gauges("spn_strategy", COUNTS, ", of the strategy (watched schools)", labels)
-    slipped = Gauges("spn_milestone_slipped", "1 for each milestone that slipped (watched "
-                     "schools)", ("organization", "strategy", "milestone", "period"))  # fmt: skip
+    milestone = ("organization", "strategy", "milestone")
+    completed = Gauges("spn_milestone_actions_completed_percent", "Actions of the milestone "
+                       "completed, % (watched schools, latest period)", milestone)  # fmt: skip
+    behind = Gauges("spn_milestone_behind", "1 when the milestone is past its date and not "
+                    "complete (watched schools, latest period closed)", milestone)  # fmt: skip
+    families = [*percents.values(), *counts.values(), completed, behind]
     if network.latest is None or not watched:
-        return [*percents.values(), *counts.values(), slipped]
+        return families
     for row in view.strategy_figures([network.latest], watched):
         org = row["organization"]
         key = (org, network.orgs[org]["parent"] or "", row["strategy"], row["practice"])
@@ -299,12 +302,12 @@ def strategy_families(network: Network, view: RollupReadModels, watched: list[st
             percents[name].set(key, row["figures"].get(field_name))
         for name, (field_name, _) in COUNTS.items():
             counts[name].set(key, row["figures"].get(field_name))
-    mine = set(watched)
-    for slip in view.slips_up_to(network.latest):
-        if slip["organization"] in mine:
-            slipped.set((slip["organization"], slip["strategy"], slip["milestone"],
-                         slip["period"]), 1)  # fmt: skip
-    return [*percents.values(), *counts.values(), slipped]
+    for row in view.strategy_milestones(network.latest, watched):
+        for found in row["milestones"]:
+            which = (row["organization"], row["strategy"], found["number"])
+            completed.set(which, found["figures"].get("actions_completed_pct"))
+            behind.set(which, found["figures"].get("milestones_behind"))
+    return families
 
 
 def case_families(network: Network) -> list[Gauges]:

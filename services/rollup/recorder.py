@@ -102,6 +102,13 @@ class RollupReadModels(ReadModelTables):
             columns=("organization", "period", "strategy", "practice", "figures"),
         ))  # fmt: skip
 
+    def strategy_milestones(self, period: str, organizations: list[str]) -> list[Record]:
+        """The milestones' figures of these organizations' strategies, as of a period."""
+        return self._rows(Query(
+            "strategy_periods", equal={"period": period}, any_of={"organization": organizations},
+            columns=("organization", "strategy", "milestones"),
+        ))  # fmt: skip
+
     def milestones_completed(self, period: str) -> set[tuple[str, str]]:
         """(plan, milestone) of every milestone completed by the period's end."""
         rows = self._rows(Query("strategy_periods", equal={"period": period},

@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
+
+import httpx
 
 from contracts import alerts as al
 from contracts import plan_commands as cmd
@@ -16,12 +19,15 @@ from contracts.organizations import OrgKind
 from contracts.periods import first_day, next_period, plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
+from spn.boards.export import expressions
+from spn.boards.queries import Prometheus, PrometheusError, evaluate
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
 from spn.cli.simulation import Slip, monthly_reports
+from spn.stack.prometheus import binary as prometheus_binary
 from spn.stack.settings import StackSettings
-from spn.stack.supervisor import Stack
+from spn.stack.supervisor import SERVICES, Stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "network"
 SHOWN_PLAN = "harbor-view-elementary/2026-27"
@@ -38,6 +44,8 @@ KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 
 
 def up(args: argparse.Namespace, settings: StackSettings) -> int:
+    if args.prometheus:
+        settings = settings.model_copy(update={"prometheus": True})
     with Stack(settings) as stack:
         print("Ctrl-C stops everything.", flush=True)
         return stack.wait()
@@ -49,8 +57,20 @@ def demo(args: argparse.Namespace, settings: StackSettings) -> int:
     os.environ.setdefault("SPN_STATUS_AUTO_CLOSE_DAYS", "0")
     # a close's alerts are gathered for a second, not the minutes a liaison would want
     os.environ.setdefault("SPN_ALERTS_GROUP_WAIT", "1")
+    # the figures' gauges follow each close within a second
+    os.environ.setdefault("SPN_ROLLUP_METRICS_SECONDS", "1")
+    wanted = args.prometheus if args.prometheus is not None else settings.prometheus
+    if wanted is None:
+        wanted = prometheus_binary() is not None
+    settings = settings.model_copy(update={"prometheus": wanted})
     with Stack(settings) as stack:
         asyncio.run(run_demo(settings, examples, args.plan))
+        if stack.prometheus is not None:
+            _boards(stack.prometheus.url, settings.prometheus_interval)
+        else:
+            say(output.heading("Metrics"))
+            say("  every service serves /metrics (above); SPN_PROMETHEUS=1 also runs a "
+                "Prometheus and shows what the boards' queries answer")
         if args.keep_running:
             print(
                 f"\nThe stack keeps running; try `spn org list` or `spn plan show {args.plan}` "
@@ -227,6 +247,39 @@ async def _submit_and_approve(
         say(f"  {key:<32} submitted by {owner}, approved by {approver}")
     else:
         say(f"  {key:<32} already {status}")
+
+
+SERIES = {
+    "from the services": '__name__=~".+", job=~"spn-.*"',
+    "of the network's figures": 'job="spn-rollup", __name__=~"spn_(org|practice|strategy|'
+    'milestone|period|support|supports)_.+"',
+}
+
+
+def _boards(url: str, interval: str) -> None:
+    """What every board panel and rule answers from the Prometheus scraping this stack,
+    once it has scraped the year's end (and evaluated its rules after)."""
+    say(output.heading(f"Boards: what Prometheus at {url} answers"))
+    seconds = float(interval.rstrip("ms")) / (1000 if interval.endswith("ms") else 1)
+    prometheus = Prometheus(url)
+    try:
+        prometheus.wait_for_scrapes(time.time(), [f"spn-{s.name}" for s in SERVICES])
+        deadline = time.monotonic() + 10 * seconds + 10
+        while True:
+            answers = evaluate(prometheus, expressions())
+            if all(a.answered for a in answers) or time.monotonic() > deadline:
+                break
+            time.sleep(seconds)
+        series = [prometheus.query(f"count({{{which}}})") for which in SERIES.values()]
+    except (PrometheusError, httpx.HTTPError) as error:
+        say(f"  Prometheus did not answer: {error}")
+        return
+    finally:
+        prometheus.close()
+    counts = [int(float(found[0]["value"][1])) if found else 0 for found in series]
+    say("  series: " + ", ".join(f"{n} {what}" for n, what in zip(counts, SERIES, strict=True)))
+    for line in output.board_answers(answers):
+        say("  " + line)
 
 
 def say(line: str) -> None:

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
 from spn.bench import cli as bench_cli
-from spn.cli import commands, demo
+from spn.cli import boards, commands, demo
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     up = sub.add_parser("up", help="run NATS, PostgreSQL and the services until Ctrl-C")
+    up.add_argument("--prometheus", action="store_true", help="also run a Prometheus that "
+                    "scrapes the stack (as SPN_PROMETHEUS=1; needs its binary)")  # fmt: skip
     up.set_defaults(handler=demo.up)
 
     demo_cmd = sub.add_parser(
@@ -57,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--keep-running", action="store_true", help="leave the stack up after")
     demo_cmd.add_argument("--examples", default=str(demo.EXAMPLES), help="sample network folder")
     demo_cmd.add_argument("--plan", default=demo.SHOWN_PLAN, help="plan to show at the end")
+    demo_cmd.add_argument("--prometheus", action=argparse.BooleanOptionalAction, default=None,
+                          help="run a Prometheus and show what the boards' queries answer "
+                          "(default: when the prometheus binary is installed, unless "
+                          "SPN_PROMETHEUS=0)")  # fmt: skip
     demo_cmd.set_defaults(handler=demo.demo)
     bench_cli.add_parser(sub)
 
@@ -72,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--check", action="store_true", help="only report stale files")
     export.set_defaults(handler=commands.contracts_export)
+    boards.add_parser(sub)
     return parser
 
 

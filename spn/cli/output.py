@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from contracts.plans import ImprovementPlan
@@ -338,3 +338,28 @@ def message_lines(message: dict[str, Any], html: bool = False) -> Iterable[str]:
     yield f"Status: {message['status']}{attempts}{error}"
     yield ""
     yield from (message["html"] if html else message["text"]).rstrip("\n").splitlines()
+
+
+ANSWER_LABELS = ("name", "organization", "practice", "period", "rule", "level", "verdict",
+                 "consumer", "subject", "service", "job", "channel", "outcome")  # fmt: skip
+
+
+def board_answers(answers: Sequence[Any]) -> Iterable[str]:
+    """Each board panel's and rule's answer from Prometheus: its first series' value, or
+    what is wrong (no data, an error, a selector that matches nothing)."""
+    answered = sum(1 for a in answers if a.answered)
+    yield f"{answered} of {len(answers)} queries answered"
+    for a in answers:
+        if a.error:
+            shown = f"ERROR {a.error}"
+        elif a.empty:
+            shown = "NO SERIES for " + ", ".join(a.empty)
+        elif not a.series:
+            shown = "NO DATA"
+        elif a.expression.kind == "alert":
+            shown = "its metrics exist"
+        else:
+            label = next((f"{k}={a.labels[k]}" for k in ANSWER_LABELS if k in a.labels), "")
+            value = "NaN" if a.value is None or a.value != a.value else f"{a.value:,.1f}"
+            shown = f"{value:>9}  {label}" + (f" (+{a.series - 1} more)" if a.series > 1 else "")
+        yield f"{a.expression.source:<62} {shown}"

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from spn.stack.processes import OwnProcess
+
 JETSTREAM_CONFIG = """# written by spn up
 jetstream {{
   store_dir: {store_dir}
@@ -60,7 +62,7 @@ def unreachable_reason(url: str, timeout: float = 1.0) -> str | None:
     return reason
 
 
-class NatsServer:
+class NatsServer(OwnProcess):
     """``nats-server -js`` on loopback, storing JetStream data under ``data_dir``;
     ``start`` again after it died starts it on the same port and data."""
 
@@ -79,16 +81,6 @@ class NatsServer:
     @property
     def log(self) -> Path:
         return self.data_dir / "nats-server.log"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def exit_note(self) -> str:
-        return f"exited ({self.process.returncode if self.process else None})"
 
     def ready(self) -> bool:
         return port_open(self.host, self.port)

@@ -27,6 +27,14 @@ class StackSettings(BaseSettings):
         None, description="an SMTP server for the alerts; unset: a local sink writing .eml files"
     )
     smtp_sink_port: int = Field(2525, description="port of the local SMTP sink")
+    prometheus: bool | None = Field(
+        None, description="run an embedded Prometheus (the Debian package's binary) that "
+        "scrapes the stack with deploy/prometheus's jobs and rules; unset: spn up does "
+        "not, spn demo does when the binary is installed"
+    )
+    prometheus_port: int = Field(9090, description="port of the embedded Prometheus")
+    prometheus_interval: str = Field("5s", pattern=r"^\d+(ms|s|m)$",
+                                     description="its scrape and rule evaluation interval")
     startup_timeout: float = 60.0
     restart_limit: int = Field(
         5, ge=0, description="restarts of one process within restart_window; more: stop the stack"

@@ -35,11 +35,12 @@ from services.shared.eventstore import unreachable_reason as database_unreachabl
 from spn.stack import nats_server
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
+from spn.stack.processes import STOP_TIMEOUT, OwnProcess, spawn
+from spn.stack.prometheus import PrometheusServer
 from spn.stack.settings import StackSettings
 
 POLL_INTERVAL = 0.3  # seconds between two looks at every process
 HEALTH_TIMEOUT = 2.0  # seconds a /health answer may take
-STOP_TIMEOUT = 15.0  # seconds the services have to stop before they are killed
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,6 @@ class Part(Protocol):
 
     def ready(self) -> bool:
         """Serving; for a service, its /health is ok."""
-
-
-def spawn(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """A process of the stack, appending to its log, in a session of its own (Ctrl-C
-    reaches `spn up` only; it stops them all in order)."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
 
 @dataclass
@@ -140,7 +132,7 @@ class ServiceProcess:
 
 
 @dataclass
-class SmtpSink:
+class SmtpSink(OwnProcess):
     """The local SMTP sink's process (``spn.stack.smtp_sink``): each message as an .eml."""
 
     directory: Path
@@ -149,19 +141,9 @@ class SmtpSink:
     process: subprocess.Popen[bytes] | None = None
     name: str = "smtp-sink"
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def start(self) -> None:
         argv = [sys.executable, "-m", "spn.stack.smtp_sink", str(self.directory), str(self.port)]
         self.process = spawn(argv, self.log, dict(os.environ))
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def exit_note(self) -> str:
-        return f"exited ({self.process.returncode if self.process else None})"
 
     def ready(self) -> bool:
         try:
@@ -169,15 +151,6 @@ class SmtpSink:
         except OSError:
             return False
         return True
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class RestartPolicy:
@@ -394,6 +367,7 @@ class Stack:
         self.nats: NatsServer | None = None
         self.postgres: EmbeddedPostgres | None = None
         self.smtp_sink: SmtpSink | None = None
+        self.prometheus: PrometheusServer | None = None
         self.services: list[ServiceProcess] = []
         self.nats_url = ""
         self.database_url = ""
@@ -423,9 +397,15 @@ class Stack:
             self._start_smtp_sink()
         for spec in SERVICES:
             self._start_service(spec)
+        if self.settings.prometheus is True:
+            self._start_prometheus()
         self.say(self.describe())
 
     def stop(self) -> None:
+        if self.prometheus:
+            self.prometheus.stop()
+            self._stopped(self.prometheus)
+            self.prometheus = None
         deadline = time.monotonic() + STOP_TIMEOUT
         for service in self.services:
             service.interrupt()  # all at once: one that hangs does not hold up the others
@@ -485,6 +465,10 @@ class Stack:
                 f"  {service.name:<11} {service.url}/health  {service.url}/metrics"
                 f"  (log {service.log})"
             )
+        if self.prometheus:
+            p = self.prometheus
+            lines.append(f"  Prometheus  {p.url}  (embedded, scraping every {p.interval}; "
+                         f"data in {p.directory})")  # fmt: skip
         lines.append(
             f"  namespace   {self.settings.namespace} "
             f"(events in stream {self.settings.namespace.upper()}_EVENTS)"
@@ -526,10 +510,28 @@ class Stack:
         self.say(f"starting the local SMTP sink on port {port} ...")
         self.smtp_sink.start()
         self.pid_files.write(self.smtp_sink)
+        self._wait_ready(self.smtp_sink, "the SMTP sink")
+
+    def _start_prometheus(self) -> None:
+        targets = {f"spn-{s.name}": s.url.removeprefix("http://") for s in self.services}
+        self.prometheus = PrometheusServer(
+            self.data_dir / "prometheus", self.settings.prometheus_port, targets,
+            self.data_dir / "logs" / "prometheus.log", self.settings.prometheus_interval,
+        )  # fmt: skip
+        self.say(f"starting Prometheus on port {self.settings.prometheus_port} ...")
+        try:
+            self.prometheus.start()
+        except (FileNotFoundError, ValueError) as error:
+            self.prometheus = None
+            raise StackError(f"SPN_PROMETHEUS is set, but {error}") from None
+        self.pid_files.write(self.prometheus)
+        self._wait_ready(self.prometheus, "Prometheus")
+
+    def _wait_ready(self, part: Part, what: str) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout
-        while not self.smtp_sink.ready():
-            if not self.smtp_sink.running() or time.monotonic() > deadline:
-                raise StackError(f"the SMTP sink did not start: {_last_line(self.smtp_sink.log)}")
+        while not part.ready():
+            if not part.running() or time.monotonic() > deadline:
+                raise StackError(f"{what} did not start: {_last_line(part.log)}")
             time.sleep(0.1)
 
     def _start_service(self, spec: ServiceSpec) -> None:
@@ -576,7 +578,9 @@ class Stack:
     # -- supervision -----------------------------------------------------------------------
 
     def _parts(self) -> list[Part]:
-        embedded: list[Part] = [p for p in (self.nats, self.postgres, self.smtp_sink) if p]
+        embedded: list[Part] = [
+            p for p in (self.nats, self.postgres, self.smtp_sink, self.prometheus) if p
+        ]
         return [*embedded, *self.services]
 
     def _supervised(self, part: Part, watch: Watch) -> Supervised:

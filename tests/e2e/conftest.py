@@ -39,6 +39,9 @@ def stack_env(data_dir: Path) -> dict[str, str]:
         SPN_ROLLUP_HTTP_PORT=str(free_port()),
         SPN_ALERTS_HTTP_PORT=str(free_port()),
         SPN_SMTP_SINK_PORT=str(free_port()),
+        SPN_PROMETHEUS="0",  # the boards' test runs its own; test_demo turns it on
+        SPN_PROMETHEUS_PORT=str(free_port()),
+        SPN_PROMETHEUS_INTERVAL="1s",
         SPN_ALERTS_GROUP_WAIT="1",  # gather a close's alerts for a second, not minutes
         SPN_STATUS_AUTO_CLOSE_DAYS="0",  # tests close periods themselves
         SPN_USER="e2e-tester",

@@ -8,9 +8,12 @@ from tests.e2e.conftest import Cli, stack_env
 
 
 def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
-    cli = Cli(stack_env(tmp_path / "data"))
+    cli = Cli(stack_env(tmp_path / "data") | {"SPN_PROMETHEUS": "1"})
     first = cli.run("demo", timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
+    boards = first.stdout.split("== Boards: what Prometheus at ", 1)[1].split("\n")[2].split()
+    assert boards[0] == boards[2] and boards[1:4] == ["of", boards[2], "queries"], boards
+    assert "/metrics" in first.stdout  # where each service serves its metrics
     assert "SPN stack is up" in first.stdout
     assert first.stdout.count(" registered") == 9
     approval = "harbor-view-elementary/2026-27   submitted by harbor-view-elementary, approved by "
@@ -47,7 +50,7 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     lea_case = "* lakeview-sd, 2026-11: support case opened"
     assert [t for t in texts if lea_case in t and "To: samuel.whitaker@sde.example.org" in t]
 
-    second = cli.run("demo", timeout=300)  # same data: nothing changes, nothing fails
+    second = Cli(cli.env | {"SPN_PROMETHEUS": "0"}).run("demo", timeout=300)  # same data
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count(" unchanged") == 18
     assert "already approved" in second.stdout

@@ -9,6 +9,7 @@ from datetime import date
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.rollup.application import RollupApplication
 from services.rollup.exporter import DomainCollector, DomainExporter, month_end
 from tests.unit.test_rollup_application import EVENTS, closed, figures, memory_app
 
@@ -94,3 +95,41 @@ def test_a_school_that_recovered_this_year_stays_watched_after_the_open_ones():
     [behind] = [f for f in exporter(app).compute() if f.name == "spn_org_actions_behind_percent"]
     watched = [s.labels["organization"] for s in behind.samples if s.labels["level"] == "SCHOOL"]
     assert watched == ["elm"]  # recovered, still watched; oak never flagged
+
+
+def test_the_series_are_bounded_by_the_leas_and_the_watch_list_not_the_schools():
+    """300 schools in 10 LEAs, every one flagged: per-school series only for the 50 on the
+    watch list; the count is the formula in the README."""
+    app = RollupApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    orgs = [("sea", "SEA", None)] + [(f"lea{n}", "LEA", "sea") for n in range(10)]
+    orgs += [(f"s{n:03d}", "SCHOOL", f"lea{n % 10}") for n in range(300)]
+    rows: list = [("organizations", {"code": c, "kind": k, "name": c, "parent": p})
+                  for c, k, p in orgs]  # fmt: skip
+    milestones = [{"number": f"{s}.1:{m}", "figures": figures(4, 1, 3)} for s in (1, 2)
+                  for m in (1, 2)]  # fmt: skip
+    for n in range(300):
+        key = {"plan_key": f"s{n:03d}/2026-27", "organization": f"s{n:03d}", "period": "2026-10"}
+        rows.append(("plan_periods", key | {"as_of": date(2026, 10, 31),
+                                            "figures": figures(4, n % 4, 4 - n % 4)}))  # fmt: skip
+        for strategy, practice in (("1.1", "1A"), ("2.1", "2B")):
+            rows.append(("strategy_periods", key | {
+                "strategy": strategy, "practice": practice, "figures": figures(4, 1, 3),
+                "milestones": [m for m in milestones if m["number"].startswith(strategy[0])],
+            }))  # fmt: skip
+        rows.append(("waning", {"organization": f"s{n:03d}", "rule": "behind",
+                                "period": "2026-10", "change": "raised", "evidence": {},
+                                "strategies": [{"number": "1.1", "practice": "1A"}]}))  # fmt: skip
+    app.take(EVENTS, 2, rows)
+    families = {f.name: f for f in exporter(app, watch_limit=50).compute()}
+    watched = {s.labels["organization"] for s in families["spn_strategy_actions_on_time_percent"]
+               .samples}  # fmt: skip
+    assert len(watched) == 50
+    leas, shown, strategies, milestones_each = 10, 1 + 10 + 50, 2, 2
+    expected = {
+        "spn_org_actions_on_time_percent": shown, "spn_org_school_plans": 1 + leas,
+        "spn_org_waning_flags": shown * 5, "spn_org_support_cases_open": shown,
+        "spn_strategy_actions_on_time_percent": 50 * strategies,
+        "spn_milestone_behind": 50 * strategies * milestones_each,
+        "spn_practice_actions_on_time_percent": 2, "spn_period_plans_reporting": 1,
+    }
+    assert {name: len(families[name].samples) for name in expected} == expected

@@ -1,0 +1,1 @@
+"""Grafana boards as code, and proving their queries against a Prometheus."""
