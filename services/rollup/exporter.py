@@ -110,9 +110,13 @@ class DomainExporter:
     async def run(self) -> None:
         while True:
             if self._changed:
-                self._changed = False
-                with self.heartbeat.busy():
-                    self.collector.families = await asyncio.to_thread(self.compute)
+                self._changed = False  # a change during the computation computes again
+                try:
+                    with self.heartbeat.busy():
+                        self.collector.families = await asyncio.to_thread(self.compute)
+                except Exception:
+                    self._changed = True  # its supervisor restarts it: compute again then
+                    raise
             self.heartbeat.well()
             await asyncio.sleep(self.interval)
 
@@ -149,9 +153,7 @@ class Network:
         for row in view.plan_figures(periods):
             figures[row["period"]][row["organization"]] = row["figures"]
         orgs = view.organizations()
-        kept = set(periods)
-        raised = {f["organization"] for f in view.flags(sorted(orgs), None)
-                  if f["change"] == "raised" and f["period"] in kept}  # fmt: skip
+        raised = {f["organization"] for f in view.flags_in(periods) if f["change"] == "raised"}
         return cls(
             orgs=orgs, periods=periods, figures=figures,
             missing={p: view.missing_reports(p) for p in periods},
@@ -273,10 +275,10 @@ def practice_families(network: Network, view: RollupReadModels, behind_pct: floa
         organizations.set(key, row["organizations"])
         status.set((*key, str(row["status"])), 1)
         flagged.set(key, 0)
-    for flag in flags:
-        if flag["change"] == "raised":
-            for practice in {s["practice"] for s in flag["strategies"] or []}:
-                flagged.add((practice, str(domain_of(practice))))
+    waning = {(s["practice"], flag["organization"]) for flag in flags
+              if flag["change"] == "raised" for s in flag["strategies"] or []}  # fmt: skip
+    for practice, _ in waning:  # a school once per practice, whatever its rules
+        flagged.add((practice, str(domain_of(practice))))
     return [*percents.values(), organizations, flagged, status]
 
 
@@ -342,9 +344,9 @@ def period_families(network: Network) -> list[Gauges]:
     labels = ("period",)
     percents = gauges("spn_period", PERCENTS, ", the state's schools together, by period",
                       labels)  # fmt: skip
-    reporting = Gauges("spn_period_plans_reporting", "Plans with a report in the period "
-                       "(evaluated at its close, less those whose report was missing)",
-                       labels)  # fmt: skip
+    reporting = Gauges("spn_period_plans_reporting", "Plans (schools' and LEAs') with a "
+                       "report in the period: evaluated at its close, less those whose "
+                       "report was missing", labels)  # fmt: skip
     missing = Gauges("spn_period_reports_missing", "Plans whose report of the period was "
                      "missing at its close", labels)  # fmt: skip
     closed = Gauges("spn_period_last_closed_end_timestamp_seconds", "When the latest period "

@@ -145,6 +145,10 @@ class RollupReadModels(ReadModelTables):
             latest[(row["organization"], row["rule"])] = row["change"]
         return {key for key, change in latest.items() if change == "raised"}
 
+    def flags_in(self, periods: list[str]) -> list[Record]:
+        """Flags raised or cleared in these periods."""
+        return self._rows(Query("waning", any_of={"period": periods}))
+
     def judged(self, period: str) -> bool:
         return bool(self._rows(Query("judged_periods", equal={"period": period})))
 

@@ -104,7 +104,8 @@ class PullConsumer:
         self.skip = skip
         self.forget = forget
         self.dead_letters = dead_letters.of(durable)
-        self.metrics = dead_letters.metrics.for_consumer(durable)
+        self.metrics = dead_letters.metrics  # the service's, shared with its dead letters
+        self.metrics.consumer_started(durable)
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.heartbeat = heartbeat or Heartbeat()
@@ -181,10 +182,14 @@ class PullConsumer:
         self.heartbeat.trouble(f"{type(error).__name__}: {error}")
         await self._backoff.wait()
 
-    async def measure_lag(self) -> int:
-        """The stream's last sequence minus the tracked position (as last read)."""
-        info = await self.js.stream_info(self.stream)
-        lag = max(int(info.state.last_seq) - self._done, 0)
+    async def measure_lag(self) -> int | None:
+        """Messages of its subjects after the tracked position: those the server has not
+        delivered yet and those delivered but not committed (acked only after the commit).
+        None (and the gauge left as it was) while it is not subscribed."""
+        if self._subscription is None:
+            return None
+        info = await self._subscription.consumer_info()
+        lag = int(info.num_pending or 0) + int(info.num_ack_pending or 0)
         self.metrics.consumer_lag.labels(self.metrics.service, self.durable).set(lag)
         return lag
 

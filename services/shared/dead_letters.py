@@ -56,7 +56,7 @@ class DeadLetters:
         self.service = metrics.service
         self.metrics = metrics
         self.max_payload = max_payload
-        self.consumer = consumer or metrics.service  # whose letters (a label of the count)
+        self.consumer = consumer or "-"  # whose letters (a label of the count): see of()
 
     def of(self, consumer: str) -> DeadLetters:
         """The same path, its letters counted as this consumer's."""

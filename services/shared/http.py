@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream.asgi import AsgiResponse, get
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 HealthCheck = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -28,4 +29,13 @@ def health_route(check: HealthCheck) -> tuple[str, Any]:
 
 
 def metrics_route(registry: CollectorRegistry) -> tuple[str, Any]:
-    return "/metrics", make_asgi_app(registry)
+    """The registry in Prometheus's text format, written in a worker thread: tens of
+    thousands of series (the rollup's) take a while, and the event loop answers requests
+    and consumes meanwhile."""
+
+    @get(include_in_schema=False)
+    async def metrics(scope: Any) -> AsgiResponse:
+        body = await asyncio.to_thread(generate_latest, registry)
+        return AsgiResponse(body, 200, headers={"content-type": CONTENT_TYPE_LATEST})
+
+    return "/metrics", metrics

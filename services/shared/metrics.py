@@ -1,7 +1,7 @@
 """The metrics every service process serves on ``/metrics``: one registry per process,
 created by its entry point and passed in (nothing is registered at import). Each series
-carries the ``service`` label, so a query does not depend on how Prometheus names its
-scrape jobs."""
+of the shared mechanisms carries the ``service`` label, so a query does not depend on
+how Prometheus names its scrape jobs."""
 
 from __future__ import annotations
 
@@ -95,13 +95,12 @@ class ServiceMetrics:
         for metric in (self.relay_published, self.relay_failures):
             metric.labels(service)
 
-    def for_consumer(self, consumer: str) -> ServiceMetrics:
-        """These metrics, a consumer's series started at zero (so a rule that watches
-        them has a series before anything happened)."""
+    def consumer_started(self, consumer: str) -> None:
+        """A consumer's series, started at zero (a rule that watches them has a series
+        before anything happened)."""
         for metric in (self.received, self.processed, self.retries):
             metric.labels(self.service, consumer)
         self.dead_letters.labels(self.service, consumer, PERMANENT_FAILURE)
-        return self
 
     def task_started(self, task: str) -> None:
         self.task_restarts.labels(self.service, task)

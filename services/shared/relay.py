@@ -70,6 +70,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.position = 0
+        self._resumed = False  # the position is known
         self.heartbeat = Heartbeat()
 
     def wake(self) -> None:
@@ -81,6 +82,7 @@ class Relay:
         """Relay until cancelled."""
         self._loop = asyncio.get_running_loop()
         self.position = await self.resume_position()
+        self._resumed = True
         log.info("relay %s resuming after notification %d", self._app.name, self.position)
         backoff, lost_place = 0.1, False
         while True:
@@ -149,8 +151,11 @@ class Relay:
         self.position = notification_id
         self._metrics.relay_position.labels(self._metrics.service).set(notification_id)
 
-    def measure_lag(self) -> int:
-        """Events stored that are not yet published (blocking: a worker thread's)."""
+    def measure_lag(self) -> int | None:
+        """Events stored that are not yet published (blocking: a worker thread's); None
+        (the gauge left as it was) until the relay has found its position."""
+        if not self._resumed:
+            return None
         stored = self._app.recorder.max_notification_id() or 0
         lag = max(stored - self.position, 0)
         self._metrics.relay_lag.labels(self._metrics.service).set(lag)

@@ -45,7 +45,7 @@ class Background:
 
     run: TaskFactory
     heartbeat: Heartbeat | None = None
-    lag: Callable[[], Awaitable[int]] | None = None  # measures the task's lag (a gauge)
+    lag: Callable[[], Awaitable[int | None]] | None = None  # measures its lag (a gauge)
 
 
 class ServiceRuntime(ABC, Generic[A]):
@@ -204,16 +204,20 @@ class ServiceRuntime(ABC, Generic[A]):
             stuck = self._log_stuck(stuck)
             await asyncio.sleep(PROBE_SECONDS)
 
-    async def _measure(self, lags: dict[str, Callable[[], Awaitable[int]]]) -> None:
+    async def _measure(self, lags: dict[str, Callable[[], Awaitable[int | None]]]) -> None:
         """Every few seconds, each task's lag (its gauge); one that cannot be measured
         now (an outage) keeps its last value, and is measured again next time."""
+        failing: set[str] = set()
         while True:
             for name, lag in lags.items():
                 try:
                     async with asyncio.timeout(GAUGE_SECONDS):
                         await lag()
-                except Exception as error:
-                    log.debug("%s: lag of %s not measured: %s", self.name, name, error)
+                    failing.discard(name)
+                except Exception as error:  # an outage: its gauge keeps its last value
+                    if name not in failing:  # said once, not every few seconds
+                        log.warning("%s: lag of %s not measured: %s", self.name, name, error)
+                    failing.add(name)
             await asyncio.sleep(GAUGE_SECONDS)
 
     def _log_stuck(self, before: set[str]) -> set[str]:

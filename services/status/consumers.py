@@ -68,9 +68,10 @@ class StatusConsumers:
             batch_size=batch_size, heartbeat=self.heartbeat,
         )  # fmt: skip
 
-    async def measure_lag(self) -> int:
-        """Both consumers' lags (each its gauge); their sum."""
-        return await self.plans.measure_lag() + await self.reports.measure_lag()
+    async def measure_lag(self) -> int | None:
+        """Both consumers' lags (each its gauge); their sum, once both are known."""
+        plans, reports = await self.plans.measure_lag(), await self.reports.measure_lag()
+        return None if plans is None or reports is None else plans + reports
 
     async def run(self) -> None:
         """Until cancelled; an outage of NATS or the database only delays it."""

@@ -25,6 +25,7 @@ from spn.boards.panels import (
 )
 
 SEA = 'level="SEA"'
+LEA_BEHIND = 'spn_org_actions_behind_percent{level="LEA"}'
 LEA = 'organization="$organization"'
 SCHOOL = 'organization="$organization"'
 
@@ -56,9 +57,10 @@ def state_overview() -> Board:
               "orange, below 50 % red.", "sort_desc(spn:lea_actions_on_time_percent)",
               "percent", ON_TIME, "{{name}}", top=100), 12),
         (table("LEAs furthest behind", "The ten LEAs with the most due actions not "
-               "complete, with their open flags and cases.", [
-                   ("topk(10, spn_org_actions_behind_percent{level=\"LEA\"})", "Behind %"),
-                   ("spn_org_support_cases_open{level=\"LEA\"}", "Cases open"),
+               "complete, and their open support cases.", [
+                   (f"topk(10, {LEA_BEHIND})", "Behind %"),
+                   (f'spn_org_support_cases_open{{level="LEA"}} and on (organization) '
+                    f"topk(10, {LEA_BEHIND})", "Cases open", "short"),
                ], "percent", BEHIND, hidden=("parent", "level")), 12),
     )  # fmt: skip
     board.row("Practices").line(
@@ -134,13 +136,18 @@ def lea_drilldown() -> Board:
     board.row("Its schools that need attention").line(
         9,
         (table("Schools watched", "Its schools with a flag or case this year (the watch "
-               "list, SPN_ROLLUP_METRICS_SCHOOLS): figures of the latest period.", [
+               "list, SPN_ROLLUP_METRICS_SCHOOLS): figures of the latest period, and their "
+               "open support cases.", [
                    ('spn_org_actions_behind_percent{level="SCHOOL", parent="$organization"}',
                     "Behind %"),
                    ('spn_org_actions_on_time_percent{level="SCHOOL", parent="$organization"}',
                     "On time %"),
+                   ('spn_org_support_cases_open{level="SCHOOL", parent="$organization"}',
+                    "Cases open", "short"),
                ], "percent", BEHIND, hidden=("parent", "level")), 12),
-        (table("Flags and cases of its schools", "Open waning flags by rule, open cases.", [
+        (table("Flags open by school and rule", "Each watched school's waning flags raised "
+               "and not cleared, by rule (behind, lagging, declining, silent, "
+               "milestone_slipped).", [
                    ('sum by (organization, rule) (spn_org_waning_flags{level="SCHOOL", '
                     'parent="$organization"})', "Flags open"),
                ], "short", FEW), 12),
@@ -191,7 +198,7 @@ def school_plan() -> Board:
         (table("Milestones", "Each milestone of the plan: its actions completed, and 1 when "
                "it is past its date and not complete.", [
                    (f"spn_milestone_actions_completed_percent{{{SCHOOL}}}", "Completed %"),
-                   (f"spn_milestone_behind{{{SCHOOL}}}", "Behind"),
+                   (f"spn_milestone_behind{{{SCHOOL}}}", "Behind", "short"),
                ], "percent", COMPLETED, hidden=("organization",)), 12),
     )  # fmt: skip
     return board
@@ -231,8 +238,9 @@ def service_health() -> Board:
         (bars("Reports taken", "By outcome, since the status service started.",
               "sum by (outcome) (spn_status_reports_total)", "short", NEUTRAL,
               "{{outcome}}"), 8),
-        (bars("Dead letters, last hour", "By service, consumer and reason; spn dead-letters "
-              "list shows them.", "sum by (service, consumer) (spn:dead_letters:increase1h)",
+        (bars("Dead letters, last hour", "By service and consumer (every reason together); "
+              "the letters themselves are in the dead-letter stream.",
+              "sum by (service, consumer) (spn:dead_letters:increase1h)",
               "short", FEW, "{{service}}/{{consumer}}"), 8),
         (bars("Task restarts, last hour", "Background tasks that ended and were started "
               "again.", "sum by (service, task) (increase(spn_task_restarts_total[1h]))",

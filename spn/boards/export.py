@@ -15,6 +15,7 @@ from spn.boards.queries import (
     board_expressions,
     evaluate,
     rule_expressions,
+    variable_source,
 )
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
@@ -45,6 +46,30 @@ def stale(directory: Path = DASHBOARD_DIR) -> list[str]:
 def expressions() -> list[Expression]:
     """Every board panel's query and every rule."""
     return board_expressions(dashboards()) + rule_expressions()
+
+
+def preview(url: str, directory: Path, organization: str | None = None) -> list[Path]:
+    """Each board drawn to ``<directory>/<uid>.png`` from what Prometheus answers now; a
+    board's variable set to ``organization``, else to the first value its query offers."""
+    from spn.boards.preview import BoardData, render
+
+    prometheus = Prometheus(url)
+    try:
+        prometheus.query("vector(1)")
+        drawn = []
+        for uid, board in dashboards().items():
+            values = {}
+            for variable in board.get("templating", {}).get("list", []):
+                source = variable_source(variable["query"])
+                offered = prometheus.label_values(variable["name"], source)
+                if organization in offered:
+                    values[variable["name"]] = organization
+                elif offered:
+                    values[variable["name"]] = offered[0]
+            drawn.append(render(board, BoardData(prometheus, values), directory / f"{uid}.png"))
+        return drawn
+    finally:
+        prometheus.close()
 
 
 def check(url: str, timeout: float = 10.0) -> list[Answer]:

@@ -34,6 +34,7 @@ from grafana_foundation_sdk.models.common import (
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
     DataTransformerConfig,
+    DynamicConfigValue,
     Threshold,
     ThresholdsMode,
     VariableRefresh,
@@ -91,18 +92,25 @@ def bars(title: str, description: str, expr: str, unit: str, steps: Steps, legen
     return panel.max(top) if top is not None else panel
 
 
-def table(title: str, description: str, exprs: Sequence[tuple[str, str]], unit: str,
+Column = tuple[str, str] | tuple[str, str, str]
+"""A table's column: its instant query, its name, and its unit when not the table's."""
+
+
+def table(title: str, description: str, columns: Sequence[Column], unit: str,
           steps: Steps, hidden: Sequence[str] = ()) -> Table:  # fmt: skip
-    """One instant query per column (``(expr, column name)``), merged on their labels."""
+    """One instant query per column, merged on their labels."""
     panel = (
         Table().title(title).description(description).datasource(PROMETHEUS).unit(unit)
         .thresholds(thresholds(steps)).cell_height(TableCellHeight.SM)
     )  # fmt: skip
     rename = {}
-    for n, (expr, column) in enumerate(exprs):
+    for n, (expr, column, *own) in enumerate(columns):
         ref = chr(ord("A") + n)
         panel = panel.with_target(query(expr, ref=ref, table=True))
-        rename[f"Value #{ref}" if len(exprs) > 1 else "Value"] = column
+        rename[f"Value #{ref}" if len(columns) > 1 else "Value"] = column
+        if own and own[0] != unit:
+            panel = panel.override_by_name(column, [DynamicConfigValue(id_val="unit",
+                                                                       value=own[0])])  # fmt: skip
     hide = {"Time": True, "__name__": True, "job": True, "instance": True, "service": True}
     hide |= {name: True for name in hidden}
     return (

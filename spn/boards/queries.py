@@ -9,10 +9,12 @@ Prometheus: a panel whose query returns no series would show "No data".
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,9 @@ class Answer:
 
     @property
     def answered(self) -> bool:
-        return self.error is None and self.series > 0 and not self.empty
+        """A series with a value (NaN is no answer: Grafana shows it as such)."""
+        return self.error is None and self.series > 0 and not self.empty and (
+            self.expression.kind == "alert" or self.value is not None)
 
 
 def panels(board: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -65,7 +69,7 @@ def panels(board: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 def board_expressions(boards: Mapping[str, Mapping[str, Any]]) -> list[Expression]:
     found = []
     for uid, board in boards.items():
-        variables = {v["name"]: _source_of(v["query"])
+        variables = {v["name"]: variable_source(v["query"])
                      for v in board.get("templating", {}).get("list", [])}  # fmt: skip
         for panel in panels(board):
             for target in panel.get("targets", []):
@@ -74,7 +78,8 @@ def board_expressions(boards: Mapping[str, Mapping[str, Any]]) -> list[Expressio
     return found
 
 
-def _source_of(query: Any) -> str:
+def variable_source(query: Any) -> str:
+    """The series a ``label_values(series, label)`` variable query reads."""
     text = query if isinstance(query, str) else query.get("query", "")
     match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", text.strip())
     if match is None:
@@ -124,6 +129,7 @@ class Prometheus:
     """Prometheus's HTTP API, every call with a timeout."""
 
     def __init__(self, url: str, timeout: float = 10.0):
+        self.url = url
         self.client = httpx.Client(base_url=url, timeout=timeout)
 
     def close(self) -> None:
@@ -136,6 +142,15 @@ class Prometheus:
             raise PrometheusError(body.get("error") or f"HTTP {response.status_code}")
         result = body["data"]["result"]
         return result if isinstance(result, list) else [{"metric": {}, "value": result}]
+
+    def query_range(self, expr: str, start: float, end: float, step: float
+                    ) -> list[dict[str, Any]]:  # fmt: skip
+        response = self.client.get("/api/v1/query_range", params={
+            "query": expr, "start": start, "end": end, "step": step})  # fmt: skip
+        body = response.json()
+        if body.get("status") != "success":
+            raise PrometheusError(body.get("error") or f"HTTP {response.status_code}")
+        return list(body["data"]["result"])
 
     def label_values(self, label: str, series: str) -> list[str]:
         response = self.client.get(f"/api/v1/label/{label}/values", params={"match[]": series})
@@ -172,11 +187,16 @@ class PrometheusError(Exception):
 
 
 def _after(stamp: str, moment: float) -> bool:
-    from datetime import datetime
-
+    """Whether Prometheus's ``lastScrape`` (RFC 3339, nanoseconds, any offset) is after
+    ``moment``."""
     if not stamp or stamp.startswith("0001"):
         return False
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")[:26] + "+00:00").timestamp() > moment
+    match = re.fullmatch(r"([^.]+?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    if match is None:
+        raise PrometheusError(f"a scrape time Prometheus gave is not RFC 3339: {stamp}")
+    whole, fraction, offset = match.groups()
+    seconds = datetime.fromisoformat(whole + offset.replace("Z", "+00:00")).timestamp()
+    return seconds + float(f"0.{fraction or 0}") > moment
 
 
 def evaluate(prometheus: Prometheus, expressions: Iterable[Expression]) -> list[Answer]:
@@ -189,26 +209,33 @@ def answer(prometheus: Prometheus, expression: Expression) -> Answer:
             prometheus.query(expression.expr)  # valid
             empty = tuple(s for s in selectors(expression.expr) if not prometheus.query(s))
             return Answer(expression, series=1, empty=empty)
+        found = Answer(expression, series=0)
         for expr in _instances(prometheus, expression):
             result = prometheus.query(expr)
             if result:
-                return _answered(expression, result)
-        return Answer(expression, series=0)
+                found = _answered(expression, result)
+                if found.answered:
+                    break
+        return found
     except (PrometheusError, httpx.HTTPError) as error:
         return Answer(expression, series=0, error=str(error))
 
 
 def _instances(prometheus: Prometheus, expression: Expression) -> Iterator[str]:
-    """The expression with each value of its variables (each variable's own query)."""
-    if not expression.variables:
-        yield expression.expr
-        return
-    name, source = next(iter(expression.variables.items()))
-    for value in prometheus.label_values(name, source):
-        yield expression.expr.replace(f"${name}", value)
+    """The expression with each combination of its variables' values (each variable's
+    own query)."""
+    names = list(expression.variables)
+    offered = [prometheus.label_values(n, expression.variables[n]) for n in names]
+    for values in itertools.product(*offered):
+        expr = expression.expr
+        for name, value in zip(names, values, strict=True):
+            expr = expr.replace(f"${name}", value)
+        yield expr
 
 
 def _answered(expression: Expression, result: list[dict[str, Any]]) -> Answer:
-    first = result[0]
-    value = float(first["value"][1]) if "value" in first else None
+    """The first series with a value (not NaN), or the first series."""
+    valued = [s for s in result if "value" in s and float(s["value"][1]) == float(s["value"][1])]
+    first = (valued or result)[0]
+    value = float(first["value"][1]) if valued else None
     return Answer(expression, series=len(result), value=value, labels=first.get("metric", {}))

@@ -26,6 +26,7 @@ from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
 from spn.cli.simulation import Slip, monthly_reports
 from spn.stack.prometheus import binary as prometheus_binary
+from spn.stack.prometheus import duration_seconds
 from spn.stack.settings import StackSettings
 from spn.stack.supervisor import SERVICES, Stack
 
@@ -260,7 +261,7 @@ def _boards(url: str, interval: str) -> None:
     """What every board panel and rule answers from the Prometheus scraping this stack,
     once it has scraped the year's end (and evaluated its rules after)."""
     say(output.heading(f"Boards: what Prometheus at {url} answers"))
-    seconds = float(interval.rstrip("ms")) / (1000 if interval.endswith("ms") else 1)
+    seconds = duration_seconds(interval)
     prometheus = Prometheus(url)
     try:
         prometheus.wait_for_scrapes(time.time(), [f"spn-{s.name}" for s in SERVICES])

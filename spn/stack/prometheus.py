@@ -4,21 +4,29 @@ its rules) pointed at the stack's own ports."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from spn.stack.processes import OwnProcess, spawn
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+
+
+def duration_seconds(duration: str) -> float:
+    """``500ms``, ``5s``, ``1m`` in seconds (the durations SPN_PROMETHEUS_INTERVAL takes)."""
+    match = re.fullmatch(r"(\d+)(ms|s|m)", duration)
+    if match is None:
+        raise ValueError(f"not a duration of ms, s or m: {duration!r}")
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[match.group(2)]
 
 
 def binary() -> str | None:
@@ -72,7 +80,6 @@ class PrometheusServer(OwnProcess):
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
+            return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
             return False

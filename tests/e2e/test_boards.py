@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from spn.boards.export import expressions
+from spn.boards.dashboards import dashboards
+from spn.boards.export import expressions, preview
 from spn.boards.queries import Prometheus, evaluate, selectors
 from spn.stack import prometheus as embedded
 from spn.stack.nats_server import free_port
@@ -46,7 +47,11 @@ def stack_env_and_prometheus(tmp_path: Path) -> Iterator[tuple[dict[str, str], P
         server.stop()
 
 
-def test_every_board_and_rule_query_answers_after_a_school_year(stack_env_and_prometheus):
+def test_every_board_and_rule_query_answers_after_a_school_year(
+    stack_env_and_prometheus, tmp_path: Path
+):
+    """And each board drawn to PNG from those answers (``spn boards preview``), to look
+    at: the test's ``tmp_path``/boards."""
     env, prometheus = stack_env_and_prometheus
     env = env | {"SPN_ROLLUP_METRICS_SECONDS": "1"}
     demo = subprocess.Popen(
@@ -76,6 +81,10 @@ def test_every_board_and_rule_query_answers_after_a_school_year(stack_env_and_pr
         named = {s.split("{")[0] for e in expressions() for s in selectors(e.expr)}
         assert named - served == set(), "metrics no service serves"
         assert len(answers) > 60
+        drawn = preview(prometheus.url, tmp_path / "boards")
+        assert sorted(p.name for p in drawn) == sorted(f"{uid}.png" for uid in dashboards())
+        assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 20_000
+                   for p in drawn)  # fmt: skip
     finally:
         os.killpg(demo.pid, signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
