@@ -323,3 +323,27 @@ async def overdue_events(nats_url: str, namespace: str) -> list[dict[str, Any]]:
         return found
     finally:
         await nc.close()
+
+
+async def test_each_consumer_s_lag_counts_its_own_subjects_and_drains_to_zero(
+    client, plans_service, status_service, nats_url, namespace
+):
+    """status-plans reads only plan events of the events stream, which the status
+    service's own events (a report recorded) fill too: its lag is 0 once it has taken
+    every plan event, not the stream's length."""
+    await approved_plan(client)
+    assert await until(lambda: adopted(client))
+    await publish(nats_url, namespace, [report("lag-1", "1.1.1.1", "2026-10", "complete",
+                                                "2026-10-20")])  # fmt: skip
+    assert await until(lambda: all_decided(client, "lag-1"))
+    recorded = [s for s, _ in await stream_messages(nats_url, namespace) if s.endswith("recorded")]
+    assert recorded  # the events stream holds more than plan events
+
+    def lag(consumer: str) -> float | None:
+        return status_service.registry.get_sample_value(
+            "spn_consumer_lag_messages", {"service": "status", "consumer": consumer})
+
+    async def drained() -> bool:
+        return lag("status-plans") == 0 and lag("status-inbox") == 0
+
+    assert await until(drained, timeout=20), (lag("status-plans"), lag("status-inbox"))
