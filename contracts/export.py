@@ -14,13 +14,15 @@ from contracts import (
     replies,
     rollup,
     status,
+    timeline,
 )
 from contracts.base import Versioned
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
-MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts)
+MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts,
+           timeline)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

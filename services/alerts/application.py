@@ -12,14 +12,16 @@ from uuid import UUID
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
+from contracts.periods import plan_year_periods
 from services.alerts import content
+from services.alerts import timeline as alerts_timeline
 from services.alerts.domain.alert import Alert
 from services.alerts.domain.errors import UnknownAlertError
 from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPolicy
 from services.alerts.domain.preferences import Preference, due_at
 from services.alerts.domain.routing import Fact, responsible, shown_target
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
-from services.shared.eventstore import find, process_recorder, retry_on_conflict
+from services.shared.eventstore import events_of, find, process_recorder, retry_on_conflict
 
 
 class AlertsApplication(Application[UUID]):
@@ -214,6 +216,18 @@ class AlertsApplication(Application[UUID]):
             to = shown_target(first["target"]) if first else None
             shown.append(row | {"message_id": row["message"], "status": status, "to": to})
         return shown
+
+    def timeline(self, key: str) -> list[dict[str, Any]]:
+        """The alerts about the plan's organization in the plan's year and their
+        messages' deliveries, as timeline entries."""
+        organization, plan_year = key.split("/", 1)
+        periods = set(plan_year_periods(plan_year))
+        alerts = [a for a in self.view.alerts(organization) if a["period"] in periods]
+        found = [alerts_timeline.alert_entry(events_of(self, a["alert_id"])[0]) for a in alerts]
+        sent = self.view.targets_of([a["alert_id"] for a in alerts])
+        for message_id in sorted({m for targets in sent.values() for m in targets.values()}):
+            found += alerts_timeline.message_entries(events_of(self, message_id))
+        return sorted(found, key=lambda e: (e["at"], e["kind"]))
 
     def message_row(self, some_id: UUID) -> dict[str, Any]:
         """The message of this id, or the one this alert went out in."""

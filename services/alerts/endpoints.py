@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from contracts import alerts as al
+from contracts import timeline as tl
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError, SmtpChannel
 from services.alerts.domain.routing import shown_target
@@ -46,6 +47,10 @@ class AlertsEndpoints:
         shown = [al.AlertView.model_validate({k: r[k] for k in fields if k in r}) for r in rows]
         matched = [a for a in shown if request.status in (None, a.status)]
         return al.AlertList(alerts=matched[-request.limit:], total=len(matched))
+
+    def get_timeline(self, request: tl.GetPlanAlertsTimeline) -> tl.PlanTimeline:
+        found = self._app.timeline(request.plan)
+        return tl.PlanTimeline(plan=request.plan, service="alerts", entries=found)
 
     def show_message(self, request: al.ShowMessage) -> al.MessageView:
         return _view(self._app.message_row(request.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from contracts import alerts as al
+from contracts import timeline as tl
 from services.alerts.endpoints import AlertsEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
@@ -18,4 +19,5 @@ def create_router(
         (al.ShowMessage, endpoints.show_message),
         (al.ResendMessage, endpoints.resend_message),
         (al.SendTestMessage, endpoints.send_test_message),
+        (tl.GetPlanAlertsTimeline, endpoints.get_timeline),
     ])  # fmt: skip

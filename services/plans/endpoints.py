@@ -8,10 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from contracts import plan_commands as cmd
+from contracts import timeline as tl
+from services.plans import timeline as plan_timeline
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
 from services.plans.domain import ids
 from services.plans.domain.errors import PlanNotFoundError
+from services.shared import timeline
 
 
 @contextmanager
@@ -87,6 +90,13 @@ class PlansEndpoints:
         with naming(request.plan):
             plan = self._app.get_plan(plan_id)
         return translator.plan_history(plan, list(self._app.plan_history(plan_id)))
+
+    def get_timeline(self, request: tl.GetPlanDocumentTimeline) -> tl.PlanTimeline:
+        plan_id = resolve_plan(request.plan)
+        with naming(request.plan):
+            self._app.get_plan(plan_id)
+        found = timeline.entries(self._app.plan_history(plan_id), plan_timeline.DESCRIBED)
+        return tl.PlanTimeline(plan=request.plan, service="plans", entries=found)
 
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
         plans_by_org: dict[str, list[cmd.PlanSummary]] = {}

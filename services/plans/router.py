@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from contracts import plan_commands as cmd
+from contracts import timeline as tl
 from services.plans.endpoints import PlansEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
@@ -21,6 +22,7 @@ def create_router(
         (cmd.ReturnPlan, endpoints.return_plan),
         (cmd.ClosePlan, endpoints.close_plan),
         (cmd.GetPlan, endpoints.get_plan),
+        (tl.GetPlanDocumentTimeline, endpoints.get_timeline),
         (cmd.GetPlanHistory, endpoints.get_plan_history),
         (cmd.ListOrganizations, endpoints.list_organizations),
         (cmd.ListPlans, endpoints.list_plans),

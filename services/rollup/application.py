@@ -11,8 +11,9 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
-from contracts.periods import plan_year_of
+from contracts.periods import plan_year_of, plan_year_periods
 from services.rollup import read
+from services.rollup import timeline as rollup_timeline
 from services.rollup.domain.case_rules import (
     CaseRules,
     cases_to_open,
@@ -31,7 +32,8 @@ from services.rollup.domain.support_case import (
 from services.rollup.domain.waning import Flag, PeriodFacts, WaningRules, evaluate
 from services.rollup.domain.waning_flags import OrganizationWaning, flag_change
 from services.rollup.recorder import RollupMemoryRecorder, RollupReadModels, RollupRecorder, Row
-from services.shared.eventstore import find, process_recorder, retry_on_conflict
+from services.shared import timeline
+from services.shared.eventstore import events_of, find, process_recorder, retry_on_conflict
 from services.shared.translation import FirstVersions
 
 OWN_ROWS = "rollup:own-rows"
@@ -327,6 +329,22 @@ class RollupApplication(Application[UUID]):
         return found or OrganizationWaning(organization=organization)
 
     # -- queries ---------------------------------------------------------------------------
+
+    def timeline(self, key: str) -> list[dict[str, Any]]:
+        """The plan's organization's flags and support cases in the plan's year, and the
+        plan's measure values, as timeline entries."""
+        organization, plan_year = key.split("/", 1)
+        if organization not in self.view.organizations():
+            raise UnknownOrganizationError(f"organization {organization} is not known to rollup")
+        periods = {*plan_year_periods(plan_year), f"year:{plan_year}"}
+        ids = [OrganizationWaning.create_id(organization)]
+        ids += [c["case_id"] for c in self.view.support_cases(organization)
+                if c["recipient"] == organization and c["opened"] in periods]  # fmt: skip
+        ids += [PerformanceMeasure.create_id(key, m["measure"])
+                for m in self.view.measures_of(organization) if m["plan_key"] == key]  # fmt: skip
+        events = [event for aggregate_id in ids for event in events_of(self, aggregate_id)]
+        found = timeline.entries(events, rollup_timeline.DESCRIBED)
+        return [e for e in found if e["effective"] in periods]
 
     def list_flags(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
         """Flags of an organization and all beneath it (None: every one), in one period or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contracts import timeline as tl
 from contracts.rollup import (
     FlagList,
     GetRollup,
@@ -29,6 +30,10 @@ class RollupEndpoints:
 
     def get_rollup(self, request: GetRollup) -> RollupReport:
         return translator.report(self._app.rollup(request.organization, request.period))
+
+    def get_timeline(self, request: tl.GetPlanRollupTimeline) -> tl.PlanTimeline:
+        found = self._app.timeline(request.plan)
+        return tl.PlanTimeline(plan=request.plan, service="rollup", entries=found)
 
     def list_flags(self, request: ListFlags) -> FlagList:
         rows = self._app.list_flags(request.organization, request.period)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from contracts import rollup as ru
+from contracts import timeline as tl
 from services.rollup.endpoints import RollupEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
@@ -19,4 +20,5 @@ def create_router(
         (ru.ListFlags, endpoints.list_flags),
         (ru.ListSupportCases, endpoints.list_support_cases),
         (ru.ProvideSupport, endpoints.provide_support),
+        (tl.GetPlanRollupTimeline, endpoints.get_timeline),
     ])  # fmt: skip

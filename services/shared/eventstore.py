@@ -124,3 +124,9 @@ def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
         return method(*args, **kwargs)
 
     return wrapper
+
+
+def events_of(app: Application[UUID], originator_id: UUID) -> list[Any]:
+    """Every domain event of one aggregate, in order (for its history and replays)."""
+    return [app.mapper.to_domain_event(stored)
+            for stored in app.recorder.select_events(originator_id)]  # fmt: skip

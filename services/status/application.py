@@ -21,7 +21,9 @@ from uuid import UUID
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 
-from services.shared.eventstore import find, forget_cached, process_recorder
+from services.shared import timeline
+from services.shared.eventstore import events_of, find, forget_cached, process_recorder
+from services.status import timeline as status_timeline
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
 from services.status.domain.registers import ActivePlans, ReportingPeriod
@@ -268,6 +270,13 @@ class StatusApplication(Application[UUID]):
     def active_keys(self) -> list[str]:
         active = self._get(ActivePlans.ID)
         return list(active.keys) if active else []
+
+    def timeline(self, key: str) -> list[dict[str, Any]]:
+        """The plan's progress events as timeline entries (UnknownPlanError if status never
+        adopted it)."""
+        self.plan_row(key)
+        return timeline.entries(events_of(self, PlanProgress.create_id(key)),
+                                status_timeline.DESCRIBED)  # fmt: skip
 
     def plan_row(self, key: str) -> dict[str, Any]:
         """The plan as the read model has it (queries never read an aggregate)."""

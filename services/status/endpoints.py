@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from contracts import status as st
+from contracts import timeline as tl
 from services.status import closing, translator
 from services.status.application import StatusApplication
 
@@ -38,6 +39,10 @@ class StatusEndpoints:
                 for r in request.report_ids
             ]
         )  # fmt: skip
+
+    def get_timeline(self, request: tl.GetPlanStatusTimeline) -> tl.PlanTimeline:
+        found = self._app.timeline(request.plan)
+        return tl.PlanTimeline(plan=request.plan, service="status", entries=found)
 
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
         plan = self._app.plan_row(request.plan)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from contracts import status as st
+from contracts import timeline as tl
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
 from services.status.endpoints import StatusEndpoints
@@ -18,4 +19,5 @@ def create_router(
         (st.ClosePeriod, endpoints.close_period),
         (st.GetReportOutcomes, endpoints.get_report_outcomes),
         (st.GetPlanProgress, endpoints.get_plan_progress),
+        (tl.GetPlanStatusTimeline, endpoints.get_timeline),
     ])  # fmt: skip

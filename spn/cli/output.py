@@ -363,3 +363,35 @@ def board_answers(answers: Sequence[Any]) -> Iterable[str]:
             value = "NaN" if a.value is None or a.value != a.value else f"{a.value:,.1f}"
             shown = f"{value:>9}  {label}" + (f" (+{a.series - 1} more)" if a.series > 1 else "")
         yield f"{a.expression.source:<62} {shown}"
+
+
+def timeline_lines(plan: str, entries: Sequence[dict[str, Any]], missing: Sequence[str]
+                   ) -> Iterable[str]:  # fmt: skip
+    """One line an entry: recorded when (UTC), [the period it is about], service, what,
+    who; the details a reader needs under it (an adjustment's cause and justification and
+    changes, a report's outputs, causes, resources, budget and comments)."""
+    yield f"History of {plan}: {len(entries)} entries (recorded, UTC; [the period it is about])"
+    for e in entries:
+        at = str(e["at"]).replace("T", " ")[:19]
+        about = f"[{e['effective']}]" if e["effective"] else ""
+        who = f"  — {e['who']}" if e["who"] and e["who"] not in e["summary"] else ""
+        yield f"  {at}  {about:<9} {e['service']:<6} {e['summary']}{who}"
+        yield from _timeline_details(e)
+    for line in missing:
+        yield f"  (not answered: {line})"
+
+
+TIMELINE_DETAILS = {
+    "plan.adjusted": ("justification", "changes"),
+    "status.reported": ("outputs_completed", "cause_and_adjustments", "resources_used",
+                        "budget_used", "comments"),
+    "rollup.support_judged": (),
+}
+
+
+def _timeline_details(entry: dict[str, Any]) -> Iterable[str]:
+    for name in TIMELINE_DETAILS.get(entry["kind"], ()):
+        value = entry["details"].get(name)
+        if value:
+            shown = "; ".join(value) if isinstance(value, list) else value
+            yield f"{'':33}{name.replace('_', ' ')}: {shown}"

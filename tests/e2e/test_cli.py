@@ -221,3 +221,66 @@ def test_alerts_test_sends_through_the_configured_smtp(running_stack: Cli):
     assert "a test message from the alerts service" in mail.read_text()
     bad = running_stack.run("alerts", "test", "--to", "not-an-address")
     assert bad.returncode == 2 and "to:" in bad.stderr
+
+
+RIVERSIDE_HIGH = EXAMPLES / "plans" / "riverside-high.yaml"
+OCTOBER = """plan,action,period,status,completed_on,outputs_completed,cause_and_adjustments,comments
+riverside-high/2026-27,1.1.1.1,2026-10,complete,2026-09-24,Dashboards,,trained all six teams
+riverside-high/2026-27,1.1.1.2,2026-10,in_progress,,,reviews moved to Thursdays,
+"""
+
+
+def test_history_joins_every_service_s_part_of_a_plan(running_stack: Cli, tmp_path: Path):
+    """Runs after the September close (the stack is shared): October's reports, an
+    adjustment with its justification, October's close, then the one timeline."""
+    cli = running_stack
+    key = "riverside-high/2026-27"
+    assert cli.run("org", "import", str(EXAMPLES / "organizations.yaml")).returncode == 0
+    assert cli.run("plan", "import", str(RIVERSIDE_HIGH)).returncode == 0
+    assert cli.run("plan", "submit", key).returncode == 0
+    assert cli.run("plan", "approve", key, "--as", "riverside-usd").returncode == 0
+    changed = yaml.safe_load(RIVERSIDE_HIGH.read_text())
+    action = changed["priority_areas"][0]["strategies"][0]["milestones"][0]["actions"][1]
+    action["due"] = "2026-12-18"
+    adjusted_file = tmp_path / "riverside-high.yaml"
+    adjusted_file.write_text(yaml.safe_dump(changed))
+    adjusted = cli.run("plan", "import", str(adjusted_file), "--cause", "review cycle slipped",
+                       "--justification", "teams meet on Thursdays from October")  # fmt: skip
+    assert adjusted.returncode == 0, adjusted.stderr
+    sheet = tmp_path / "october.csv"
+    sheet.write_text(OCTOBER)
+    assert cli.run("report", "submit", str(sheet)).returncode == 0
+    assert cli.run("period", "close", "2026-10", "--wait").returncode == 0
+
+    found = cli.run("history", key, "--json")
+    assert found.returncode == 0, found.stderr
+    timeline = json.loads(found.stdout)
+    entries = timeline["entries"]
+    assert timeline["unanswered"] == []
+    kinds = [e["kind"] for e in entries]
+    assert kinds[:3] == ["plan.drafted", "plan.submitted", "plan.approved"]
+    assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
+    [adjustment] = [e for e in entries if e["kind"] == "plan.adjusted"]
+    assert adjustment["details"]["justification"] == "teams meet on Thursdays from October"
+    assert adjustment["details"]["changes"]
+    reports = {e["details"]["action"]: e for e in entries if e["kind"] == "status.reported"}
+    assert reports["1.1.1.1"]["details"]["comments"] == "trained all six teams"
+    assert reports["1.1.1.2"]["details"]["cause_and_adjustments"] == "reviews moved to Thursdays"
+    assert reports["1.1.1.1"]["effective"] == "2026-10"
+    [close] = [e for e in entries if e["kind"] == "status.period_closed"]
+    assert close["effective"] == "2026-10" and "on time" in close["summary"]
+    assert {"plans", "status"} <= {e["service"] for e in entries}
+
+    only = json.loads(cli.run("history", key, "--kind", "adjusted", "--json").stdout)
+    assert [e["kind"] for e in only["entries"]] == ["plan.adjusted"]
+    october = json.loads(cli.run("history", key, "--period", "2026-10", "--json").stdout)
+    assert october["entries"] and all(e["effective"] == "2026-10" for e in october["entries"])
+    text = cli.run("history", key)
+    assert text.returncode == 0
+    assert "justification: teams meet on Thursdays from October" in text.stdout
+    assert "comments: trained all six teams" in text.stdout
+    assert "[2026-10]" in text.stdout
+    bad = cli.run("history", key, "--period", "October")
+    assert bad.returncode == 2 and "--period" in bad.stderr
+    unknown = cli.run("history", "nowhere-high/2026-27")
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr

@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from contracts import alerts as al
 from contracts import status as st
+from contracts import timeline as tl
 from services.alerts.bootstrap import AlertsService
 from services.alerts.settings import AlertsSettings, Webhook
 from services.plans.settings import PlansSettings
@@ -135,6 +136,18 @@ async def test_a_waning_school_s_liaison_gets_one_message_with_the_evidence(
     assert message["Message-ID"] == f"<{shown['message_id']}@spn.alerts>"
     await asyncio.sleep(1.5)  # a group wait and more: nothing is sent twice
     assert len(smtp.to(liaison)) == 1
+
+    # the plan's timeline: the rollup's and the alerts' parts of it (spn history)
+    rollup = await client.request(tl.GetPlanRollupTimeline(plan="elm-school/2026-27"))
+    assert [(e["kind"], e["effective"]) for e in rollup["entries"]] == [
+        ("rollup.flag_raised", "2026-10"), ("rollup.case_opened", "2026-10")]  # fmt: skip
+    assert "behind on 1A, 2B, 4C" in rollup["entries"][0]["summary"]
+    told = await client.request(tl.GetPlanAlertsTimeline(plan="elm-school/2026-27"))
+    assert [e["kind"] for e in told["entries"]] == ["alerts.raised", "alerts.raised",
+                                                    "alerts.delivered"]  # fmt: skip
+    assert told["entries"][-1]["details"]["message_id"] == shown["message_id"]
+    nothing = await client.request(tl.GetPlanAlertsTimeline(plan="oak-school/2026-27"))
+    assert nothing["entries"] == []
 
 
 async def test_a_message_waits_out_an_smtp_outage_and_arrives_once(

@@ -1,6 +1,8 @@
 """The service layer on the in-memory event store (the same code runs on PostgreSQL in the
 integration tests)."""
 
+from uuid import UUID
+
 import pytest
 
 from services.plans.application import PlansApplication
@@ -53,8 +55,9 @@ def test_approval_follows_the_tree():
     assert app.approve_plan(plan_id("sea", "2026-27"), organization="sea", by="p").changed
 
 
-def test_an_adjustment_is_kept_in_the_history():
-    app = network()
+def approved_then_adjusted(app: PlansApplication) -> tuple[UUID, dict]:
+    """school's plan, submitted, approved by lea, then adjusted by Pat (cause Survey,
+    justification Clarity); its id and the adjusted document."""
     doc = plan_document("school")
     outcome = app.import_plan(doc, by="Pat")
     app.submit_plan(outcome.id, organization="school", by="Pat")
@@ -62,9 +65,15 @@ def test_an_adjustment_is_kept_in_the_history():
     changed = with_change(doc, ["direction", "mission"], "A sharper mission.")
     adjusted = app.import_plan(changed, by="Pat", cause="Survey", justification="Clarity")
     assert adjusted.result == "adjusted"
+    return outcome.id, changed
+
+
+def test_an_adjustment_is_kept_in_the_history():
+    app = network()
+    plan, changed = approved_then_adjusted(app)
     again = app.import_plan(changed, by="Pat", cause="Survey", justification="Clarity")
     assert again.result == "unchanged"
-    history = app.plan_history(outcome.id)
+    history = app.plan_history(plan)
     assert [type(e).__name__ for e in history] == ["Drafted", "Submitted", "Approved", "Adjusted"]
     assert history[-1].cause == "Survey"
 
