@@ -11,6 +11,7 @@ from contracts import (
     plan_commands,
     plan_events,
     plans,
+    replay,
     replies,
     rollup,
     status,
@@ -22,7 +23,7 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
 MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts,
-           timeline)
+           timeline, replay)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

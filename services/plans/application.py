@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,11 @@ from eventsourcing.persistence import ProcessRecorder
 from eventsourcing.utils import get_topic
 
 from services.plans.domain import ids
-from services.plans.domain.errors import OrganizationNotFoundError, PlanNotFoundError
+from services.plans.domain.errors import (
+    NoSuchVersionError,
+    OrganizationNotFoundError,
+    PlanNotFoundError,
+)
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
 from services.plans.recorder import (
@@ -154,6 +159,26 @@ class PlansApplication(Application[UUID]):
         """Every stored event of the plan, oldest first (the auditor's view)."""
         self.get_plan(plan_id)
         return list(self.events.get(plan_id))
+
+    def plan_as_of(self, plan_id: UUID, as_of: datetime | None = None,
+                   version: int | None = None) -> tuple[ImprovementPlan, datetime]:  # fmt: skip
+        """The plan as it stood after a version, or after every event recorded at or
+        before a moment, rebuilt from its events; and when that version was recorded."""
+        events: list[Any] = list(self.plan_history(plan_id))
+        if version is None:
+            assert as_of is not None
+            upto = [e for e in events if e.timestamp <= as_of]
+            if not upto:
+                raise NoSuchVersionError(f"plan {plan_id} was first recorded at "
+                                         f"{events[0].timestamp:%Y-%m-%d %H:%M:%S} UTC, "
+                                         f"after {as_of:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
+            version = upto[-1].originator_version
+        if not 1 <= version <= len(events):
+            raise NoSuchVersionError(f"plan {plan_id} has versions 1 to {len(events)}, not "
+                                     f"{version}")  # fmt: skip
+        plan: Any = self.repository.get(plan_id, version=version)
+        assert isinstance(plan, ImprovementPlan)
+        return plan, events[version - 1].timestamp
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -8,12 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from contracts import plan_commands as cmd
+from contracts import replay as rp
 from contracts import timeline as tl
 from services.plans import timeline as plan_timeline
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
 from services.plans.domain import ids
 from services.plans.domain.errors import PlanNotFoundError
+from services.plans.domain.plan_changes import field_changes
 from services.shared import timeline
 
 
@@ -97,6 +99,28 @@ class PlansEndpoints:
             self._app.get_plan(plan_id)
         found = timeline.entries(self._app.plan_history(plan_id), plan_timeline.DESCRIBED)
         return tl.PlanTimeline(plan=request.plan, service="plans", entries=found)
+
+    def replay(self, request: rp.ReplayPlanDocument) -> rp.PlanAsOf:
+        plan_id = resolve_plan(request.plan)
+        with naming(request.plan):
+            plan, recorded = self._app.plan_as_of(plan_id, request.as_of, request.version)
+        detail = translator.plan_detail(plan)
+        return rp.PlanAsOf(summary=detail.summary, recorded_at=recorded,
+                           approved_by=detail.approved_by, adjustments=detail.adjustments,
+                           plan=detail.plan)  # fmt: skip
+
+    def diff(self, request: rp.DiffPlanDocument) -> rp.PlanDiff:
+        plan_id = resolve_plan(request.plan)
+        with naming(request.plan):
+            before, _ = self._app.plan_as_of(plan_id, request.from_time, request.from_version)
+            if request.to_version is None and request.to_time is None:
+                after = self._app.get_plan(plan_id)
+            else:
+                after, _ = self._app.plan_as_of(plan_id, request.to_time, request.to_version)
+        changes = field_changes(before.document, after.document)
+        return rp.PlanDiff(plan=request.plan, from_version=before.version,
+                           to_version=after.version,
+                           changes=[rp.FieldChange(**c) for c in changes])  # fmt: skip
 
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
         plans_by_org: dict[str, list[cmd.PlanSummary]] = {}

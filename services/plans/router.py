@@ -5,6 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from contracts import plan_commands as cmd
+from contracts import replay as rp
 from contracts import timeline as tl
 from services.plans.endpoints import PlansEndpoints
 from services.shared import routes
@@ -23,6 +24,8 @@ def create_router(
         (cmd.ClosePlan, endpoints.close_plan),
         (cmd.GetPlan, endpoints.get_plan),
         (tl.GetPlanDocumentTimeline, endpoints.get_timeline),
+        (rp.ReplayPlanDocument, endpoints.replay),
+        (rp.DiffPlanDocument, endpoints.diff),
         (cmd.GetPlanHistory, endpoints.get_plan_history),
         (cmd.ListOrganizations, endpoints.list_organizations),
         (cmd.ListPlans, endpoints.list_plans),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
 from contracts.periods import plan_year_of, plan_year_periods
-from services.rollup import read
+from services.rollup import read, replay
 from services.rollup import timeline as rollup_timeline
 from services.rollup.domain.case_rules import (
     CaseRules,
@@ -329,6 +329,23 @@ class RollupApplication(Application[UUID]):
         return found or OrganizationWaning(organization=organization)
 
     # -- queries ---------------------------------------------------------------------------
+
+    def rollup_as_of(self, key: str, moment: datetime) -> dict[str, Any]:
+        """The plan's organization's open flags (of the plan's year) and its support
+        cases as they stood at ``moment``, rebuilt from their events."""
+        organization, plan_year = key.split("/", 1)
+        periods = set(plan_year_periods(plan_year))
+        waning = events_of(self, OrganizationWaning.create_id(organization))
+        cases = []
+        for case in self.view.support_cases(organization):
+            if case["recipient"] != organization or case["opened"] not in periods:
+                continue
+            status = replay.case_status_as_of(events_of(self, case["case_id"]), moment)
+            if status is not None:
+                kept = {k: case[k] for k in ("addressed_to", "practice", "opened")}
+                cases.append({"case_id": str(case["case_id"]), "status": status, **kept})
+        flags = replay.flags_as_of(waning, moment, periods)
+        return {"plan": key, "as_of": moment, "flags": flags, "cases": cases}
 
     def timeline(self, key: str) -> list[dict[str, Any]]:
         """The plan's organization's flags and support cases in the plan's year, and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from contracts import replay as rp
 from contracts import timeline as tl
 from contracts.rollup import (
     FlagList,
@@ -30,6 +31,9 @@ class RollupEndpoints:
 
     def get_rollup(self, request: GetRollup) -> RollupReport:
         return translator.report(self._app.rollup(request.organization, request.period))
+
+    def replay(self, request: rp.ReplayPlanRollup) -> rp.PlanRollupAsOf:
+        return rp.PlanRollupAsOf(**self._app.rollup_as_of(request.plan, request.as_of))
 
     def get_timeline(self, request: tl.GetPlanRollupTimeline) -> tl.PlanTimeline:
         found = self._app.timeline(request.plan)

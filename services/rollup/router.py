@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faststream.nats import NatsRouter
 
+from contracts import replay as rp
 from contracts import rollup as ru
 from contracts import timeline as tl
 from services.rollup.endpoints import RollupEndpoints
@@ -21,4 +22,5 @@ def create_router(
         (ru.ListSupportCases, endpoints.list_support_cases),
         (ru.ProvideSupport, endpoints.provide_support),
         (tl.GetPlanRollupTimeline, endpoints.get_timeline),
+        (rp.ReplayPlanRollup, endpoints.replay),
     ])  # fmt: skip

@@ -23,6 +23,7 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 
 from services.shared import timeline
 from services.shared.eventstore import events_of, find, forget_cached, process_recorder
+from services.status import replay
 from services.status import timeline as status_timeline
 from services.status.domain.errors import StatusError, UnknownPlanError
 from services.status.domain.plan_progress import PlanProgress
@@ -277,6 +278,10 @@ class StatusApplication(Application[UUID]):
         self.plan_row(key)
         return timeline.entries(events_of(self, PlanProgress.create_id(key)),
                                 status_timeline.DESCRIBED)  # fmt: skip
+
+    def progress_as_of(self, key: str, moment: datetime) -> dict[str, Any]:
+        """The plan's figures as known at ``moment``, rebuilt from its events."""
+        return replay.progress_as_of(key, events_of(self, PlanProgress.create_id(key)), moment)
 
     def plan_row(self, key: str) -> dict[str, Any]:
         """The plan as the read model has it (queries never read an aggregate)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
 from services.status import closing, translator
@@ -39,6 +40,9 @@ class StatusEndpoints:
                 for r in request.report_ids
             ]
         )  # fmt: skip
+
+    def replay(self, request: rp.ReplayPlanStatus) -> rp.PlanStatusAsOf:
+        return rp.PlanStatusAsOf(**self._app.progress_as_of(request.plan, request.as_of))
 
     def get_timeline(self, request: tl.GetPlanStatusTimeline) -> tl.PlanTimeline:
         found = self._app.timeline(request.plan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from faststream.nats import NatsRouter
 
+from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
 from services.shared import routes
@@ -20,4 +21,5 @@ def create_router(
         (st.GetReportOutcomes, endpoints.get_report_outcomes),
         (st.GetPlanProgress, endpoints.get_plan_progress),
         (tl.GetPlanStatusTimeline, endpoints.get_timeline),
+        (rp.ReplayPlanStatus, endpoints.replay),
     ])  # fmt: skip

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+from contracts import replay as rp
 from contracts import timeline as tl
 from contracts.status import PERIOD_RE
 from spn.cli import output
@@ -69,7 +72,115 @@ def _wanted(entry: dict[str, Any], kinds: list[str] | None, period: str | None) 
     return period is None or entry["effective"] == period
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def moment(text: str) -> datetime:
+    """A date is the end of that day (UTC); a date and time without a zone is UTC."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a date (2027-03-31) or a date and time "
+                                "(2027-03-31T12:00)") from None  # fmt: skip
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def replay(args: argparse.Namespace, settings: StackSettings) -> int:
+    if (args.as_of is None) == (args.version is None):
+        raise InvalidInputError("give --as-of DATE or --version N")
+    at = moment(args.as_of) if args.as_of else None
+
+    async def work(client: SpnClient) -> int:
+        document = await client.request(rp.ReplayPlanDocument(plan=args.plan, as_of=at,
+                                                              version=args.version))  # fmt: skip
+        when = at or datetime.fromisoformat(document["recorded_at"])
+        status: Any
+        rollup: Any
+        status, rollup = await asyncio.gather(
+            client.request(rp.ReplayPlanStatus(plan=args.plan, as_of=when)),
+            client.request(rp.ReplayPlanRollup(plan=args.plan, as_of=when)),
+            return_exceptions=True,
+        )  # fmt: skip
+        found = {"plan": args.plan, "as_of": when.isoformat(), "document": document,
+                 "progress": _or_none(status), "rollup": _or_none(rollup)}  # fmt: skip
+        return _show(found, args.json, output.replay_lines)
+
+    return with_client(settings, work)
+
+
+def _or_none(answer: Any) -> Any:
+    """A service's part, or None when it knows nothing of the plan; other errors raise."""
+    if isinstance(answer, BaseException):
+        if isinstance(answer, CliError) and _knows_nothing(answer):
+            return None
+        raise answer
+    return answer
+
+
+def diff(args: argparse.Namespace, settings: StackSettings) -> int:
+    start, end = _point(args.from_), _point(args.to) if args.to else {}
+    query = rp.DiffPlanDocument(plan=args.plan, from_version=start.get("version"),
+                                from_time=start.get("time"), to_version=end.get("version"),
+                                to_time=end.get("time"))  # fmt: skip
+
+    async def work(client: SpnClient) -> int:
+        return _show(await client.request(query), args.json, output.diff_lines)
+
+    return with_client(settings, work)
+
+
+def _show(found: dict[str, Any], as_json: bool,
+          lines: Callable[[dict[str, Any]], Iterable[str]]) -> int:  # fmt: skip
+    if as_json:
+        output.emit_json(found)
+    else:
+        for line in lines(found):
+            print(line)
+    return 0
+
+
+def _point(text: str) -> dict[str, Any]:
+    """A version (a number) or a moment (a date, or a date and time)."""
+    return {"version": int(text)} if text.isdigit() else {"time": moment(text)}
+
+
+Parsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def add_parser(sub: Parsers) -> None:
+    _history_parser(sub)
+    _replay_parser(sub)
+    _diff_parser(sub)
+
+
+def _replay_parser(sub: Parsers) -> None:
+    again = sub.add_parser(
+        "replay", help="a plan as it stood at a moment or a version, from events only",
+        description="The plan's document, status and approvals (plans), its figures as "
+        "known then (status: each period closed by then), its open waning flags and support "
+        "cases then (rollup), each rebuilt from the services' events. Times are recorded "
+        "times: a report for October recorded in December counts from December.",
+    )  # fmt: skip
+    again.add_argument("plan", help="plan key <organization>/<plan year>")
+    again.add_argument("--as-of", metavar="DATE", help="a date (its end, UTC) or date and time")
+    again.add_argument("--version", type=int, help="the plan's version (spn plan history)")
+    again.add_argument("--json", action="store_true", help="print JSON for scripts")
+    again.set_defaults(handler=replay)
+
+
+def _diff_parser(sub: Parsers) -> None:
+    changed = sub.add_parser(
+        "diff", help="what changed in a plan between two versions or moments",
+        description="Field by field, by item in Tool A numbering (action 1.1.1.2: due).",
+    )  # fmt: skip
+    changed.add_argument("plan", help="plan key <organization>/<plan year>")
+    changed.add_argument("--from", dest="from_", required=True, metavar="A",
+                         help="a version number, a date or a date and time")  # fmt: skip
+    changed.add_argument("--to", metavar="B", help="the same (default: the plan as it is)")
+    changed.add_argument("--json", action="store_true", help="print JSON for scripts")
+    changed.set_defaults(handler=diff)
+
+
+def _history_parser(sub: Parsers) -> None:
     found = sub.add_parser(
         "history", help="a plan's whole timeline across the services",
         description="Drafts, submissions, approvals and returns, adjustments with cause and "

@@ -395,3 +395,59 @@ def _timeline_details(entry: dict[str, Any]) -> Iterable[str]:
         if value:
             shown = "; ".join(value) if isinstance(value, list) else value
             yield f"{'':33}{name.replace('_', ' ')}: {shown}"
+
+
+def replay_lines(found: dict[str, Any]) -> Iterable[str]:
+    """The plan then: its document's version and status, its figures as known then, its
+    open flags and support cases then."""
+    doc = found["document"]
+    summary = doc["summary"]
+    yield f"Plan {found['plan']} as of {found['as_of'].replace('T', ' ')[:19]} UTC"
+    yield (f"  version {summary['version']} (recorded {doc['recorded_at'][:19].replace('T', ' ')}"
+           f"), {summary['status']}, approved by {doc['approved_by'] or '-'}, "
+           f"{doc['adjustments']} adjustment(s)")  # fmt: skip
+    for area in doc["plan"]["priority_areas"]:
+        for strategy in area["strategies"]:
+            milestones = len(strategy["milestones"])
+            yield (f"  strategy {strategy['number']} [{strategy['practice']}] if "
+                   f"{strategy['theory_of_action']['if']} ({milestones} milestones)")  # fmt: skip
+    progress = found["progress"]
+    if progress is None or not progress["adopted"]:
+        yield "  progress: not yet reported on then (status had not adopted the plan)"
+    else:
+        yield (f"  progress as known then: {progress['reports_recorded']} reports, "
+               f"{len(progress['periods'])} periods closed")  # fmt: skip
+        for period, closed in sorted(progress["periods"].items()):
+            f = closed["figures"]
+            yield (f"    {period}  on time {_pct(f['actions_on_time_pct'])}  behind "
+                   f"{_pct(f['actions_behind_pct'])}  completed "
+                   f"{_pct(f['actions_completed_pct'])}")  # fmt: skip
+        if progress["missing"]:
+            yield f"    no report: {', '.join(progress['missing'])}"
+        if progress["slipped"]:
+            yield f"    milestones slipped: {', '.join(progress['slipped'])}"
+    rollup = found["rollup"] or {"flags": {}, "cases": []}
+    open_then = sorted(rollup["flags"].items())
+    flags = ", ".join(f"{rule} (raised {period})" for rule, period in open_then)
+    yield f"  waning flags open then: {flags or 'none'}"
+    for case in rollup["cases"]:
+        on = f" on {case['practice']}" if case["practice"] else ""
+        yield (f"  support case opened {case['opened']} -> {case['addressed_to']}{on}: "
+               f"{case['status']}")  # fmt: skip
+
+
+def diff_lines(found: dict[str, Any]) -> Iterable[str]:
+    changes = found["changes"]
+    yield (f"{found['plan']}: version {found['from_version']} -> {found['to_version']}, "
+           f"{len(changes)} change(s)")  # fmt: skip
+    for change in changes:
+        field = f"  {change['field']}" if change["field"] else ""
+        yield (f"  {change['item']}{field}: {_short(change['before'])} -> "
+               f"{_short(change['after'])}")  # fmt: skip
+
+
+def _short(value: Any, width: int = 60) -> str:
+    if value is None:
+        return "(none)"
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"

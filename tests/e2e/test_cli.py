@@ -282,5 +282,34 @@ def test_history_joins_every_service_s_part_of_a_plan(running_stack: Cli, tmp_pa
     assert "[2026-10]" in text.stdout
     bad = cli.run("history", key, "--period", "October")
     assert bad.returncode == 2 and "--period" in bad.stderr
+
+    # the plan then: before and after the adjustment, from events only
+    approved_at = next(e["at"] for e in entries if e["kind"] == "plan.approved")
+    before = json.loads(cli.run("replay", key, "--as-of", approved_at, "--json").stdout)
+    after = json.loads(cli.run("replay", key, "--as-of", adjustment["at"], "--json").stdout)
+
+    def due(found: dict) -> str:
+        plan = found["document"]["plan"]
+        return plan["priority_areas"][0]["strategies"][0]["milestones"][0]["actions"][1]["due"]
+
+    assert (due(before), due(after)) == ("2026-11-20", "2026-12-18")
+    assert [r["document"]["adjustments"] for r in (before, after)] == [0, 1]
+    assert before["document"]["summary"]["status"] == "approved"
+    assert not (before["progress"] or {}).get("periods")  # nothing closed yet then
+    latest = json.loads(cli.run("replay", key, "--as-of", "2099-12-31", "--json").stdout)
+    assert "2026-10" in latest["progress"]["periods"]
+    assert latest["progress"]["reports_recorded"] == 2
+    by_version = json.loads(cli.run("replay", key, "--version", "3", "--json").stdout)
+    assert by_version["document"] == before["document"]
+    shown = cli.run("replay", key, "--as-of", "2099-12-31")
+    assert shown.returncode == 0 and "2026-10  on time" in shown.stdout
+    changed_fields = json.loads(cli.run("diff", key, "--from", "3", "--to", "4", "--json").stdout)
+    assert changed_fields["changes"] == [
+        {"item": "action 1.1.1.2", "field": "due", "before": "2026-11-20", "after": "2026-12-18"}]
+    since_approval = cli.run("diff", key, "--from", approved_at).stdout
+    assert "action 1.1.1.2  due: 2026-11-20 -> 2026-12-18" in since_approval
+    assert cli.run("replay", key).returncode == 2  # neither --as-of nor --version
+    never = cli.run("replay", key, "--version", "99")
+    assert never.returncode == 1 and "no_such_version" in never.stderr
     unknown = cli.run("history", "nowhere-high/2026-27")
     assert unknown.returncode == 1 and "does not exist" in unknown.stderr

@@ -55,3 +55,9 @@ class PlanRuleError(PlansError):
 
     def problems(self) -> list[tuple[str, str]]:
         return [(v.location, v.message) for v in self.violations]
+
+
+class NoSuchVersionError(PlansError):
+    """A replay asked for a version or a moment at which the plan did not exist."""
+
+    code = "no_such_version"
