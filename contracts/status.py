@@ -75,6 +75,10 @@ class ActionStatusReported(Versioned):
     budget_used: Decimal | None = Field(default=None, ge=0)
     comments: str | None = Field(default=None, description="Additional Information/Comments")
     reporter: Reporter
+    evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20,
+        description="What backs the report: document names or links (a monitor's probe)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _completion_date(self) -> ActionStatusReported:

@@ -9,7 +9,8 @@ from services.shared.timeline import Describe, Entry, entry
 
 SERVICE = "status"
 REPORT_FIELDS = ("report_id", "action", "status", "completed_on", "outputs_completed",
-                 "cause_and_adjustments", "resources_used", "budget_used", "comments")  # fmt: skip
+                 "cause_and_adjustments", "resources_used", "budget_used", "comments",
+                 "evidence")  # fmt: skip
 
 
 def _adopted(event: Any) -> Entry:

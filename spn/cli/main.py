@@ -182,7 +182,8 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="publish a monthly status sheet (CSV or JSON); print accepted and rejected rows",
         description="Columns/fields: plan, action, period (YYYY-MM), status (not_started, "
         "in_progress, complete), completed_on, outputs_completed (';'-separated in CSV), "
-        "cause_and_adjustments, resources_used, budget_used, comments, report_id, "
+        "cause_and_adjustments, resources_used, budget_used, comments, evidence (';'-"
+        "separated document names or links), report_id, "
         "reporter_name, reporter_organization, reporter_email. Without report_id, the "
         "row's content names it, so submitting the same sheet again repeats nothing.",
     )

@@ -384,7 +384,7 @@ def timeline_lines(plan: str, entries: Sequence[dict[str, Any]], missing: Sequen
 TIMELINE_DETAILS = {
     "plan.adjusted": ("justification", "changes"),
     "status.reported": ("outputs_completed", "cause_and_adjustments", "resources_used",
-                        "budget_used", "comments"),
+                        "budget_used", "comments", "evidence"),
     "rollup.support_judged": (),
 }
 

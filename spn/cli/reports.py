@@ -22,7 +22,7 @@ from services.shared.streams import ensure_stream
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
 
-CSV_LIST_FIELDS = {"outputs_completed"}
+CSV_LIST_FIELDS = {"outputs_completed", "evidence"}
 REPORTER_COLUMNS = {"reporter_name": "name", "reporter_organization": "organization",
                     "reporter_email": "email"}  # fmt: skip
 

@@ -22,6 +22,7 @@ NAMESPACE = UUID("0b6f7f8e-3f0e-4f0a-9a43-5e0c8a3c2d11")
 REPORT_FIELDS = (
     "report_id", "action", "period", "status", "completed_on", "outputs_completed",
     "cause_and_adjustments", "resources_used", "budget_used", "comments", "reporter",
+    "evidence",
 )  # fmt: skip
 
 
@@ -77,6 +78,7 @@ class PlanProgress(Aggregate):
             return False
         self.check_report(report)
         fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
+        fields["evidence"] = list(report.get("evidence") or [])
         self._record(**fields)
         return True
 
@@ -101,7 +103,29 @@ class PlanProgress(Aggregate):
                 f"action {report['action']} completed on {completed_on}, after period {period}"
             )
 
-    @event("StatusRecorded")
+    class StatusRecorded(Aggregate.Event):
+        """One report taken. Version 2 added ``evidence`` (what backs the report: document
+        names or links); a version 1 event is read with none."""
+
+        class_version = 2
+        report_id: str
+        action: str
+        period: str
+        status: str
+        completed_on: str | None
+        outputs_completed: list[str]
+        cause_and_adjustments: str | None
+        resources_used: str | None
+        budget_used: str | None
+        comments: str | None
+        reporter: dict[str, Any]
+        evidence: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["evidence"] = []
+
+    @event(StatusRecorded)
     def _record(
         self,
         *,
@@ -116,6 +140,7 @@ class PlanProgress(Aggregate):
         budget_used: str | None,
         comments: str | None,
         reporter: dict[str, Any],
+        evidence: list[str],
     ) -> None:
         self.report_ids.add(report_id)
         entry = (period, date.fromisoformat(completed_on) if completed_on else None)
