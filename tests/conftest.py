@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import psycopg
@@ -64,7 +65,7 @@ def db_schema(database_url: str, namespace: str) -> Iterator[str]:
 
 @pytest.fixture
 def plans_settings(
-    nats_url: str, database_url: str, namespace: str, db_schema: str
+    nats_url: str, database_url: str, namespace: str, db_schema: str, tmp_path: Path
 ) -> PlansSettings:
     return PlansSettings(
         nats_url=nats_url,
@@ -72,6 +73,7 @@ def plans_settings(
         db_schema=db_schema,
         namespace=namespace,
         SPN_PLANS_HTTP_PORT=free_port(),
+        SPN_AUDIT_KEY_DIR=tmp_path / "audit",  # each service's signing key
     )
 
 

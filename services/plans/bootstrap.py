@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from uuid import UUID
 
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 
 from services.plans.application import PlansApplication
+from services.plans.domain import ids
 from services.plans.endpoints import PlansEndpoints
 from services.plans.router import create_router
 from services.plans.translator import EventTranslator
@@ -40,6 +42,10 @@ class PlansService(ServiceRuntime[PlansApplication]):
         if self.app.view.incomplete() and self.app.recorder.max_notification_id():
             return self.app.rebuild_directory()
         return 0
+
+    def plan_aggregates(self, key: str) -> list[UUID]:
+        organization, plan_year = key.split("/", 1)
+        return [ids.plan_id(organization, plan_year)]
 
     def create_router(self) -> NatsRouter:
         endpoints = PlansEndpoints(self.app, self.wake_relay)

@@ -354,14 +354,22 @@ class RollupApplication(Application[UUID]):
         if organization not in self.view.organizations():
             raise UnknownOrganizationError(f"organization {organization} is not known to rollup")
         periods = {*plan_year_periods(plan_year), f"year:{plan_year}"}
+        ids = self.plan_aggregates(key)
+        events = [event for aggregate_id in ids for event in events_of(self, aggregate_id)]
+        found = timeline.entries(events, rollup_timeline.DESCRIBED)
+        return [e for e in found if e["effective"] in periods]
+
+    def plan_aggregates(self, key: str) -> list[UUID]:
+        """The plan's organization's flags, its support cases of the plan's year and the
+        plan's measures."""
+        organization, plan_year = key.split("/", 1)
+        periods = set(plan_year_periods(plan_year))
         ids = [OrganizationWaning.create_id(organization)]
         ids += [c["case_id"] for c in self.view.support_cases(organization)
                 if c["recipient"] == organization and c["opened"] in periods]  # fmt: skip
         ids += [PerformanceMeasure.create_id(key, m["measure"])
                 for m in self.view.measures_of(organization) if m["plan_key"] == key]  # fmt: skip
-        events = [event for aggregate_id in ids for event in events_of(self, aggregate_id)]
-        found = timeline.entries(events, rollup_timeline.DESCRIBED)
-        return [e for e in found if e["effective"] in periods]
+        return ids
 
     def list_flags(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
         """Flags of an organization and all beneath it (None: every one), in one period or

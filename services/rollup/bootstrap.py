@@ -4,6 +4,7 @@ consumer of the events stream, and its request/reply entry points."""
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
@@ -71,6 +72,9 @@ class RollupService(ServiceRuntime[RollupApplication]):
             "consumer": Background(consumer.run, consumer.heartbeat, consumer.consumer.measure_lag),
             "metrics": Background(self.exporter.run, self.exporter.heartbeat),
         }
+
+    def plan_aggregates(self, key: str) -> list[UUID]:
+        return self.app.plan_aggregates(key)
 
     def stored(self) -> None:
         """Events or rows were stored: relay them, and compute the metrics again."""

@@ -38,8 +38,11 @@ def _route(
         return await answer(metrics, contract, message.body, call)
 
     handle.__name__ = contract.SCHEMA_NAME.replace("-", "_")
+    relative = contract.SUBJECT
+    if getattr(contract, "SUBJECT_PARAMETERS", ()) == ("service",):
+        relative += f".{metrics.service}"  # a question every service answers for itself
     router.subscriber(
-        subject(namespace, contract.SUBJECT),
+        subject(namespace, relative),
         queue=metrics.service,
         title=contract.SCHEMA_NAME,
         description=(contract.__doc__ or "").strip() or None,

@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import nats
 from eventsourcing.application import Application
 from eventsourcing.persistence import TrackingRecorder
-from eventsourcing.postgres import PostgresFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
@@ -25,10 +26,15 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
 from contracts.status import dead_letter_stream
+from services.shared.audit.builder import AuditBuilder
+from services.shared.audit.checkpoint import load_or_create_key, verifier_key
+from services.shared.audit.endpoints import AuditEndpoints
+from services.shared.audit.log import AuditLog
 from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.metrics import ServiceMetrics
 from services.shared.relay import Relay, Translate
+from services.shared.routes import create_router
 from services.shared.settings import ServiceSettings
 from services.shared.streams import check_server, ensure_events_stream, ensure_stream
 from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
@@ -100,6 +106,10 @@ class ServiceRuntime(ABC, Generic[A]):
         assert self._nc is not None
         return DeadLetters(js, self.settings.namespace, self.metrics, self._nc.max_payload)
 
+    def plan_aggregates(self, key: str) -> list[UUID]:
+        """The aggregates of the service that hold a plan's events (``spn audit prove``)."""
+        return []
+
     def close_resources(self) -> None:
         """Close what ``prepare`` opened."""
 
@@ -131,11 +141,13 @@ class ServiceRuntime(ABC, Generic[A]):
             metrics=self.metrics,
         )
         self.broker.include_router(self.create_router())
+        audit = await asyncio.to_thread(self._audit)
         relay = self.relay
         tasks = {
             "relay": Background(relay.run, relay.heartbeat,
                                 lambda: asyncio.to_thread(relay.measure_lag)),
             "probe": Background(self._probe),
+            "audit": Background(audit.run, audit.heartbeat),
             **self.background(js),
         }
         lags = {name: task.lag for name, task in tasks.items() if task.lag is not None}
@@ -237,6 +249,23 @@ class ServiceRuntime(ABC, Generic[A]):
             self._probe_thread, unreachable_reason, self.settings.database_url or ""
         )
         self._database = ("ok" if reachable is None else f"unreachable: {reachable}", started)
+
+    def _audit(self) -> AuditBuilder:
+        """The audit log's tables, its builder (signing with the service's key) and its
+        entry points."""
+        factory, recorder = self.app.factory, self.app.recorder
+        assert isinstance(factory, PostgresFactory)
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        log = AuditLog(factory.datastore, self.name, recorder.events_table_name)
+        log.create_tables()
+        origin = f"spn/{self.settings.namespace}/{self.name}"
+        key = load_or_create_key(self.settings.audit_key_dir / f"{self.name}.ed25519")
+        builder = AuditBuilder(log, key, origin, every=self.settings.audit_checkpoint_seconds)
+        endpoints = AuditEndpoints(self.name, log, builder, verifier_key(origin, key),
+                                   self.plan_aggregates)  # fmt: skip
+        self.broker.include_router(create_router(self.metrics, self.settings.namespace,
+                                                 endpoints.routes()))  # fmt: skip
+        return builder
 
     def _relay_tracking(self) -> TrackingRecorder:
         """The relay's position, in ``<name>_relay_tracking``, on the application's pool."""

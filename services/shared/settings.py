@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,3 +27,12 @@ class ServiceSettings(BaseSettings):
         "127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind"
     )
     log_level: str = Field("INFO", description="SPN_LOG_LEVEL")
+    audit_key_dir: Path = Field(
+        Path(".spn-data/audit"), validation_alias="SPN_AUDIT_KEY_DIR",
+        description="where each service keeps the Ed25519 key that signs its checkpoints "
+        "(<service>.ed25519, made on first start): outside the database",
+    )  # fmt: skip
+    audit_checkpoint_seconds: float = Field(
+        300.0, gt=0, validation_alias="SPN_AUDIT_CHECKPOINT_SECONDS",
+        description="how often a checkpoint of new events is signed (and after each close)",
+    )  # fmt: skip

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
@@ -21,6 +22,7 @@ from services.status.application import StatusApplication
 from services.status.autoclose import due_periods
 from services.status.closing import close_period
 from services.status.consumers import StatusConsumers
+from services.status.domain.plan_progress import PlanProgress
 from services.status.endpoints import StatusEndpoints
 from services.status.metrics import StatusMetrics
 from services.status.router import create_router
@@ -52,6 +54,9 @@ class StatusService(ServiceRuntime[StatusApplication]):
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
+
+    def plan_aggregates(self, key: str) -> list[UUID]:
+        return [PlanProgress.create_id(key)]
 
     def create_router(self) -> NatsRouter:
         endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock)

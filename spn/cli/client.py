@@ -55,18 +55,22 @@ class SpnClient:
         if self._nc:
             await self._nc.close()
 
-    async def request(self, command: Command) -> dict[str, Any]:
-        """Send a command or query; return its result, or raise RefusedError."""
+    async def request(self, command: Command, *parameters: str,
+                      timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
+        """Send a command or query (its SUBJECT_PARAMETERS given, e.g. the service asked);
+        return its result, or raise RefusedError."""
         assert self._nc, "use SpnClient as an async context manager"
-        target = subject(self.namespace, command.SUBJECT)
+        target = subject(self.namespace, ".".join([command.SUBJECT, *parameters]))
         try:
-            message = await self._nc.request(target, command.to_json(), timeout=self.timeout)
+            message = await self._nc.request(target, command.to_json(),
+                                             timeout=timeout or self.timeout)  # fmt: skip
         except NoRespondersError:
             raise StackUnreachableError(
                 f"no service answers {target}: is the plans service running (`spn up`)?"
             ) from None
         except NatsTimeoutError:
-            raise StackUnreachableError(f"no answer on {target} within {self.timeout}s") from None
+            raise StackUnreachableError(
+                f"no answer on {target} within {timeout or self.timeout}s") from None
         try:
             reply = Reply.model_validate_json(message.data)
         except ValidationError as error:

@@ -451,3 +451,34 @@ def _short(value: Any, width: int = 60) -> str:
         return "(none)"
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def verify_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
+    for log in found:
+        state = "intact" if log["intact"] else "NOT INTACT"
+        yield f"{log['service']}: {state}, {log['leaves']} events in its tree ({log['origin']})"
+        for name in ("altered", "removed", "inserted"):
+            for ref in log[name]:
+                what = (f" ({ref['topic'].split(':')[-1]} v{ref['originator_version']} of "
+                        f"{ref['originator_id']})" if ref.get("topic") else "")  # fmt: skip
+                yield f"  {name}: event {ref['notification_id']}{what}"
+        for which in ("latest", "given"):
+            check = log.get(which)
+            if check:
+                signed = "signed" if check["signed"] else "SIGNATURE DOES NOT VERIFY"
+                matches = "root matches" if check["matches"] else "ROOT DOES NOT MATCH"
+                yield f"  {which} checkpoint, size {check['tree_size']}: {signed}, {matches}"
+
+
+def proof_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
+    for service in found:
+        size = service["proofs"][0]["tree_size"] if service["proofs"] else "-"
+        yield (f"{service['service']}: {len(service['proofs'])} events of {service['plan']} "
+               f"in a tree of {size}")  # fmt: skip
+        for proof in service["proofs"]:
+            event = proof["event"]
+            yield (f"  leaf {proof['leaf_index']}: {event['topic'].split(':')[-1]} "
+                   f"v{event['originator_version']} ({len(proof['path'])} hashes)")  # fmt: skip
+        yield "  checkpoint:"
+        for line in service["checkpoint"].splitlines():
+            yield f"    {line}"

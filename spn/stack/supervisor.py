@@ -544,6 +544,7 @@ class Stack:
             SPN_DATABASE_URL=self.database_url,
             SPN_NAMESPACE=self.settings.namespace,
             SPN_HTTP_HOST=self.settings.http_host,
+            SPN_AUDIT_KEY_DIR=str(self.data_dir / "audit"),
             **smtp,
             **{f"SPN_{spec.name.upper()}_HTTP_PORT": str(port)},
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.conftest import EXAMPLES, Cli
+from tests.integration.test_audit import checkpoint_root, independent_root
 
 PLAN = EXAMPLES / "plans" / "harbor-view-elementary.yaml"
 
@@ -311,5 +312,34 @@ def test_history_joins_every_service_s_part_of_a_plan(running_stack: Cli, tmp_pa
     assert cli.run("replay", key).returncode == 2  # neither --as-of nor --version
     never = cli.run("replay", key, "--version", "99")
     assert never.returncode == 1 and "no_such_version" in never.stderr
+
+
+def test_audit_checkpoints_verify_and_an_export_checks_offline(running_stack: Cli, tmp_path: Path):
+    """After the history test: its plan's evidence, checked with the test's own code."""
+    cli = running_stack
+    kept = cli.run("audit", "checkpoint", "--out", str(tmp_path / "kept"))
+    assert kept.returncode == 0, kept.stderr
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == sorted(
+        f"{s}.{x}" for s in ("plans", "status", "rollup", "alerts") for x in ("checkpoint", "vkey"))
+    plans_checkpoint = str(tmp_path / "kept" / "plans.checkpoint")
+    checked = cli.run("audit", "verify", "--checkpoint", plans_checkpoint)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "plans: intact" in checked.stdout and "given checkpoint" in checked.stdout
+    assert "status: intact" in checked.stdout
+    proved = cli.run("audit", "prove", "riverside-high/2026-27")
+    assert proved.returncode == 0 and "plans: 4 events of riverside-high/2026-27" in proved.stdout
+    exported = cli.run("audit", "export", "riverside-high/2026-27", "--to", str(tmp_path / "ev"))
+    assert exported.returncode == 0, exported.stderr
+    for service in ("plans", "status"):
+        proofs = json.loads((tmp_path / "ev" / f"{service}.proofs.json").read_text())
+        note = (tmp_path / "ev" / f"{service}.checkpoint").read_text()
+        key = (tmp_path / "ev" / f"{service}.vkey").read_text().strip()
+        size, root = checkpoint_root(note, key)
+        assert proofs["proofs"]
+        for proof in proofs["proofs"]:
+            assert independent_root(proof["event"], proof["leaf_index"], size,
+                                    proof["path"]) == root  # fmt: skip
+    history = json.loads((tmp_path / "ev" / "history.json").read_text())
+    assert any(e["kind"] == "plan.adjusted" for e in history["entries"])
     unknown = cli.run("history", "nowhere-high/2026-27")
     assert unknown.returncode == 1 and "does not exist" in unknown.stderr

@@ -157,7 +157,7 @@ async def test_lists_answer_from_the_read_model(client, plans_service):
 async def test_health_reports_each_dependency(plans_service: PlansService):
     assert await plans_service.health() == {
         "nats": "ok", "database": "ok", "requests": "ok", "relay": "ok", "probe": "ok",
-        "gauges": "ok",
+        "gauges": "ok", "audit": "ok",
     }  # fmt: skip
 
 
