@@ -22,6 +22,7 @@ ROWS = (
     ("ingest p50 / p99", "ingest_p50_s", "s per chunk of 2,000"),
     ("period close (slowest)", "close_max_s", "s to every alert handed to SMTP"),
     ("  judged (slowest)", "judged_max_s", "s to every flag and case"),
+    ("replay p50 / p99", "replay_p50_ms", "ms, spn replay of a plan as of now"),
     ("raw ingest baseline", "raw_ingest_per_s", "reports/s (nats-py + psycopg)"),
     ("ingest / raw", "ingest_ratio", "ratio"),
     ("rebuild (rollup)", "rebuild_events_per_s", "events/s from the events stream"),
@@ -88,8 +89,8 @@ def print_table(results: Results, path: Path) -> None:
           f"{int(results.figures['reports'])} reports")  # fmt: skip
     for label, key, unit in ROWS:
         value = results.figures[key]
-        if key == "ingest_p50_s":
-            shown = f"{value:.2f} / {results.figures['ingest_p99_s']:.2f}"
+        if key in ("ingest_p50_s", "replay_p50_ms"):
+            shown = f"{value:.2f} / {results.figures[key.replace('p50', 'p99')]:.2f}"
         else:
             shown = f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
         print(f"  {label:<24} {shown:>14}  {unit}")

@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from contracts import plan_commands as cmd
+from contracts import replay as rp
 from contracts import status as st
 from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
@@ -243,6 +244,10 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
                 say(f"  {period}: {len(reports)} reports, closed in {results.closes[-1]:.1f}s "
                     f"(status {results.status_closes[-1]:.1f}s, judged "
                     f"{results.judged_closes[-1]:.1f}s, then alerts sent)")  # fmt: skip
+            say("  replaying plans as of now ...")
+            replays = await replay_times(client, [p.key for p in plans])
+            results.figures["replay_p50_ms"] = statistics.median(replays)
+            results.figures["replay_p99_ms"] = _percentile(replays, 0.99)
         say("  rebuilding the rollup's read models from the events stream ...")
         events, starting, seconds = await rebuild_rollup(stack, namespace, TIMEOUT)
         results.figures["rebuild_events"] = events
@@ -264,6 +269,22 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
     figures["raw_stream_read_per_s"] = await raw_stream_read(nats_url, namespace)
     figures["rebuild_ratio"] = figures["rebuild_events_per_s"] / figures["raw_stream_read_per_s"]
     return results
+
+
+async def replay_times(client: SpnClient, keys: list[str], count: int = 200) -> list[float]:
+    """Milliseconds of ``spn replay`` for ``count`` plans spread over the network: the
+    plan's document at now, then its figures and its flags and cases as of then."""
+    chosen = keys[:: max(1, len(keys) // count)][:count]
+    times = []
+    for key in chosen:
+        started, moment = time.perf_counter(), datetime.now(UTC)
+        await client.request(rp.ReplayPlanDocument(plan=key, as_of=moment))
+        await asyncio.gather(
+            client.request(rp.ReplayPlanStatus(plan=key, as_of=moment)),
+            client.request(rp.ReplayPlanRollup(plan=key, as_of=moment)),
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    return times
 
 
 async def _known(client: SpnClient, key: str) -> bool:
