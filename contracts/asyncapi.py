@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from contracts.audit import GetCheckpoint, ProvePlan, VerifyLog
 from contracts.base import Command, Versioned
 from contracts.export import file_name, versioned_contracts
 from contracts.plan_events import IntegrationEvent
@@ -47,6 +48,12 @@ PARAMETERS: dict[type[Versioned], dict[str, dict[str, Any]]] = {
         },
     },
 }
+ASKED = {"service": {
+    "description": "The service asked: plans, status, rollup or alerts; each answers for "
+    "its own log, in its own queue group",
+    "examples": ["status"],
+}}  # fmt: skip
+PARAMETERS |= {contract: ASKED for contract in (VerifyLog, ProvePlan, GetCheckpoint)}
 """What the SUBJECT_PARAMETERS of a contract (appended to its SUBJECT) stand for."""
 
 DESCRIPTION = f"""\
@@ -88,7 +95,10 @@ def subject_of(contract: type[Versioned]) -> str | None:
 
 
 def service_of(contract: type[Versioned]) -> str | None:
-    """The service that answers, takes or publishes it: ``cmd.plans.x`` -> ``plans``."""
+    """The service that answers, takes or publishes it: ``cmd.plans.x`` -> ``plans``;
+    None for a question every service answers (its subject ends with the service)."""
+    if getattr(contract, "SUBJECT_PARAMETERS", ()) == ("service",):
+        return None
     parts = (subject_of(contract) or "").split(".")
     return parts[1] if len(parts) > 1 else None
 
@@ -190,7 +200,9 @@ def message(contract: type[Versioned]) -> dict[str, Any]:
 
 def channel_description(contract: type[Versioned]) -> str:
     if issubclass(contract, Command):
-        return f"Request/reply (core NATS), answered by the {service_of(contract)} service."
+        answered = (f"the {service_of(contract)} service" if service_of(contract)
+                    else "the service the subject names, for its own log")  # fmt: skip
+        return f"Request/reply (core NATS), answered by {answered}."
     if contract is ActionStatusReported:
         return (
             f"Stored in the JetStream stream {inbox_stream(DEFAULT_NAMESPACE)}: the status "
@@ -216,7 +228,9 @@ def operation(contract: type[Versioned], name: str) -> dict[str, Any]:
     if service:
         found["tags"] = [{"name": service}]
     if issubclass(contract, Command):
-        found["bindings"] = {"nats": {"queue": service, "bindingVersion": NATS_BINDING_VERSION}}
+        if service:
+            found["bindings"] = {"nats": {"queue": service,
+                                          "bindingVersion": NATS_BINDING_VERSION}}  # fmt: skip
         found["reply"] = {
             "channel": ref("channels", f"{name}-reply"),
             "messages": [ref("channels", f"{name}-reply", "messages", f"{name}-reply")],

@@ -37,8 +37,15 @@ class LogVerified(Versioned):
     removed: list[EventRef]
     inserted: list[EventRef]
     latest: CheckpointCheck | None
+    checkpoints: int = Field(description="Stored checkpoints checked (signature and root)")
+    failed_checkpoints: list[CheckpointCheck] = Field(
+        description="Stored checkpoints whose signature or root does not hold"
+    )
     given: CheckpointCheck | None = Field(default=None, description="The checkpoint given")
-    verifier_key: str
+    verifier_key: str = Field(description="The key the service signs with now")
+    key_matches: bool | None = Field(
+        default=None, description="Whether it is the verifier key given (one kept outside)"
+    )
 
 
 class _AuditCommand(Command):
@@ -55,6 +62,10 @@ class VerifyLog(_AuditCommand):
     checkpoint: str | None = Field(
         default=None, max_length=10_000, description="A signed checkpoint note exported earlier"
     )
+    verifier_key: str | None = Field(
+        default=None, max_length=500,
+        description="The service's verifier key kept outside: checkpoints are checked with it",
+    )  # fmt: skip
 
 
 class StoredEventView(Part):
@@ -82,6 +93,7 @@ class PlanProofs(Versioned):
     plan: PlanKey
     checkpoint: str = Field(description="The signed checkpoint note the proofs are against")
     verifier_key: str
+    total: int = Field(description="The plan's events in the tree; a page holds some")
     proofs: list[InclusionProof]
 
 
@@ -90,6 +102,8 @@ class ProvePlan(_AuditCommand):
     SUBJECT = "qry.audit.prove"
     RESULT = PlanProofs
     plan: PlanKey
+    offset: int = Field(default=0, ge=0, description="The first of the plan's events")
+    limit: int = Field(default=200, ge=1, le=500, description="A page (the reply's size)")
 
 
 class CheckpointNote(Versioned):

@@ -4,10 +4,9 @@ approvals (plans), its figures as known then (status), its flags and support cas
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.base import Command, Part, Versioned
 from contracts.plan_commands import PlanSummary
@@ -23,7 +22,7 @@ class PlanAsOf(Versioned):
 
     SCHEMA_NAME = "plan-as-of"
     summary: PlanSummary
-    recorded_at: datetime = Field(description="When that version was recorded")
+    recorded_at: AwareDatetime = Field(description="When that version was recorded")
     approved_by: str | None
     adjustments: int
     plan: ImprovementPlan
@@ -36,7 +35,7 @@ class ReplayPlanDocument(Command):
     SUBJECT = "qry.plans.replay"
     RESULT = PlanAsOf
     plan: PlanKey
-    as_of: datetime | None = AS_OF
+    as_of: AwareDatetime | None = AS_OF
     version: int | None = Field(default=None, ge=1, description="The plan's version")
 
     @model_validator(mode="after")
@@ -71,9 +70,9 @@ class DiffPlanDocument(Command):
     RESULT = PlanDiff
     plan: PlanKey
     from_version: int | None = Field(default=None, ge=1)
-    from_time: datetime | None = None
+    from_time: AwareDatetime | None = None
     to_version: int | None = Field(default=None, ge=1)
-    to_time: datetime | None = Field(default=None, description="Unset with to_version: now")
+    to_time: AwareDatetime | None = Field(default=None, description="Unset with to_version: now")
 
     @model_validator(mode="after")
     def _a_start(self) -> DiffPlanDocument:
@@ -89,7 +88,7 @@ class PlanStatusAsOf(Versioned):
 
     SCHEMA_NAME = "plan-status-as-of"
     plan: PlanKey
-    as_of: datetime
+    as_of: AwareDatetime
     adopted: bool = Field(description="Whether status was following the plan by then")
     reports_recorded: int
     periods: dict[str, dict[str, Any]] = Field(description="Each period closed by then: its "
@@ -103,7 +102,7 @@ class ReplayPlanStatus(Command):
     SUBJECT = "qry.status.replay"
     RESULT = PlanStatusAsOf
     plan: PlanKey
-    as_of: datetime
+    as_of: AwareDatetime
 
 
 class CaseAsOf(Part):
@@ -120,7 +119,7 @@ class PlanRollupAsOf(Versioned):
 
     SCHEMA_NAME = "plan-rollup-as-of"
     plan: PlanKey
-    as_of: datetime
+    as_of: AwareDatetime
     flags: dict[str, str] = Field(description="Each rule raised and not cleared by then: "
                                   "the period it was raised")  # fmt: skip
     cases: list[CaseAsOf]
@@ -131,4 +130,4 @@ class ReplayPlanRollup(Command):
     SUBJECT = "qry.rollup.replay"
     RESULT = PlanRollupAsOf
     plan: PlanKey
-    as_of: datetime
+    as_of: AwareDatetime

@@ -259,7 +259,8 @@ class ServiceRuntime(ABC, Generic[A]):
         log = AuditLog(factory.datastore, self.name, recorder.events_table_name)
         log.create_tables()
         origin = f"spn/{self.settings.namespace}/{self.name}"
-        key = load_or_create_key(self.settings.audit_key_dir / f"{self.name}.ed25519")
+        key = load_or_create_key(self.settings.audit_key_dir / f"{self.name}.ed25519",
+                                 signed_before=log.latest_checkpoint() is not None)  # fmt: skip
         builder = AuditBuilder(log, key, origin, every=self.settings.audit_checkpoint_seconds)
         endpoints = AuditEndpoints(self.name, log, builder, verifier_key(origin, key),
                                    self.plan_aggregates)  # fmt: skip

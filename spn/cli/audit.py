@@ -4,9 +4,9 @@ checkpoints, prove a plan's events, export the checkpoints and a plan's evidence
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from contracts import audit as au
 from spn.cli import output
@@ -25,14 +25,15 @@ def _services(args: argparse.Namespace) -> list[str]:
 
 
 def verify(args: argparse.Namespace, settings: StackSettings) -> int:
-    note = _read(args.checkpoint) if args.checkpoint else None
+    services = _services(args)
+    kept = _kept(Path(args.checkpoint), services) if args.checkpoint else {}
 
     async def work(client: SpnClient) -> int:
         found = []
-        for service in _services(args):
-            given = note if note is not None and _origin(note).endswith(f"/{service}") else None
-            found.append(await client.request(au.VerifyLog(checkpoint=given), service,
-                                              timeout=SLOW))  # fmt: skip
+        for service in services:
+            note, key = kept.get(service, (None, None))
+            found.append(await client.request(au.VerifyLog(checkpoint=note, verifier_key=key),
+                                              service, timeout=SLOW))  # fmt: skip
         if args.json:
             output.emit_json(found)
         else:
@@ -43,21 +44,46 @@ def verify(args: argparse.Namespace, settings: StackSettings) -> int:
     return with_client(settings, work)
 
 
-def _read(path: str) -> str:
+def _kept(path: Path, services: list[str]) -> dict[str, tuple[str, str | None]]:
+    """The checkpoints (and verifier keys) kept outside, by service: a directory written by
+    ``spn audit checkpoint --out``, or one checkpoint file (its .vkey beside it, if any)."""
+    files = sorted(path.glob("*.checkpoint")) if path.is_dir() else [path]
+    kept: dict[str, tuple[str, str | None]] = {}
+    for file in files:
+        note = _read(file)
+        service = note.split("\n", 1)[0].rsplit("/", 1)[-1]
+        if service not in services:
+            raise InvalidInputError(f"{file} is a checkpoint of {note.split(chr(10), 1)[0]!r}, "
+                                    f"not of {', '.join(services)}")  # fmt: skip
+        key = file.with_suffix(".vkey")
+        kept[service] = (note, _read(key).strip() if key.exists() else None)
+    if not kept:
+        raise InvalidInputError(f"no checkpoint in {path}")
+    return kept
+
+
+def _read(path: Path) -> str:
     try:
-        return Path(path).read_text()
+        return path.read_text()
     except OSError as error:
-        raise InvalidInputError(f"cannot read checkpoint {path}: {error.strerror}") from None
+        raise InvalidInputError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _origin(note: str) -> str:
-    return note.split("\n", 1)[0]
+async def proofs(client: SpnClient, plan: str, service: str) -> dict[str, Any]:
+    """Every page of a plan's proofs in one service's log, against one checkpoint."""
+    found = await client.request(au.ProvePlan(plan=plan), service, timeout=SLOW)
+    while len(found["proofs"]) < found["total"]:
+        page = await client.request(au.ProvePlan(plan=plan, offset=len(found["proofs"])),
+                                    service, timeout=SLOW)  # fmt: skip
+        if page["checkpoint"] != found["checkpoint"]:  # signed again meanwhile: start over
+            return await proofs(client, plan, service)
+        found["proofs"] += page["proofs"]
+    return found
 
 
 def prove(args: argparse.Namespace, settings: StackSettings) -> int:
     async def work(client: SpnClient) -> int:
-        found = [await client.request(au.ProvePlan(plan=args.plan), s, timeout=SLOW)
-                 for s in _services(args) if s != "alerts"]  # fmt: skip
+        found = [await proofs(client, args.plan, s) for s in _services(args) if s != "alerts"]
         if args.json:
             output.emit_json(found)
         else:
@@ -92,14 +118,12 @@ def export(args: argparse.Namespace, settings: StackSettings) -> int:
 
     async def work(client: SpnClient) -> int:
         entries, missing = await timeline(client, args.plan)
-        proofs = await asyncio.gather(*(client.request(au.ProvePlan(plan=args.plan), s,
-                                                       timeout=SLOW)
-                                        for s in SERVICES if s != "alerts"))  # fmt: skip
+        proved = [await proofs(client, args.plan, s) for s in SERVICES if s != "alerts"]
         target.mkdir(parents=True, exist_ok=True)
         (target / "history.json").write_text(json.dumps(
             {"plan": args.plan, "entries": entries, "unanswered": missing}, indent=1,
             default=str))  # fmt: skip
-        for found in proofs:
+        for found in proved:
             service = found["service"]
             lines = [json.dumps(p["event"], sort_keys=True) + "\n" for p in found["proofs"]]
             (target / f"{service}.events.jsonl").write_text("".join(lines))
@@ -107,9 +131,9 @@ def export(args: argparse.Namespace, settings: StackSettings) -> int:
             (target / f"{service}.checkpoint").write_text(found["checkpoint"])
             (target / f"{service}.vkey").write_text(found["verifier_key"] + "\n")
         (target / "README.txt").write_text(EXPORT_README.format(plan=args.plan))
-        events = sum(len(p["proofs"]) for p in proofs)
+        events = sum(len(p["proofs"]) for p in proved)
         print(f"wrote {target}: {len(entries)} history entries, {events} events with their "
-              f"inclusion proofs and checkpoints of {', '.join(p['service'] for p in proofs)}")
+              f"inclusion proofs and checkpoints of {', '.join(p['service'] for p in proved)}")
         return 0
 
     return with_client(settings, work)
@@ -142,8 +166,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "back; exit 1 if any, or if a checkpoint's signature or root does not hold.",
     )  # fmt: skip
     checked.add_argument("--service", choices=SERVICES, help="one service (default: all)")
-    checked.add_argument("--checkpoint", metavar="FILE", help="a checkpoint kept outside "
-                         "the system (spn audit checkpoint --out)")  # fmt: skip
+    checked.add_argument("--checkpoint", metavar="PATH", help="checkpoints kept outside the "
+                         "system: the directory of spn audit checkpoint --out (each "
+                         "service's .checkpoint and .vkey), or one .checkpoint file")  # fmt: skip
     checked.add_argument("--json", action="store_true", help="print JSON for scripts")
     checked.set_defaults(handler=verify)
     proved = actions.add_parser("prove", help="inclusion proofs of a plan's events")

@@ -65,8 +65,11 @@ class SpnClient:
             message = await self._nc.request(target, command.to_json(),
                                              timeout=timeout or self.timeout)  # fmt: skip
         except NoRespondersError:
+            service = target.split(".")[2] if target.count(".") >= 2 else "its"
+            if service == "audit":
+                service = parameters[0] if parameters else service
             raise StackUnreachableError(
-                f"no service answers {target}: is the plans service running (`spn up`)?"
+                f"no service answers {target}: is the {service} service running (`spn up`)?"
             ) from None
         except NatsTimeoutError:
             raise StackUnreachableError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -64,8 +65,12 @@ def history(args: argparse.Namespace, settings: StackSettings) -> int:
     return with_client(settings, work)
 
 
+SERVICE_KINDS = {"plans": "plan"}  # a service's name as its kinds begin
+
+
 def _wanted(entry: dict[str, Any], kinds: list[str] | None, period: str | None) -> bool:
     kind = entry["kind"]
+    kinds = [SERVICE_KINDS.get(k, k) for k in kinds] if kinds else kinds
     if kinds and not any(kind == k or kind.startswith(f"{k}.") or kind.endswith(f".{k}")
                          for k in kinds):  # fmt: skip
         return False
@@ -75,7 +80,7 @@ def _wanted(entry: dict[str, Any], kinds: list[str] | None, period: str | None) 
 def moment(text: str) -> datetime:
     """A date is the end of that day (UTC); a date and time without a zone is UTC."""
     try:
-        if len(text) == 10:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
         found = datetime.fromisoformat(text)
     except ValueError:
@@ -140,7 +145,9 @@ def _show(found: dict[str, Any], as_json: bool,
 
 def _point(text: str) -> dict[str, Any]:
     """A version (a number) or a moment (a date, or a date and time)."""
-    return {"version": int(text)} if text.isdigit() else {"time": moment(text)}
+    if text.isdigit() and len(text) < 8:
+        return {"version": int(text)}
+    return {"time": moment(text)}
 
 
 Parsers = argparse._SubParsersAction  # type: ignore[type-arg]

@@ -462,12 +462,14 @@ def verify_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
                 what = (f" ({ref['topic'].split(':')[-1]} v{ref['originator_version']} of "
                         f"{ref['originator_id']})" if ref.get("topic") else "")  # fmt: skip
                 yield f"  {name}: event {ref['notification_id']}{what}"
-        for which in ("latest", "given"):
-            check = log.get(which)
-            if check:
-                signed = "signed" if check["signed"] else "SIGNATURE DOES NOT VERIFY"
-                matches = "root matches" if check["matches"] else "ROOT DOES NOT MATCH"
-                yield f"  {which} checkpoint, size {check['tree_size']}: {signed}, {matches}"
+        yield "  " + _checkpoints_line(log)
+        check = log.get("given")
+        if check:
+            signed = "signed" if check["signed"] else "SIGNATURE DOES NOT VERIFY"
+            matches = "root matches" if check["matches"] else "ROOT DOES NOT MATCH"
+            yield f"  given checkpoint, size {check['tree_size']}: {signed}, {matches}"
+        if log.get("key_matches") is False:
+            yield "  THE SERVICE SIGNS WITH ANOTHER KEY than the one kept"
 
 
 def proof_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
@@ -482,3 +484,13 @@ def proof_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
         yield "  checkpoint:"
         for line in service["checkpoint"].splitlines():
             yield f"    {line}"
+
+
+def _checkpoints_line(log: dict[str, Any]) -> str:
+    if not log["checkpoints"]:
+        return "NO CHECKPOINT YET: nothing vouches for the log (spn audit checkpoint signs one)"
+    failed = log["failed_checkpoints"]
+    if not failed:
+        return f"{log['checkpoints']} stored checkpoints checked, all signed and matching"
+    sizes = ", ".join(str(c["tree_size"]) for c in failed)
+    return f"{log['checkpoints']} stored checkpoints checked, {len(failed)} DO NOT HOLD ({sizes})"

@@ -321,11 +321,13 @@ def test_audit_checkpoints_verify_and_an_export_checks_offline(running_stack: Cl
     assert kept.returncode == 0, kept.stderr
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == sorted(
         f"{s}.{x}" for s in ("plans", "status", "rollup", "alerts") for x in ("checkpoint", "vkey"))
-    plans_checkpoint = str(tmp_path / "kept" / "plans.checkpoint")
-    checked = cli.run("audit", "verify", "--checkpoint", plans_checkpoint)
+    checked = cli.run("audit", "verify", "--checkpoint", str(tmp_path / "kept"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "plans: intact" in checked.stdout and "given checkpoint" in checked.stdout
-    assert "status: intact" in checked.stdout
+    assert "status: intact" in checked.stdout and "all signed and matching" in checked.stdout
+    one = cli.run("audit", "verify", "--service", "status", "--checkpoint",
+                  str(tmp_path / "kept" / "plans.checkpoint"))  # fmt: skip
+    assert one.returncode == 2 and "is a checkpoint of" in one.stderr
     proved = cli.run("audit", "prove", "riverside-high/2026-27")
     assert proved.returncode == 0 and "plans: 4 events of riverside-high/2026-27" in proved.stdout
     exported = cli.run("audit", "export", "riverside-high/2026-27", "--to", str(tmp_path / "ev"))

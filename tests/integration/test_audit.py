@@ -18,6 +18,7 @@ from psycopg import sql
 from contracts import audit as au
 from contracts import plan_commands as cmd
 from spn.cli.client import SpnClient
+from spn.cli.errors import RefusedError
 from tests.factories import plan_document
 from tests.integration.test_plans_service import import_request, register_network
 
@@ -135,3 +136,48 @@ async def test_leaves_rewritten_to_match_an_edit_break_the_signed_checkpoint(
     forged = kept["note"].replace(kept["note"].split("\n")[2], base64.b64encode(
         b"\x00" * 32).decode())  # fmt: skip
     assert not (await verified(approved, forged))["given"]["signed"]
+
+
+async def test_after_a_restart_a_rewritten_row_and_leaf_are_never_signed(
+    plans_settings, database_url, db_schema, nats_url, namespace
+):
+    """The row and its leaf changed together behind a stopped service: the restarted one
+    finds the stored leaves no longer give a signed root, signs nothing more, and verify
+    names the broken checkpoint."""
+    from prometheus_client import CollectorRegistry
+
+    from services.plans.bootstrap import PlansService
+    from services.shared.audit.log import leaf_of
+
+    first = PlansService(plans_settings, CollectorRegistry())
+    await first.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            await register_network(client)
+            kept = await client.request(au.GetCheckpoint(), "plans")
+    finally:
+        await first.stop()
+    events, leaves = (sql.Identifier(db_schema, t) for t in ("plans_events", "plans_audit_leaves"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(sql.SQL("SELECT notification_id, originator_id, originator_version, "
+                                   "topic, state FROM {} ORDER BY notification_id LIMIT 1")
+                           .format(events)).fetchone()  # fmt: skip
+        assert row is not None
+        changed = dict(zip(("notification_id", "originator_id", "originator_version", "topic",
+                            "state"), row, strict=True))  # fmt: skip
+        changed["state"] = bytes(changed["state"]).replace(b"State-Sea", b"Other Sea")
+        conn.execute(sql.SQL("UPDATE {} SET state = %s WHERE notification_id = %s").format(
+            events), (changed["state"], changed["notification_id"]))
+        conn.execute(sql.SQL("UPDATE {} SET leaf_hash = %s WHERE notification_id = %s").format(
+            leaves), (leaf_of(changed), changed["notification_id"]))
+    second = PlansService(plans_settings, CollectorRegistry())
+    await second.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            found = await verified(client, kept["note"])
+            assert not found["intact"] and not found["altered"]  # row and leaf agree...
+            assert found["failed_checkpoints"] and not found["given"]["matches"]  # not the root
+            with pytest.raises(RefusedError, match="audit_error"):
+                await client.request(au.GetCheckpoint(), "plans")
+    finally:
+        await second.stop()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.shared.audit.checkpoint import Checkpoint, sign
+from services.shared.audit.checkpoint import AuditError, Checkpoint, sign
 from services.shared.audit.log import AuditLog, leaf_of
 from services.shared.audit.merkle import Frontier
 from services.shared.tasks import Heartbeat
@@ -38,11 +38,16 @@ class AuditBuilder:
         self._last_id = 0
         self._signed = (0, 0.0)  # (tree size, when: monotonic)
         self._lock = threading.Lock()  # the task's thread and requests' threads
+        self.resumed = False
+        self.refusal: str | None = None  # why it signs nothing more
 
     async def run(self) -> None:
         """Until cancelled (its supervisor restarts it after a failure: it finds its
         place again from the stored leaves)."""
         await asyncio.to_thread(self._resume)
+        while self.refusal is not None:  # said by health until someone looks
+            self.heartbeat.trouble(self.refusal)
+            await asyncio.sleep(60)
         while True:
             with self.heartbeat.busy():
                 appended = await asyncio.to_thread(self.step)
@@ -55,17 +60,31 @@ class AuditBuilder:
             self._resume_unlocked()
 
     def _resume_unlocked(self) -> None:
+        """The frontier again from the stored leaves, each stored checkpoint's root checked
+        on the way: a tree that no longer gives a signed root is never signed again."""
         self.frontier = Frontier()
+        signed = {int(c["tree_size"]): bytes(c["root_hash"]) for c in self.audit.checkpoints()}
         for leaf in self.audit.leaf_hashes():
             self.frontier.append(leaf)
+            root = signed.get(self.frontier.size)
+            if root is not None and root != self.frontier.root():
+                self.refusal = (f"the stored leaves no longer give the root signed at tree size "
+                                f"{self.frontier.size}: the log was changed; run spn audit "
+                                "verify")  # fmt: skip
+                log.error("audit %s: %s", self.origin, self.refusal)
+                return
         _, self._last_id = self.audit.position()
-        latest = self.audit.latest_checkpoint()
-        self._signed = (int(latest["tree_size"]) if latest else 0, time.monotonic())
+        self._signed = (max(signed, default=0), time.monotonic())
+        self.resumed = True
 
     def step(self) -> int:
         """Append the next leaves; sign when due (a close, or the schedule). How many
         were appended."""
         with self._lock:
+            if not self.resumed:
+                self._resume_unlocked()
+                if self.refusal is not None:
+                    raise AuditError(self.refusal)
             rows = self._append()
             closed = any(row["topic"].endswith(self.closes) for row in rows)
             stale = time.monotonic() - self._signed[1] > self.every
@@ -77,6 +96,10 @@ class AuditBuilder:
         """Take every event stored so far into the tree and sign its checkpoint (unless
         the latest is of this size already)."""
         with self._lock:
+            if not self.resumed and self.refusal is None:
+                self._resume_unlocked()
+            if self.refusal is not None:
+                raise AuditError(self.refusal)
             while self._append():
                 pass
             if self.frontier.size > self._signed[0] or self.audit.latest_checkpoint() is None:
@@ -85,7 +108,11 @@ class AuditBuilder:
     def _append(self) -> list[dict]:
         rows = self.audit.stored_after(self._last_id, self.batch)
         if rows:
-            self.audit.append(self.frontier.size, rows)
+            try:
+                self.audit.append(self.frontier.size, rows)
+            except Exception:
+                self.resumed = False  # it may have been stored after all: resume first
+                raise
             for row in rows:
                 self.frontier.append(leaf_of(row))
             self._last_id = rows[-1]["notification_id"]

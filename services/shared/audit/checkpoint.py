@@ -21,12 +21,21 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from services.shared.errors import DomainError
+
 ED25519 = b"\x01"  # the signed-note signature type of Ed25519
 DASH = "\u2014"
 
 
 class CheckpointError(Exception):
     """A checkpoint that does not parse, or whose signature does not verify."""
+
+
+class AuditError(DomainError):
+    """The audit log cannot answer as asked: a checkpoint given that is not one, a log
+    that no longer matches its signed checkpoints."""
+
+    code = "audit_error"
 
 
 @dataclass(frozen=True)
@@ -88,17 +97,22 @@ def verify(note: str, verifier: str) -> Checkpoint:
 def parse(text: str, note: str) -> Checkpoint:
     lines = text.split("\n")
     try:
-        return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2]), note)
+        return Checkpoint(lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True),
+                          note)  # fmt: skip
     except (IndexError, ValueError) as error:
         raise CheckpointError(f"not a checkpoint: {text[:80]!r}") from error
 
 
-def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+def load_or_create_key(path: Path, signed_before: bool) -> Ed25519PrivateKey:
     """The signing key kept in ``path`` (32 raw bytes, base64), made on first use, readable
     by its owner only. It belongs outside the database: whoever can change the events must
-    not be able to sign."""
+    not be able to sign. A log with checkpoints signed before gets no new key: a missing
+    key file is an error to look into, not one to paper over."""
     if path.exists():
         return Ed25519PrivateKey.from_private_bytes(base64.b64decode(path.read_text()))
+    if signed_before:
+        raise AuditError(f"the audit signing key {path.resolve()} is missing, but this log "
+                         "has checkpoints signed with it: restore it")  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())

@@ -103,6 +103,10 @@ class AuditLog:
                                "ON CONFLICT (tree_size) DO NOTHING").format(self.checkpoints_table),
                            (size, root, note))  # fmt: skip
 
+    def checkpoints(self) -> list[Row]:
+        return self._rows(SQL("SELECT tree_size, root_hash, note FROM {0} ORDER BY tree_size")
+                          .format(self.checkpoints_table))  # fmt: skip
+
     def latest_checkpoint(self) -> Row | None:
         latest = SQL("SELECT tree_size, root_hash, note, created_at FROM {0} ORDER BY "
                      "tree_size DESC LIMIT 1").format(self.checkpoints_table)  # fmt: skip
@@ -125,7 +129,7 @@ class AuditLog:
                                 "ORDER BY leaf_index").format(self.leaves_table))  # fmt: skip
         found.leaves = len(stored)
         by_id = {r["notification_id"]: bytes(r["leaf_hash"]) for r in stored}
-        last = stored[-1]["notification_id"] if stored else 0
+        last = max(by_id, default=0)  # every stored event up to the last leaf's is checked
         seen: set[int] = set()
         after = -(2**63)  # a row inserted with any id, even below the first, is found
         while rows := self.stored_after(after, page):

@@ -81,6 +81,8 @@ class Levels:
 
 def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
     """The root a leaf and its path give (RFC 9162 2.1.3.2); compare with a checkpoint."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size}")
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
