@@ -14,6 +14,7 @@ from contracts.audit import GetCheckpoint, ProvePlan, VerifyLog
 from contracts.base import Command, Versioned
 from contracts.export import file_name, versioned_contracts
 from contracts.plan_events import IntegrationEvent
+from contracts.rebuild import RebuildReadModels
 from contracts.replies import Reply
 from contracts.status import (
     ActionStatusReported,
@@ -53,7 +54,8 @@ ASKED = {"service": {
     "its own log, in its own queue group",
     "examples": ["status"],
 }}  # fmt: skip
-PARAMETERS |= {contract: ASKED for contract in (VerifyLog, ProvePlan, GetCheckpoint)}
+PARAMETERS |= {contract: ASKED for contract in (VerifyLog, ProvePlan, GetCheckpoint,
+                                                RebuildReadModels)}
 """What the SUBJECT_PARAMETERS of a contract (appended to its SUBJECT) stand for."""
 
 DESCRIPTION = f"""\

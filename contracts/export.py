@@ -12,6 +12,7 @@ from contracts import (
     plan_commands,
     plan_events,
     plans,
+    rebuild,
     replay,
     replies,
     rollup,
@@ -24,7 +25,7 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
 MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts,
-           timeline, replay, audit)
+           timeline, replay, audit, rebuild)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

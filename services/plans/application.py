@@ -25,6 +25,7 @@ from services.plans.recorder import (
     PlansMemoryRecorder,
     PlansReadModels,
     PlansRecorder,
+    Row,
     directory_rows,
 )
 from services.shared.eventstore import find, process_recorder, retry_on_conflict
@@ -61,14 +62,19 @@ class PlansApplication(Application[UUID]):
         """Write every organization's and plan's row from the event store (after the read
         models were dropped, or on a store older than them), in one transaction: a rebuild
         cut short leaves the tables as they were; returns how many."""
+        rows = self.directory_from_store(page)
+        self.view.upsert(rows)  # a few rows per school: a state's fit
+        return len(rows)
+
+    def directory_from_store(self, page: int = 500) -> list[Row]:
+        """Every organization's and plan's row as the event store gives it."""
         topics = [get_topic(Organization.Registered),  # type: ignore[attr-defined]
                   get_topic(ImprovementPlan.Drafted)]  # type: ignore[attr-defined]  # fmt: skip
         start, aggregates = 1, list[Any]()
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
             aggregates += [self.repository.get(UUID(str(n.originator_id))) for n in notifications]
             start = notifications[-1].id + 1
-        self.view.upsert(directory_rows(aggregates))  # a few rows per school: a state's fit
-        return len(aggregates)
+        return directory_rows(aggregates)
 
     # -- organizations ---------------------------------------------------------------------
 

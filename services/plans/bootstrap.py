@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from services.plans.application import PlansApplication
 from services.plans.domain import ids
 from services.plans.endpoints import PlansEndpoints
+from services.plans.recorder import Row
 from services.plans.router import create_router
 from services.plans.translator import EventTranslator
 from services.shared.relay import Translate
@@ -42,6 +43,9 @@ class PlansService(ServiceRuntime[PlansApplication]):
         if self.app.view.incomplete() and self.app.recorder.max_notification_id():
             return self.app.rebuild_directory()
         return 0
+
+    def own_rows(self) -> tuple[list[str], list[Row]]:
+        return ["organizations", "plans"], self.app.directory_from_store()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         organization, plan_year = key.split("/", 1)

@@ -40,6 +40,16 @@ OWN_ROWS = "rollup:own-rows"
 """The tracking source of the rows rebuilt from the rollup's own events."""
 
 
+OWN_TOPICS = [
+    get_topic(SupportCase.Opened),  # type: ignore[attr-defined]
+    get_topic(OrganizationWaning.Raised),  # type: ignore[attr-defined]
+    get_topic(OrganizationWaning.Cleared),  # type: ignore[attr-defined]
+    get_topic(PerformanceMeasure.ValueReported),  # type: ignore[attr-defined]
+    get_topic(PeriodJudgment.Judged),  # type: ignore[attr-defined]
+]
+"""The rollup's own events its read-model rows come from."""
+
+
 class RollupApplication(Application[UUID]):
     name = "rollup"
 
@@ -198,19 +208,25 @@ class RollupApplication(Application[UUID]):
             for number, mine in sorted(by_owner.items(), key=lambda o: _tool_a_order(o[0]))
         ]
 
+    def own_rows(self, page: int = 500) -> list[Row]:
+        """The rows of the rollup's own aggregates (cases, flags, measure values, judged
+        periods), as the event store gives them."""
+        whose = {"flag": FirstVersions(self.repository, ("organization",)),
+                 "measure": FirstVersions(self.repository, ("plan", "measure"))}  # fmt: skip
+        start, rows = 1, list[Row]()
+        while notifications := self.recorder.select_notifications(start, page,
+                                                                  topics=OWN_TOPICS):  # fmt: skip
+            rows += [self._own_row(n, whose) for n in notifications]
+            start = notifications[-1].id + 1
+        return rows
+
     def rebuild_own_rows(self, page: int = 500) -> int:
         """Write the read-model rows of the rollup's own aggregates (cases, flags, measure
         values, judged periods) from its event store, a page at a time, from where the last
         rebuild got to (``OWN_ROWS``, tracked with the rows): after the read models were
         dropped (the tracking with them), a replay of the events stream raises nothing
         again, so these rows come from the events already stored. Returns how many."""
-        topics = [
-            get_topic(SupportCase.Opened),  # type: ignore[attr-defined]
-            get_topic(OrganizationWaning.Raised),  # type: ignore[attr-defined]
-            get_topic(OrganizationWaning.Cleared),  # type: ignore[attr-defined]
-            get_topic(PerformanceMeasure.ValueReported),  # type: ignore[attr-defined]
-            get_topic(PeriodJudgment.Judged),  # type: ignore[attr-defined]
-        ]
+        topics = OWN_TOPICS
         whose = {"flag": FirstVersions(self.repository, ("organization",)),
                  "measure": FirstVersions(self.repository, ("plan", "measure"))}  # fmt: skip
         start, written = self.position(OWN_ROWS) + 1, 0

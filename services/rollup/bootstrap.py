@@ -18,6 +18,7 @@ from services.rollup.domain.support_case import EffectivenessRule
 from services.rollup.domain.waning import WaningRules
 from services.rollup.endpoints import RollupEndpoints
 from services.rollup.exporter import DomainCollector, DomainExporter
+from services.rollup.recorder import Row
 from services.rollup.router import create_router
 from services.rollup.settings import RollupSettings
 from services.shared.relay import Translate
@@ -72,6 +73,9 @@ class RollupService(ServiceRuntime[RollupApplication]):
             "consumer": Background(consumer.run, consumer.heartbeat, consumer.consumer.measure_lag),
             "metrics": Background(self.exporter.run, self.exporter.heartbeat),
         }
+
+    def own_rows(self) -> tuple[list[str], list[Row]]:
+        return ["support_cases", "waning", "measure_values", "judged_periods"], self.app.own_rows()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         return self.app.plan_aggregates(key)

@@ -102,6 +102,10 @@ class ReadModelTables:
     def delete(self, keys: Sequence[Key]) -> None:
         raise NotImplementedError
 
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
+        """Every row of these tables replaced by ``rows``, in one transaction (a rebuild)."""
+        raise NotImplementedError
+
     def _updates(self, table: str, columns: Sequence[str]) -> list[str]:
         if table in self.FINAL:
             return []
@@ -176,6 +180,13 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
     def delete(self, keys: Sequence[Key]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._delete(curs, keys)
+
+    @RETRIED
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            for table in tables:
+                curs.execute(SQL("DELETE FROM {0}").format(self.table(table)))
+            self._write(curs, rows)
 
     def _delete(self, curs: Cursor[DictRow], keys: Sequence[Key]) -> None:
         """One statement for the keys of a one-column key; a key with more columns (or a
@@ -355,6 +366,13 @@ class MemoryReadModelRecorder(ReadModelTables, POPOProcessRecorder):
         typed = [self._typed(t, key) for t, key in keys]
         with self._database_lock:
             self._delete(typed)
+
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
+        typed = [self._typed(t, row) for t, row in rows]
+        with self._database_lock:
+            for table in tables:
+                self._tables[table].clear()
+            self._write(typed)
 
     def _typed(self, table: str, columns: Mapping[str, Any]) -> Row:
         """The row as PostgreSQL would store it (a KeyError for a table or column that is

@@ -33,8 +33,10 @@ from services.shared.audit.log import AuditLog
 from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.metrics import ServiceMetrics
+from services.shared.read_models import ReadModelTables, Row
+from services.shared.rebuild import RebuildEndpoints
 from services.shared.relay import Relay, Translate
-from services.shared.routes import create_router
+from services.shared.routes import Route, create_router
 from services.shared.settings import ServiceSettings
 from services.shared.streams import check_server, ensure_events_stream, ensure_stream
 from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
@@ -106,6 +108,11 @@ class ServiceRuntime(ABC, Generic[A]):
         assert self._nc is not None
         return DeadLetters(js, self.settings.namespace, self.metrics, self._nc.max_payload)
 
+    def own_rows(self) -> tuple[list[str], list[Row]]:
+        """The read models the service feeds from its own events, and the rows its event
+        store gives them (``spn rebuild``); none by default."""
+        return [], []
+
     def plan_aggregates(self, key: str) -> list[UUID]:
         """The aggregates of the service that hold a plan's events (``spn audit prove``)."""
         return []
@@ -141,7 +148,10 @@ class ServiceRuntime(ABC, Generic[A]):
             metrics=self.metrics,
         )
         self.broker.include_router(self.create_router())
-        audit = await asyncio.to_thread(self._audit)
+        audit, audit_routes = await asyncio.to_thread(self._audit)
+        rebuild = RebuildEndpoints(self.name, self._view(), self.own_rows)
+        self.broker.include_router(create_router(  # what every service answers for itself
+            self.metrics, self.settings.namespace, audit_routes + rebuild.routes()))
         relay = self.relay
         tasks = {
             "relay": Background(relay.run, relay.heartbeat,
@@ -250,7 +260,7 @@ class ServiceRuntime(ABC, Generic[A]):
         )
         self._database = ("ok" if reachable is None else f"unreachable: {reachable}", started)
 
-    def _audit(self) -> AuditBuilder:
+    def _audit(self) -> tuple[AuditBuilder, list[Route]]:
         """The audit log's tables, its builder (signing with the service's key) and its
         entry points."""
         factory, recorder = self.app.factory, self.app.recorder
@@ -264,9 +274,12 @@ class ServiceRuntime(ABC, Generic[A]):
         builder = AuditBuilder(log, key, origin, every=self.settings.audit_checkpoint_seconds)
         endpoints = AuditEndpoints(self.name, log, builder, verifier_key(origin, key),
                                    self.plan_aggregates)  # fmt: skip
-        self.broker.include_router(create_router(self.metrics, self.settings.namespace,
-                                                 endpoints.routes()))  # fmt: skip
-        return builder
+        return builder, endpoints.routes()
+
+    def _view(self) -> ReadModelTables:
+        view = self.app.recorder
+        assert isinstance(view, ReadModelTables), f"{self.name} keeps no read models"
+        return view
 
     def _relay_tracking(self) -> TrackingRecorder:
         """The relay's position, in ``<name>_relay_tracking``, on the application's pool."""

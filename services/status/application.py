@@ -20,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.utils import get_topic
 
 from services.shared import timeline
 from services.shared.eventstore import events_of, find, forget_cached, process_recorder
@@ -278,6 +279,26 @@ class StatusApplication(Application[UUID]):
         self.plan_row(key)
         return timeline.entries(events_of(self, PlanProgress.create_id(key)),
                                 status_timeline.DESCRIBED)  # fmt: skip
+
+    def own_rows(self, page: int = 500) -> list[Row]:
+        """Each adopted plan's row and each period close's figures, as the event store
+        gives them."""
+        topics = [get_topic(PlanProgress.Adopted),  # type: ignore[attr-defined]
+                  get_topic(PlanProgress.PeriodClosed)]  # type: ignore[attr-defined]  # fmt: skip
+        start, keys, rows = 1, dict[UUID, str](), list[Row]()
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            for notification in notifications:
+                event: Any = self.mapper.to_domain_event(notification)
+                if isinstance(event, PlanProgress.Adopted):  # type: ignore[attr-defined]
+                    keys[event.originator_id] = event.key
+                else:
+                    close = {"as_of": event.as_of, "figures": event.figures,
+                             "strategies": event.strategies}  # fmt: skip
+                    key = keys[event.originator_id]
+                    rows.append(("period_figures", {"plan": key, "period": event.period,
+                                                    "close": close}))  # fmt: skip
+            start = notifications[-1].id + 1
+        return _plan_rows(self.repository.get(i) for i in keys) + rows
 
     def progress_as_of(self, key: str, moment: datetime) -> dict[str, Any]:
         """The plan's figures as known at ``moment``, rebuilt from its events."""

@@ -25,6 +25,7 @@ from services.status.consumers import StatusConsumers
 from services.status.domain.plan_progress import PlanProgress
 from services.status.endpoints import StatusEndpoints
 from services.status.metrics import StatusMetrics
+from services.status.recorder import Row
 from services.status.router import create_router
 from services.status.settings import StatusSettings
 from services.status.translator import EventTranslator
@@ -54,6 +55,9 @@ class StatusService(ServiceRuntime[StatusApplication]):
     async def prepare(self, js: JetStreamContext) -> None:
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
+
+    def own_rows(self) -> tuple[list[str], list[Row]]:
+        return ["plans", "period_figures"], self.app.own_rows()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         return [PlanProgress.create_id(key)]

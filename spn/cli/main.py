@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
 from spn.bench import cli as bench_cli
-from spn.cli import audit, boards, commands, demo, history
+from spn.cli import audit, boards, commands, demo, history, rebuild
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=commands.contracts_export)
     history.add_parser(sub)
     audit.add_parser(sub)
+    rebuild.add_parser(sub)
     boards.add_parser(sub)
     return parser
 

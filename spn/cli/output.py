@@ -494,3 +494,19 @@ def _checkpoints_line(log: dict[str, Any]) -> str:
         return f"{log['checkpoints']} stored checkpoints checked, all signed and matching"
     sizes = ", ".join(str(c["tree_size"]) for c in failed)
     return f"{log['checkpoints']} stored checkpoints checked, {len(failed)} DO NOT HOLD ({sizes})"
+
+
+def rebuild_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
+    for service in found:
+        state = ("equal to its event store" if service["equal"] else
+                 "written again from its event store" if service["rewritten"] else
+                 "DIFFERS from its event store")  # fmt: skip
+        yield f"{service['service']}: {state}"
+        for table in service["tables"]:
+            yield (f"  {table['table']:<18} {table['live']:>7} rows, {table['rebuilt']:>7} from "
+                   f"the store: {table['missing']} missing, {table['extra']} extra, "
+                   f"{table['different']} different")  # fmt: skip
+            for example in table["examples"]:
+                yield f"    {example}"
+        if service["not_covered"]:
+            yield f"  not covered (fed by SPN_EVENTS): {', '.join(service['not_covered'])}"

@@ -343,5 +343,14 @@ def test_audit_checkpoints_verify_and_an_export_checks_offline(running_stack: Cl
                                     proof["path"]) == root  # fmt: skip
     history = json.loads((tmp_path / "ev" / "history.json").read_text())
     assert any(e["kind"] == "plan.adjusted" for e in history["entries"])
+
+    verified = cli.run("rebuild", "--verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "rollup: equal to its event store" in verified.stdout
+    assert "not covered (fed by SPN_EVENTS): " in verified.stdout
+    one = cli.run("rebuild", "status.period_figures", "--verify", "--json")
+    assert [t["table"] for t in json.loads(one.stdout)[0]["tables"]] == ["period_figures"]
+    wrong = cli.run("rebuild", "status.nothing", "--verify")
+    assert wrong.returncode == 1 and "unknown_read_model" in wrong.stderr
     unknown = cli.run("history", "nowhere-high/2026-27")
     assert unknown.returncode == 1 and "does not exist" in unknown.stderr
