@@ -27,7 +27,6 @@ import psycopg
 from psycopg import sql
 
 from contracts import plan_commands as cmd
-from contracts import replay as rp
 from contracts import status as st
 from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
@@ -37,6 +36,7 @@ from spn.bench.network import PLAN_YEAR, SyntheticNetwork
 from spn.bench.rebuild import raw_stream_read, rebuild_rollup
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
+from spn.cli.history import replayed
 from spn.cli.reports import publish_reports
 from spn.stack.supervisor import Stack
 
@@ -277,12 +277,8 @@ async def replay_times(client: SpnClient, keys: list[str], count: int = 200) -> 
     chosen = keys[:: max(1, len(keys) // count)][:count]
     times = []
     for key in chosen:
-        started, moment = time.perf_counter(), datetime.now(UTC)
-        await client.request(rp.ReplayPlanDocument(plan=key, as_of=moment))
-        await asyncio.gather(
-            client.request(rp.ReplayPlanStatus(plan=key, as_of=moment)),
-            client.request(rp.ReplayPlanRollup(plan=key, as_of=moment)),
-        )
+        started = time.perf_counter()
+        await replayed(client, key, datetime.now(UTC))  # what spn replay --as-of asks
         times.append((time.perf_counter() - started) * 1000)
     return times
 

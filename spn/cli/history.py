@@ -95,21 +95,31 @@ def replay(args: argparse.Namespace, settings: StackSettings) -> int:
     at = moment(args.as_of) if args.as_of else None
 
     async def work(client: SpnClient) -> int:
-        document = await client.request(rp.ReplayPlanDocument(plan=args.plan, as_of=at,
-                                                              version=args.version))  # fmt: skip
-        when = at or datetime.fromisoformat(document["recorded_at"])
-        status: Any
-        rollup: Any
-        status, rollup = await asyncio.gather(
-            client.request(rp.ReplayPlanStatus(plan=args.plan, as_of=when)),
-            client.request(rp.ReplayPlanRollup(plan=args.plan, as_of=when)),
-            return_exceptions=True,
-        )  # fmt: skip
-        found = {"plan": args.plan, "as_of": when.isoformat(), "document": document,
-                 "progress": _or_none(status), "rollup": _or_none(rollup)}  # fmt: skip
-        return _show(found, args.json, output.replay_lines)
+        return _show(await replayed(client, args.plan, at, args.version), args.json,
+                     output.replay_lines)  # fmt: skip
 
     return with_client(settings, work)
+
+
+async def replayed(client: SpnClient, plan: str, at: datetime | None,
+                   version: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """The plan then from its three services: asked at once for a moment; for a version,
+    its document first (its recorded time is the moment for the others)."""
+    document: Any = None
+    if at is None:
+        document = await client.request(rp.ReplayPlanDocument(plan=plan, version=version))
+        at = datetime.fromisoformat(document["recorded_at"])
+    asked = [client.request(rp.ReplayPlanStatus(plan=plan, as_of=at)),
+             client.request(rp.ReplayPlanRollup(plan=plan, as_of=at))]  # fmt: skip
+    if document is None:
+        asked.append(client.request(rp.ReplayPlanDocument(plan=plan, as_of=at)))
+    answers: list[Any] = await asyncio.gather(*asked, return_exceptions=True)
+    if document is None:
+        document = answers.pop()
+        if isinstance(document, BaseException):
+            raise document
+    return {"plan": plan, "as_of": at.isoformat(), "document": document,
+            "progress": _or_none(answers[0]), "rollup": _or_none(answers[1])}
 
 
 def _or_none(answer: Any) -> Any:
