@@ -51,3 +51,20 @@ def test_a_checkpoint_verifies_with_its_key_and_not_changed_or_with_another():
         verify(signed.note.replace("\n5\n", "\n6\n"), verifier_key("spn/test/plans", key))
     with pytest.raises(CheckpointError):
         verify(signed.note, verifier_key("spn/test/plans", other))
+
+
+def test_a_builder_that_finds_fewer_leaves_than_it_signed_refuses_to_sign():
+    """Leaves deleted behind the service: its tree is smaller than a signed checkpoint."""
+    from services.shared.audit.builder import AuditBuilder
+    from services.shared.audit.checkpoint import AuditError
+
+    class Store:
+        def checkpoints(self) -> list[dict]:
+            return [{"tree_size": 3, "root_hash": b"\x00" * 32}]
+
+        def leaf_hashes(self) -> list[bytes]:
+            return [leaf_hash(b"a"), leaf_hash(b"b")]
+
+    builder = AuditBuilder(Store(), Ed25519PrivateKey.generate(), "spn/test/plans")  # type: ignore[arg-type]
+    with pytest.raises(AuditError, match="leaves were removed"):
+        builder.sign_now()

@@ -73,6 +73,12 @@ class AuditBuilder:
                                 "verify")  # fmt: skip
                 log.error("audit %s: %s", self.origin, self.refusal)
                 return
+        if max(signed, default=0) > self.frontier.size:
+            self.refusal = (f"a checkpoint was signed at tree size {max(signed)}, but only "
+                            f"{self.frontier.size} leaves are stored: leaves were removed; "
+                            "run spn audit verify")  # fmt: skip
+            log.error("audit %s: %s", self.origin, self.refusal)
+            return
         _, self._last_id = self.audit.position()
         self._signed = (max(signed, default=0), time.monotonic())
         self.resumed = True
