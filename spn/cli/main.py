@@ -34,6 +34,9 @@ ENVIRONMENT = """environment:
   SPN_SMTP_HOST      an SMTP server for alerts (default: a local sink, .eml files under
                      $SPN_DATA_DIR/mail, on port $SPN_SMTP_SINK_PORT, 2525)
   SPN_STATUS_AUTO_CLOSE_DAYS  close each month this many days after it ends (5; 0: never)
+  SPN_PROMETHEUS     1: spn up also runs a Prometheus on $SPN_PROMETHEUS_PORT (9090);
+                     spn demo does when the prometheus binary is installed (0: never)
+  SPN_AUDIT_KEY_DIR  the services' checkpoint signing keys ($SPN_DATA_DIR/audit under spn up)
   SPN_USER           the person recorded as acting (default: login name)
 """
 
