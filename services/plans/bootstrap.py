@@ -11,8 +11,7 @@ from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 
 from services.plans.application import PlansApplication
-from services.plans.domain import ids
-from services.plans.endpoints import PlansEndpoints
+from services.plans.endpoints import PlansEndpoints, resolve_plan
 from services.plans.recorder import Row
 from services.plans.router import create_router
 from services.plans.translator import EventTranslator
@@ -48,8 +47,7 @@ class PlansService(ServiceRuntime[PlansApplication]):
         return ["organizations", "plans"], self.app.directory_from_store()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
-        organization, plan_year = key.split("/", 1)
-        return [ids.plan_id(organization, plan_year)]
+        return [resolve_plan(key)]
 
     def create_router(self) -> NatsRouter:
         endpoints = PlansEndpoints(self.app, self.wake_relay)

@@ -353,9 +353,7 @@ class RollupApplication(Application[UUID]):
         periods = set(plan_year_periods(plan_year))
         waning = events_of(self, OrganizationWaning.create_id(organization))
         cases = []
-        for case in self.view.support_cases(organization):
-            if case["recipient"] != organization or case["opened"] not in periods:
-                continue
+        for case in self._cases_of_year(organization, periods):
             status = replay.case_status_as_of(events_of(self, case["case_id"]), moment)
             if status is not None:
                 kept = {k: case[k] for k in ("addressed_to", "practice", "opened")}
@@ -381,11 +379,15 @@ class RollupApplication(Application[UUID]):
         organization, plan_year = key.split("/", 1)
         periods = set(plan_year_periods(plan_year))
         ids = [OrganizationWaning.create_id(organization)]
-        ids += [c["case_id"] for c in self.view.support_cases(organization)
-                if c["recipient"] == organization and c["opened"] in periods]  # fmt: skip
+        ids += [c["case_id"] for c in self._cases_of_year(organization, periods)]
         ids += [PerformanceMeasure.create_id(key, m["measure"])
                 for m in self.view.measures_of(organization) if m["plan_key"] == key]  # fmt: skip
         return ids
+
+    def _cases_of_year(self, organization: str, periods: set[str]) -> list[dict[str, Any]]:
+        """The support cases of an organization opened in one of these periods."""
+        return [c for c in self.view.support_cases(organization)
+                if c["recipient"] == organization and c["opened"] in periods]  # fmt: skip
 
     def list_flags(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
         """Flags of an organization and all beneath it (None: every one), in one period or

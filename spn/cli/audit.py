@@ -15,8 +15,9 @@ from spn.cli.commands import with_client
 from spn.cli.errors import InvalidInputError
 from spn.cli.history import timeline
 from spn.stack.settings import StackSettings
+from spn.stack.supervisor import SERVICES as STACK_SERVICES
 
-SERVICES = ("plans", "status", "rollup", "alerts")
+SERVICES = tuple(spec.name for spec in STACK_SERVICES)
 SLOW = 300.0  # seconds a verification of a large log may take
 
 

@@ -12,8 +12,9 @@ from spn.cli.client import SpnClient
 from spn.cli.commands import with_client
 from spn.cli.errors import InvalidInputError
 from spn.stack.settings import StackSettings
+from spn.stack.supervisor import SERVICES as STACK_SERVICES
 
-SERVICES = ("plans", "status", "rollup", "alerts")
+SERVICES = tuple(spec.name for spec in STACK_SERVICES)
 SLOW = 600.0  # seconds a rebuild of a large store may take
 
 

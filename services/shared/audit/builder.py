@@ -114,13 +114,14 @@ class AuditBuilder:
     def _append(self) -> list[dict]:
         rows = self.audit.stored_after(self._last_id, self.batch)
         if rows:
+            leaves = [leaf_of(row) for row in rows]
             try:
-                self.audit.append(self.frontier.size, rows)
+                self.audit.append(self.frontier.size, rows, leaves)
             except Exception:
                 self.resumed = False  # it may have been stored after all: resume first
                 raise
-            for row in rows:
-                self.frontier.append(leaf_of(row))
+            for leaf in leaves:
+                self.frontier.append(leaf)
             self._last_id = rows[-1]["notification_id"]
         return rows
 

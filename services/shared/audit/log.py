@@ -83,10 +83,11 @@ class AuditLog:
             "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(self.events), (notification_id, limit))  # fmt: skip
 
-    def append(self, first_index: int, rows: Sequence[Row]) -> None:
+    def append(self, first_index: int, rows: Sequence[Row], leaves: Sequence[bytes]) -> None:
         """The rows' leaves, from leaf ``first_index`` on (a concurrent appender fails on
         the primary key: one builder per service)."""
-        values = [(first_index + n, r["notification_id"], leaf_of(r)) for n, r in enumerate(rows)]
+        values = [(first_index + n, r["notification_id"], leaf)
+                  for n, (r, leaf) in enumerate(zip(rows, leaves, strict=True))]  # fmt: skip
         with self.datastore.transaction(commit=True) as cursor:
             insert = SQL("INSERT INTO {0} (leaf_index, notification_id, leaf_hash) VALUES "
                          "(%s, %s, %s)").format(self.leaves_table)  # fmt: skip
