@@ -19,12 +19,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -41,6 +43,20 @@ from spn.stack.settings import StackSettings
 
 POLL_INTERVAL = 0.3  # seconds between two looks at every process
 HEALTH_TIMEOUT = 2.0  # seconds a /health answer may take
+
+
+@contextmanager
+def signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored meanwhile (only the main thread can change them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 @dataclass(frozen=True)
@@ -402,6 +418,12 @@ class Stack:
         self.say(self.describe())
 
     def stop(self) -> None:
+        """Every part stopped (a service that hangs is killed after STOP_TIMEOUT); another
+        Ctrl-C or SIGTERM meanwhile is ignored, so it never leaves servers behind."""
+        with signals_ignored():
+            self._stop()
+
+    def _stop(self) -> None:
         if self.prometheus:
             self.prometheus.stop()
             self._stopped(self.prometheus)
@@ -441,6 +463,8 @@ class Stack:
                 time.sleep(POLL_INTERVAL)
             return 1
         except KeyboardInterrupt:
+            previous = signal.SIG_IGN  # from now on another Ctrl-C cannot cut the stop short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             self.say("stopping ...")
             return 0
         finally:

@@ -181,3 +181,17 @@ def test_a_service_that_keeps_exiting_stops_the_stack(tmp_path: Path):
     assert "stopped plans" in output and "stopped NATS" in output
     assert "stopped PostgreSQL" in output
     assert not port_open("127.0.0.1", int(up.env["SPN_NATS_PORT"]))
+
+
+def test_a_second_ctrl_c_while_stopping_leaves_no_server_behind(tmp_path: Path):
+    with spn_up(tmp_path) as up:
+        parts = [up.pid(name) for name in SERVICES]
+        os.killpg(up.process.pid, signal.SIGINT)
+        up.expect("stopping ...", timeout=10)
+        os.killpg(up.process.pid, signal.SIGINT)  # impatient: Ctrl-C again
+        assert up.process.wait(60) == 0, up.output()
+    output = up.output()
+    assert "stopped NATS" in output and "stopped PostgreSQL" in output, output
+    assert "interrupted" not in output
+    assert not any(alive(pid) for pid in parts)
+    assert not port_open("127.0.0.1", int(up.env["SPN_NATS_PORT"]))
