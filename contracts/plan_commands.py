@@ -48,11 +48,18 @@ class PlanSummary(Part):
     version: int
 
 
+class PlanReturn(Part):
+    by: OrgCode = Field(description="The organization that returned the plan to draft")
+    reason: str
+
+
 class PlanDetail(Versioned):
     SCHEMA_NAME = "plan-detail"
     summary: PlanSummary
     approved_by: OrgCode | None
     adjustments: int
+    returned: PlanReturn | None = Field(
+        default=None, description="Why the plan is back in draft, until submitted again")
     plan: ImprovementPlan
 
 

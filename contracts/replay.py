@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.base import Command, Part, Versioned
-from contracts.plan_commands import PlanSummary
+from contracts.plan_commands import PlanReturn, PlanSummary
 from contracts.plans import ImprovementPlan
 from contracts.status import PlanKey
 
@@ -25,6 +25,7 @@ class PlanAsOf(Versioned):
     recorded_at: AwareDatetime = Field(description="When that version was recorded")
     approved_by: str | None
     adjustments: int
+    returned: PlanReturn | None = Field(default=None, description="Why it was back in draft")
     plan: ImprovementPlan
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.utils import get_topic
 
 from contracts.periods import plan_year_periods
 from services.alerts import content
@@ -78,9 +79,9 @@ class AlertsApplication(Application[UUID]):
             raised[alert_id] = Alert(
                 key=fact.key, kind=fact.kind, organization=fact.organization,
                 period=fact.period, addressed_to=fact.addressed_to, details=dict(fact.details),
-                stale=self._stale(fact, at),
+                raised_at=at, stale=self._stale(fact, at),
             )  # fmt: skip
-            rows.append(_alert_row(raised[alert_id], at))
+            rows.append(row_of_alert(raised[alert_id]))
         processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
         processing.collect_events(*raised.values(), view_rows=rows)
         self._notify(self._record(processing))
@@ -161,14 +162,12 @@ class AlertsApplication(Application[UUID]):
             since=min(a["raised_at"] for a in alerts),
         )  # fmt: skip
         grouped = [find(self, UUID(i)) for i in ids]
-        rows = [_message_row(message, now)]
-        for alert, row in zip(grouped, alerts, strict=True):
-            alert.group(target, message.id)
-            complete = targets_of.get(alert.id, set()) <= set(alert.messages)
+        rows = [row_of_message(message)]
+        for alert in grouped:
+            complete = targets_of.get(alert.id, set()) <= set(alert.messages) | {target}
+            alert.group(target, message.id, complete, now)
             rows += [("alert_targets", {"alert_id": alert.id, "target": target,
-                                        "message": message.id}),
-                     ("alerts", {**row, "message": UUID(alert.message),
-                                 "completed_at": now if complete else None})]  # fmt: skip
+                                        "message": message.id}), row_of_alert(alert)]  # fmt: skip
         self.save(message, *grouped, view_rows=rows)
         return message
 
@@ -185,14 +184,14 @@ class AlertsApplication(Application[UUID]):
         message = self._message(message_id)
         policy = self.webhook_policy if message.channel == "webhook" else self.policy
         message.attempted(at=at, error=error, policy=policy, final=final)
-        self.save(message, view_rows=[_message_row(message, at)])
+        self.save(message, view_rows=[row_of_message(message)])
         return message
 
     @retry_on_conflict
     def resend(self, message_id: UUID, at: datetime, by: str) -> Message:
         message = self._message(message_id)
         message.resend(at=at, by=by)
-        self.save(message, view_rows=[_message_row(message, at)])
+        self.save(message, view_rows=[row_of_message(message)])
         return message
 
     def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
@@ -229,6 +228,26 @@ class AlertsApplication(Application[UUID]):
             found += alerts_timeline.message_entries(events_of(self, message_id))
         return sorted(found, key=lambda e: (e["at"], e["kind"]))
 
+    def own_rows(self, page: int = 500) -> list[Row]:
+        """Each alert's row and targets and each message's row, as the store gives them."""
+        topics = [get_topic(Alert.Raised), get_topic(Message.Composed)]  # type: ignore[attr-defined]
+        ids: list[UUID] = []
+        start = 1
+        while notifications := self.recorder.select_notifications(start, page, topics=topics):
+            ids += [n.originator_id for n in notifications]  # type: ignore[misc]
+            start = notifications[-1].id + 1
+        rows: list[Row] = []
+        for some_id in ids:
+            aggregate: Alert | Message = self.repository.get(some_id)
+            if isinstance(aggregate, Alert):
+                rows.append(row_of_alert(aggregate))
+                rows += [("alert_targets", {"alert_id": aggregate.id, "target": target,
+                                            "message": UUID(message)})
+                         for target, message in aggregate.messages.items()]  # fmt: skip
+            else:
+                rows.append(row_of_message(aggregate))
+        return rows
+
     def message_row(self, some_id: UUID) -> dict[str, Any]:
         """The message of this id, or the one this alert went out in."""
         found = self.view.message(some_id)
@@ -246,16 +265,17 @@ class AlertsApplication(Application[UUID]):
         return message
 
 
-def _alert_row(alert: Alert, at: datetime) -> Row:
+def row_of_alert(alert: Alert) -> Row:
     return "alerts", {
         "alert_id": alert.id, "key": alert.key, "kind": alert.kind,
         "organization": alert.organization, "period": alert.period,
-        "addressed_to": alert.addressed_to, "raised_at": at, "details": alert.details,
-        "message": None, "completed_at": at if alert.stale else None,
+        "addressed_to": alert.addressed_to, "raised_at": alert.raised_at,
+        "details": alert.details, "message": alert.message and UUID(alert.message),
+        "completed_at": alert.completed_at,
     }  # fmt: skip
 
 
-def _message_row(message: Message, at: datetime) -> Row:
+def row_of_message(message: Message) -> Row:
     return "messages", {
         "message_id": message.id, "recipient": message.recipient, "channel": message.channel,
         "target": message.target,
@@ -265,5 +285,5 @@ def _message_row(message: Message, at: datetime) -> Row:
         "next_attempt": message.next_attempt if message.status == "pending" else None,
         "last_error": message.last_error, "composed_at": message.created_on,
         "raised_at": message.since,
-        "delivered_at": at if message.status == "delivered" else None,
+        "delivered_at": message.delivered_at,
     }  # fmt: skip

@@ -9,6 +9,7 @@ from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
+from services.alerts import translator
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import SmtpChannel, WebhookChannel
 from services.alerts.consumers import AlertsConsumer
@@ -17,8 +18,10 @@ from services.alerts.domain.message import RetryPolicy
 from services.alerts.domain.preferences import Preference
 from services.alerts.endpoints import AlertsEndpoints
 from services.alerts.metrics import AlertsMetrics
+from services.alerts.recorder import Row
 from services.alerts.router import create_router
 from services.alerts.settings import AlertsSettings
+from services.shared.rebuild import StreamFed
 from services.shared.relay import Translate
 from services.shared.runtime import Background, ServiceRuntime
 
@@ -45,6 +48,14 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
 
     def translator(self) -> Translate:
         return lambda domain_event: None  # its events are its own (no integration events yet)
+
+    OWN_TABLES = ("alerts", "alert_targets", "messages")
+
+    def own_rows(self) -> list[Row]:
+        return self.app.own_rows()
+
+    def stream_fed(self) -> StreamFed:
+        return StreamFed(translator.STREAM_TABLES, translator.rows_of)
 
     def create_router(self) -> NatsRouter:
         endpoints = AlertsEndpoints(self.app, self.wake_relay, SmtpChannel(self.settings))

@@ -143,6 +143,17 @@ def read(relative_subject: str, body: bytes) -> list[Row | Fact] | ValidationErr
     return read_event(DATED, relative_subject, body)
 
 
+def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:
+    """Only the directory rows of an integration event (a rebuild of the directory)."""
+    found = read(relative_subject, body)
+    return found if isinstance(found, ValidationError) else [
+        f for f in found if not isinstance(f, Fact)]  # fmt: skip
+
+
+STREAM_TABLES = ["contacts", "strategies", "figures", "cases"]
+"""The read models other services' events feed (each row from one event)."""
+
+
 def _dated(reader: Callable[[Any], Found]) -> Callable[[Any], Found]:
     """The reader, its facts dated by the event's recorded time."""
 

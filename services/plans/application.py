@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -28,7 +28,12 @@ from services.plans.recorder import (
     Row,
     directory_rows,
 )
-from services.shared.eventstore import find, process_recorder, retry_on_conflict
+from services.shared.eventstore import (
+    aggregate_as_of,
+    find,
+    process_recorder,
+    retry_on_conflict,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Outcome:
 
 class PlansApplication(Application[UUID]):
     name = "plans"
+    snapshotting_intervals: ClassVar[dict[Any, int]] = {ImprovementPlan: 10}
 
     def construct_recorder(self) -> ProcessRecorder:
         return process_recorder(self, PlansRecorder, PlansMemoryRecorder)
@@ -169,22 +175,24 @@ class PlansApplication(Application[UUID]):
     def plan_as_of(self, plan_id: UUID, as_of: datetime | None = None,
                    version: int | None = None) -> tuple[ImprovementPlan, datetime]:  # fmt: skip
         """The plan as it stood after a version, or after every event recorded at or
-        before a moment, rebuilt from its events; and when that version was recorded."""
-        events: list[Any] = list(self.plan_history(plan_id))
-        if version is None:
-            assert as_of is not None
-            upto = [e for e in events if e.timestamp <= as_of]
-            if not upto:
-                raise NoSuchVersionError(f"plan {plan_id} was first recorded at "
-                                         f"{events[0].timestamp:%Y-%m-%d %H:%M:%S} UTC, "
-                                         f"after {as_of:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
-            version = upto[-1].originator_version
-        if not 1 <= version <= len(events):
-            raise NoSuchVersionError(f"plan {plan_id} has versions 1 to {len(events)}, not "
+        before a moment, rebuilt from its events (from the latest snapshot of then, so a
+        year of adjustments is not replayed whole); and when that version was recorded."""
+        latest = self.get_plan(plan_id).version
+        if version is not None and not 1 <= version <= latest:
+            raise NoSuchVersionError(f"plan {plan_id} has versions 1 to {latest}, not "
                                      f"{version}")  # fmt: skip
-        plan: Any = self.repository.get(plan_id, version=version)
+        if version is not None:
+            plan: Any = self.repository.get(plan_id, version=version)
+        else:
+            assert as_of is not None
+            plan = aggregate_as_of(self, plan_id, as_of)
+            if plan is None:
+                first: Any = next(iter(self.events.get(plan_id, limit=1)))
+                raise NoSuchVersionError(f"plan {plan_id} was first recorded at "
+                                         f"{first.timestamp:%Y-%m-%d %H:%M:%S} UTC, "
+                                         f"after {as_of:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         assert isinstance(plan, ImprovementPlan)
-        return plan, events[version - 1].timestamp
+        return plan, plan.modified_on
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -43,8 +43,10 @@ class PlansService(ServiceRuntime[PlansApplication]):
             return self.app.rebuild_directory()
         return 0
 
-    def own_rows(self) -> tuple[list[str], list[Row]]:
-        return ["organizations", "plans"], self.app.directory_from_store()
+    OWN_TABLES = ("organizations", "plans")
+
+    def own_rows(self) -> list[Row]:
+        return self.app.directory_from_store()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         return [resolve_plan(key)]

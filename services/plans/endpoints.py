@@ -107,7 +107,7 @@ class PlansEndpoints:
         detail = translator.plan_detail(plan)
         return rp.PlanAsOf(summary=detail.summary, recorded_at=recorded,
                            approved_by=detail.approved_by, adjustments=detail.adjustments,
-                           plan=detail.plan)  # fmt: skip
+                           returned=detail.returned, plan=detail.plan)  # fmt: skip
 
     def diff(self, request: rp.DiffPlanDocument) -> rp.PlanDiff:
         plan_id = resolve_plan(request.plan)

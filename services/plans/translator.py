@@ -11,7 +11,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from contracts import organizations as org_contracts
 from contracts import plan_events as evt
-from contracts.plan_commands import HistoryEntry, PlanDetail, PlanHistory, PlanSummary
+from contracts.plan_commands import HistoryEntry, PlanDetail, PlanHistory, PlanReturn, PlanSummary
 from contracts.plans import ImprovementPlan as PlanDocument
 from services.plans.application import PlansApplication
 from services.plans.domain.organization import Organization
@@ -69,6 +69,7 @@ def plan_detail(plan: ImprovementPlan) -> PlanDetail:
         summary=plan_summary(plan),
         approved_by=plan.approved_by,
         adjustments=plan.adjustment_count,
+        returned=PlanReturn(**plan.returned) if plan.returned else None,
         plan=PlanDocument.model_validate(plan.document),
     )
 

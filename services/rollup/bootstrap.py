@@ -21,6 +21,7 @@ from services.rollup.exporter import DomainCollector, DomainExporter
 from services.rollup.recorder import Row
 from services.rollup.router import create_router
 from services.rollup.settings import RollupSettings
+from services.shared.rebuild import StreamFed
 from services.shared.relay import Translate
 from services.shared.runtime import Background, ServiceRuntime
 
@@ -74,8 +75,13 @@ class RollupService(ServiceRuntime[RollupApplication]):
             "metrics": Background(self.exporter.run, self.exporter.heartbeat),
         }
 
-    def own_rows(self) -> tuple[list[str], list[Row]]:
-        return ["support_cases", "waning", "measure_values", "judged_periods"], self.app.own_rows()
+    OWN_TABLES = ("support_cases", "waning", "measure_values", "judged_periods")
+
+    def own_rows(self) -> list[Row]:
+        return self.app.own_rows()
+
+    def stream_fed(self) -> StreamFed:
+        return StreamFed(translator.STREAM_TABLES, translator.rows_of)
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         return self.app.plan_aggregates(key)

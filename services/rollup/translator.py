@@ -97,6 +97,9 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Iterator[Row]]]] = {
     st.ReportMissing.SUBJECT: (st.ReportMissing, _missing),
 }
 SUBJECTS = tuple(EVENTS)
+STREAM_TABLES = ["organizations", "plan_periods", "strategy_periods", "action_overdue",
+                 "milestone_slips", "missing_reports", "measures"]  # fmt: skip
+"""The read models other services' events feed (each row from one event)."""
 
 
 def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:

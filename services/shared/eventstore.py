@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -124,6 +125,25 @@ def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
         return method(*args, **kwargs)
 
     return wrapper
+
+
+def aggregate_as_of(app: Application[UUID], originator_id: UUID, moment: datetime) -> Any:
+    """The aggregate after every event recorded at or before ``moment`` (None if none
+    was): from its latest snapshot of a state of then, if the application takes them,
+    and the events after it."""
+    aggregate: Any = None
+    start: int | None = None
+    snapshots: Any = app.snapshots.get(originator_id, desc=True) if app.snapshots else ()
+    for snapshot in snapshots:
+        if snapshot.state["_modified_on"] <= moment:
+            aggregate, start = snapshot.mutate(None), snapshot.originator_version
+            break
+    event: Any
+    for event in app.events.get(originator_id, gt=start):
+        if event.timestamp > moment:
+            break
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def events_of(app: Application[UUID], originator_id: UUID) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,22 @@ if TYPE_CHECKING:
     from faststream._internal.basic_types import SettingField
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+"""A reply that decodes a year of a plan's events (a replay) holds tens of thousands of
+objects at once; with Python's default thresholds (700, 10, 10) collections run in the
+middle of it, promote them, and a full collection of the whole heap follows every few
+requests (23 ms measured at 100 plans, over 50 ms in a service that has run a year).
+Collections of the young run less often, full ones a tenth as often."""
+
+
+async def settle_garbage_collector() -> None:
+    """What the process has loaded by now stays (never scanned again); the thresholds
+    above from now on."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(service: ServiceRuntime, http_port: int) -> None:
     settings = service.settings
     logging.basicConfig(
@@ -27,7 +44,7 @@ def serve(service: ServiceRuntime, http_port: int) -> None:
         service.broker,
         asgi_routes=[health_route(service.health), metrics_route(service.registry)],
         on_startup=[service.start_dependencies],
-        after_startup=[service.serving],  # the broker has subscribed: healthy from now on
+        after_startup=[service.serving, settle_garbage_collector],  # healthy from now on
         after_shutdown=[service.stop_dependencies],
     )
     options: dict[str, SettingField] = {"host": settings.http_host, "port": http_port}

@@ -44,6 +44,21 @@ Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Positions:
+    """The last event a store holds, and the last message it tracked of each source."""
+
+    events: int
+    tracked: tuple[tuple[str, int], ...] = ()
+
+    def of(self, source: str) -> int:
+        return dict(self.tracked).get(source, 0)
+
+
+class StoreMovedError(RuntimeError):
+    """The store took events or messages since the rows of a rebuild were worked out."""
+
+
+@dataclass(frozen=True)
 class Query:
     """Rows of one table where every condition holds, in order."""
 
@@ -102,8 +117,16 @@ class ReadModelTables:
     def delete(self, keys: Sequence[Key]) -> None:
         raise NotImplementedError
 
-    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
-        """Every row of these tables replaced by ``rows``, in one transaction (a rebuild)."""
+    def positions(self, sources: Sequence[str]) -> Positions:
+        """Where the tables stand: the last event stored, and the last message tracked of
+        each source."""
+        raise NotImplementedError
+
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row],
+                       at: Positions | None = None) -> None:  # fmt: skip
+        """Every row of these tables replaced by ``rows``, in one transaction (a rebuild);
+        if ``at`` is given, only while the store still stands there (else StoreMovedError,
+        and nothing changed): nothing written since the rows were worked out is lost."""
         raise NotImplementedError
 
     def _updates(self, table: str, columns: Sequence[str]) -> list[str]:
@@ -182,8 +205,27 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             self._delete(curs, keys)
 
     @RETRIED
-    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
+    def positions(self, sources: Sequence[str]) -> Positions:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._positions(curs, sources)
+
+    def _positions(self, curs: Cursor[DictRow], sources: Sequence[str]) -> Positions:
+        curs.execute(self.max_notification_id_statement)
+        found = curs.fetchone()
+        events = (found["max"] if found else None) or 0
+        return Positions(events, tuple((s, self._max_tracking_id(s, curs) or 0) for s in sources))
+
+    @RETRIED
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row],
+                       at: Positions | None = None) -> None:  # fmt: skip
         with self.datastore.transaction(commit=True) as curs:
+            if at is not None:  # the writers wait until this commits (or its lock times out)
+                for statement in self.lock_table_statements:
+                    curs.execute(statement)
+                curs.execute(SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+                    Identifier(self.datastore.schema), Identifier(self.tracking_table_name)))
+                if self._positions(curs, [s for s, _ in at.tracked]) != at:
+                    raise StoreMovedError("the store moved on; nothing written")
             for table in tables:
                 curs.execute(SQL("DELETE FROM {0}").format(self.table(table)))
             self._write(curs, rows)
@@ -367,9 +409,20 @@ class MemoryReadModelRecorder(ReadModelTables, POPOProcessRecorder):
         with self._database_lock:
             self._delete(typed)
 
-    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row]) -> None:
+    def positions(self, sources: Sequence[str]) -> Positions:
+        with self._database_lock:
+            return self._positions(sources)
+
+    def _positions(self, sources: Sequence[str]) -> Positions:
+        return Positions(len(self._stored_events),
+                         tuple((s, self._max_tracking_ids[s] or 0) for s in sources))  # fmt: skip
+
+    def replace_tables(self, tables: Sequence[str], rows: Sequence[Row],
+                       at: Positions | None = None) -> None:  # fmt: skip
         typed = [self._typed(t, row) for t, row in rows]
         with self._database_lock:
+            if at is not None and self._positions([s for s, _ in at.tracked]) != at:
+                raise StoreMovedError("the store moved on; nothing written")
             for table in tables:
                 self._tables[table].clear()
             self._write(typed)

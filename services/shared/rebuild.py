@@ -1,25 +1,82 @@
-"""The one rebuild mechanism of every service: the rows its own event store gives for
-the read models it feeds from its own events, compared row by row with the tables, and
-written again in one transaction unless only verifying."""
+"""The one rebuild mechanism of every service: the rows its event store gives the read
+models it feeds from its own events, and the rows the events stream (``SPN_EVENTS``) gives
+the ones fed by other services' events, compared row by row with the tables and written
+again in one transaction unless only verifying.
+
+Nothing the service writes meanwhile is lost: the rows are worked out for one position of
+the store (its last event, the last stream message it tracked), and the tables are only
+written while the store still stands there (``StoreMovedError`` otherwise). If it moved,
+the stream is read on from where it was and the store's own rows worked out again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import ValidationError
 
 from contracts import rebuild as rb
 from services.shared.errors import DomainError
-from services.shared.read_models import Query, ReadModelTables, Row
+from services.shared.read_models import Positions, Query, ReadModelTables, Row, StoreMovedError
 from services.shared.routes import Route
+from services.shared.stream_reader import StreamGapError, StreamReader
 
-OwnRows = Callable[[], tuple[list[str], list[Row]]]
-"""The tables a service feeds from its own events, and the rows its store gives them."""
+OwnRows = Callable[[], list[Row]]
+"""The rows a service's store gives the tables it feeds from its own events."""
+StreamRows = Callable[[str, bytes], "list[Row] | ValidationError"]
+"""The rows one integration event gives (its subject below the namespace, its body)."""
+Publish = Callable[[str, bytes], Awaitable[None]]
 EXAMPLES = 5
+ATTEMPTS = 10  # a store that moves on this often while a rebuild catches up: try later
+EVERY = 0.5  # seconds between two progress messages
 
 
 class UnknownReadModelError(DomainError):
     code = "unknown_read_model"
+
+
+class RebuildBusyError(DomainError):
+    code = "rebuild_busy"
+
+
+@dataclass(frozen=True)
+class StreamFed:
+    """Read models fed by other services' events: their tables, and the rows each event
+    gives them (the consumer's own translation; an event it cannot read gives none, as
+    the consumer dead-letters it)."""
+
+    tables: list[str]
+    rows_of: StreamRows
+
+
+@dataclass
+class Folded:
+    """The stream's rows as the tables would hold them, up to a stream sequence."""
+
+    upto: int = 0
+    held: dict[str, dict[tuple[str, ...], dict[str, Any]]] = field(default_factory=dict)
+
+    def rows(self) -> list[Row]:
+        return [(t, row) for t, rows in self.held.items() for row in rows.values()]
+
+
+def fold(view: ReadModelTables, folded: Folded, rows: Sequence[Row]) -> None:
+    """Upsert rows in stream order by the tables' own rules (a final row stays; a
+    conditional one changes only as its rule says)."""
+    for table, columns in rows:
+        held = folded.held.get(table)
+        if held is None:
+            continue
+        key = _key(columns, view.KEYS[table])
+        stored = held.get(key)
+        if stored is None:
+            held[key] = dict(columns)
+        elif view._may_update(table, stored):
+            stored.update({c: columns[c] for c in view._updates(table, list(columns))})
 
 
 def compare(view: ReadModelTables, table: str, rows: Sequence[dict[str, Any]]
@@ -53,32 +110,113 @@ def _plain(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+class Progress:
+    """Progress messages to the subject a request named (none if it named none)."""
+
+    def __init__(self, service: str, subject: str | None, publish: Publish):
+        self.service, self.subject, self.publish = service, subject, publish
+        self._last = 0.0
+
+    async def __call__(self, step: str, done: int, total: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.subject is None or (not force and now - self._last < EVERY):
+            return
+        self._last = now
+        shown = rb.RebuildProgress(service=self.service, step=step, done=done, total=total)
+        await self.publish(self.subject, shown.model_dump_json().encode())
+
+
 class RebuildEndpoints:
-    def __init__(self, service: str, view: ReadModelTables, own_rows: OwnRows):
+    def __init__(self, service: str, view: ReadModelTables, own: tuple[list[str], OwnRows],
+                 publish: Publish, stream: StreamReader | None = None,
+                 fed: StreamFed | None = None):  # fmt: skip
         self.service = service
         self.view = view
-        self.own_rows = own_rows
+        self.own_tables, self.own_rows = own
+        self.publish = publish
+        self.stream = stream if fed is not None else None
+        self.fed = fed
 
     def routes(self) -> list[Route]:
         return [(rb.RebuildReadModels, self.rebuild)]
 
-    def rebuild(self, request: rb.RebuildReadModels) -> rb.ReadModelsRebuilt:
-        tables, rows = self.own_rows()
-        if request.table is not None:
-            if request.table not in tables:
-                raise UnknownReadModelError(
-                    f"{self.service} rebuilds {', '.join(tables) or 'no read model'} from its "
-                    f"own events, not {request.table}")  # fmt: skip
-            tables = [request.table]
-            rows = [r for r in rows if r[0] == request.table]
-        by_table = {t: [r for name, r in rows if name == t] for t in tables}
-        compared = [compare(self.view, t, by_table[t]) for t in tables]
-        equal = all(c.missing == c.extra == c.different == 0 for c in compared)
-        rewrite = not request.verify and not equal
-        if rewrite:
-            self.view.replace_tables(tables, rows)
-        others = sorted(set(self.view.TABLES) - set(tables)) if request.table is None else []
+    async def rebuild(self, request: rb.RebuildReadModels) -> rb.ReadModelsRebuilt:
+        progress = Progress(self.service, request.progress, self.publish)
+        own_tables, fed_tables = await asyncio.to_thread(self._tables, request.table)
+        sources = [self.stream.stream] if self.stream and fed_tables else []
+        folded = Folded(held={t: {} for t in fed_tables})
+        problems: list[str] = []
+        for _ in range(ATTEMPTS):
+            at = await asyncio.to_thread(self.view.positions, sources)
+            await progress("own events", 0, at.events, force=True)
+            own = await asyncio.to_thread(self._own, own_tables)
+            if sources and not problems:
+                try:
+                    await self._read_on(folded, at.of(sources[0]), progress)
+                except StreamGapError as gap:
+                    problems.append(str(gap))
+            tables = own_tables + (fed_tables if not problems else [])
+            rows = own + (folded.rows() if not problems else [])
+            await progress("comparing", 0, len(tables), force=True)
+            done = await asyncio.to_thread(self._settle, tables, rows, at, request.verify)
+            if done is not None:
+                compared, rewritten = done
+                break
+        else:
+            raise RebuildBusyError(
+                f"{self.service} took new events all through {ATTEMPTS} tries to catch up; "
+                "try again when it is quieter")  # fmt: skip
+        not_rebuilt = fed_tables if problems else []
+        others = sorted(set(self.view.TABLES) - set(own_tables) - set(fed_tables))
         return rb.ReadModelsRebuilt(
-            service=self.service, verify=request.verify, equal=equal, rewritten=rewrite,
-            tables=compared, not_covered=others,
-        )
+            service=self.service, verify=request.verify,
+            equal=all(c.missing == c.extra == c.different == 0 for c in compared),
+            rewritten=rewritten, tables=compared, problems=problems,
+            not_rebuilt=not_rebuilt, not_covered=others if request.table is None else [],
+        )  # fmt: skip
+
+    def _tables(self, only: str | None) -> tuple[list[str], list[str]]:
+        own = list(self.own_tables)
+        fed = list(self.fed.tables) if self.fed else []
+        if only is None:
+            return own, fed
+        if only not in own + fed:
+            raise UnknownReadModelError(
+                f"{self.service} rebuilds {', '.join(own + fed) or 'no read model'}, not "
+                f"{only}")  # fmt: skip
+        return ([only], []) if only in own else ([], [only])
+
+    def _own(self, tables: list[str]) -> list[Row]:
+        if not tables:
+            return []
+        return [(t, r) for t, r in self.own_rows() if t in tables]
+
+    async def _read_on(self, folded: Folded, upto: int, progress: Any) -> None:
+        """The stream's rows folded on from where they were up to ``upto``."""
+        assert self.stream is not None and self.fed is not None
+        if upto <= folded.upto:
+            return
+        rows_of = self.fed.rows_of
+        async for batch in self.stream.read(folded.upto + 1, upto):
+            for subject, body in batch.messages:
+                found = rows_of(subject, body)
+                if not isinstance(found, ValidationError):
+                    fold(self.view, folded, found)
+            folded.upto = batch.last
+            await progress(self.stream.stream, batch.last, upto)
+        folded.upto = upto
+
+    def _settle(self, tables: list[str], rows: list[Row], at: Positions, verify: bool
+                ) -> tuple[list[rb.TableCompared], bool] | None:  # fmt: skip
+        """Compared and, unless verifying or equal, written; None if the store moved."""
+        compared = [compare(self.view, t, [r for name, r in rows if name == t])
+                    for t in tables]  # fmt: skip
+        equal = all(c.missing == c.extra == c.different == 0 for c in compared)
+        if verify or equal:
+            return (compared, False) if self.view.positions([s for s, _ in at.tracked]) == at \
+                else None  # fmt: skip
+        try:
+            self.view.replace_tables(tables, rows, at)
+        except StoreMovedError:
+            return None
+        return compared, True

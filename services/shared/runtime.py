@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 import nats
@@ -34,10 +34,11 @@ from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.metrics import ServiceMetrics
 from services.shared.read_models import ReadModelTables, Row
-from services.shared.rebuild import RebuildEndpoints
+from services.shared.rebuild import RebuildEndpoints, StreamFed
 from services.shared.relay import Relay, Translate
 from services.shared.routes import Route, create_router
 from services.shared.settings import ServiceSettings
+from services.shared.stream_reader import StreamReader
 from services.shared.streams import check_server, ensure_events_stream, ensure_stream
 from services.shared.tasks import Heartbeat, TaskFactory, TaskSupervisor
 
@@ -108,10 +109,17 @@ class ServiceRuntime(ABC, Generic[A]):
         assert self._nc is not None
         return DeadLetters(js, self.settings.namespace, self.metrics, self._nc.max_payload)
 
-    def own_rows(self) -> tuple[list[str], list[Row]]:
-        """The read models the service feeds from its own events, and the rows its event
-        store gives them (``spn rebuild``); none by default."""
-        return [], []
+    OWN_TABLES: ClassVar[tuple[str, ...]] = ()
+    """The read models the service feeds from its own events (``spn rebuild``)."""
+
+    def own_rows(self) -> list[Row]:
+        """The rows its event store gives the ``OWN_TABLES``."""
+        return []
+
+    def stream_fed(self) -> StreamFed | None:
+        """The read models other services' events feed, and the rows each event gives
+        them (``spn rebuild``, from ``SPN_EVENTS``); none by default."""
+        return None
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         """The aggregates of the service that hold a plan's events (``spn audit prove``)."""
@@ -149,7 +157,10 @@ class ServiceRuntime(ABC, Generic[A]):
         )
         self.broker.include_router(self.create_router())
         audit, audit_routes = await asyncio.to_thread(self._audit)
-        rebuild = RebuildEndpoints(self.name, self._view(), self.own_rows)
+        own = (list(self.OWN_TABLES), self.own_rows)
+        rebuild = RebuildEndpoints(self.name, self._view(), own,
+                                   self._nc.publish, StreamReader(js, self.settings.namespace),
+                                   self.stream_fed())  # fmt: skip
         self.broker.include_router(create_router(  # what every service answers for itself
             self.metrics, self.settings.namespace, audit_routes + rebuild.routes()))
         relay = self.relay

@@ -56,8 +56,10 @@ class StatusService(ServiceRuntime[StatusApplication]):
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
 
-    def own_rows(self) -> tuple[list[str], list[Row]]:
-        return ["plans", "period_figures"], self.app.own_rows()
+    OWN_TABLES = ("plans", "period_figures")
+
+    def own_rows(self) -> list[Row]:
+        return self.app.own_rows()
 
     def plan_aggregates(self, key: str) -> list[UUID]:
         return [PlanProgress.create_id(key)]

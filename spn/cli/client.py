@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -54,6 +57,17 @@ class SpnClient:
     ) -> None:
         if self._nc:
             await self._nc.close()
+
+    async def inbox(self, on_message: Callable[[bytes], None]) -> tuple[str, Subscription]:
+        """A fresh inbox subject and its subscription, each message's body to
+        ``on_message`` (progress a service publishes while it answers)."""
+        assert self._nc, "use SpnClient as an async context manager"
+        inbox = self._nc.new_inbox()
+
+        async def deliver(message: Msg) -> None:
+            on_message(message.data)
+
+        return inbox, await self._nc.subscribe(inbox, cb=deliver)
 
     async def request(self, command: Command, *parameters: str,
                       timeout: float | None = None) -> dict[str, Any]:  # fmt: skip

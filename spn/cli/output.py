@@ -52,6 +52,9 @@ def plan_lines(detail: dict[str, Any]) -> Iterable[str]:
     yield f"Plan {summary['key']}  status: {summary['status']}{approved}"
     yield f"  version {summary['version']}   id: {summary['id']}"
     yield f"  adjustments since approval: {detail['adjustments']}"
+    if detail.get("returned"):
+        returned = detail["returned"]
+        yield f"  returned to draft by {returned['by']}: {returned['reason']}"
     yield f"  date of plan {glance['date_of_plan']}  ESSA status {glance['essa_status']}  " + (
         f"Title I {glance['title_i']}"
     )
@@ -498,15 +501,18 @@ def _checkpoints_line(log: dict[str, Any]) -> str:
 
 def rebuild_lines(found: Sequence[dict[str, Any]]) -> Iterable[str]:
     for service in found:
-        state = ("equal to its event store" if service["equal"] else
-                 "written again from its event store" if service["rewritten"] else
-                 "DIFFERS from its event store")  # fmt: skip
-        yield f"{service['service']}: {state}"
+        state = ("equal to its events" if service["equal"] else
+                 "written again from its events" if service["rewritten"] else
+                 "DIFFERS from its events")  # fmt: skip
+        yield f"{service['service']}: {state}{' (in part)' if service['problems'] else ''}"
+        for problem in service["problems"]:
+            yield f"  NOT REBUILT {', '.join(service['not_rebuilt'])}: {problem}"
         for table in service["tables"]:
-            yield (f"  {table['table']:<18} {table['live']:>7} rows, {table['rebuilt']:>7} from "
-                   f"the store: {table['missing']} missing, {table['extra']} extra, "
+            yield (f"  {table['table']:<18} {table['live']:>7} rows, {table['rebuilt']:>7} "
+                   f"rebuilt: {table['missing']} missing, {table['extra']} extra, "
                    f"{table['different']} different")  # fmt: skip
             for example in table["examples"]:
                 yield f"    {example}"
         if service["not_covered"]:
-            yield f"  not covered (fed by SPN_EVENTS): {', '.join(service['not_covered'])}"
+            yield f"  not covered (a queue or a record of replies): " \
+                  f"{', '.join(service['not_covered'])}"

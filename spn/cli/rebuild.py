@@ -1,10 +1,16 @@
-"""``spn rebuild [SERVICE | SERVICE.READ-MODEL] [--verify]``: the read models a service
-feeds from its own events, compared row by row with what its event store gives, and
-written again from it unless only verifying."""
+"""``spn rebuild [SERVICE | SERVICE.READ-MODEL] [--verify]``: each read model of a service
+compared row by row with what its event store (or, for those other services' events
+feed, the events stream) gives, and written again from it unless only verifying; a
+progress bar on the terminal while it reads."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+from tqdm import tqdm
 
 from contracts import rebuild as rb
 from spn.cli import output
@@ -15,7 +21,38 @@ from spn.stack.settings import StackSettings
 from spn.stack.supervisor import SERVICES as STACK_SERVICES
 
 SERVICES = tuple(spec.name for spec in STACK_SERVICES)
-SLOW = 600.0  # seconds a rebuild of a large store may take
+SLOW = 1800.0  # seconds a rebuild of a large store may take
+
+
+class ProgressBar:
+    """One bar a step of a service's rebuild (on a terminal; plain lines in a log)."""
+
+    def __init__(self, service: str):
+        self.service = service
+        self.bar: tqdm[Any] | None = None
+        self.step = ""
+
+    def __call__(self, body: bytes) -> None:
+        try:
+            shown = rb.RebuildProgress.model_validate_json(body)
+        except ValidationError:
+            return
+        if shown.step != self.step:
+            self.close()
+            self.step = shown.step
+            self.bar = tqdm(total=shown.total or None, desc=f"{self.service}: {shown.step}",
+                            unit=" events" if shown.step != "comparing" else " tables",
+                            file=sys.stderr, leave=False, mininterval=0.5,
+                            disable=not sys.stderr.isatty())  # fmt: skip
+        if self.bar is not None:
+            self.bar.total = shown.total or None
+            self.bar.n = shown.done
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def rebuild(args: argparse.Namespace, settings: StackSettings) -> int:
@@ -27,18 +64,25 @@ def rebuild(args: argparse.Namespace, settings: StackSettings) -> int:
     async def work(client: SpnClient) -> int:
         found = []
         for name in services:
-            say = not args.json
-            if say:
-                print(f"{name}: {'checking' if args.verify else 'rebuilding'} ...", flush=True)
-            found.append(await client.request(
-                rb.RebuildReadModels(verify=args.verify, table=table or None), name,
-                timeout=SLOW))  # fmt: skip
+            if not args.json:
+                print(f"{name}: {'checking' if args.verify else 'rebuilding'} ...",
+                      file=sys.stderr, flush=True)  # fmt: skip
+            bar = ProgressBar(name)
+            inbox, subscription = await client.inbox(bar)
+            try:
+                found.append(await client.request(
+                    rb.RebuildReadModels(verify=args.verify, table=table or None,
+                                         progress=inbox), name, timeout=SLOW))  # fmt: skip
+            finally:
+                await subscription.unsubscribe()
+                bar.close()
         if args.json:
             output.emit_json(found)
         else:
             for line in output.rebuild_lines(found):
                 print(line)
-        return 0 if not args.verify or all(f["equal"] for f in found) else 1
+        whole = all(f["equal"] and not f["problems"] for f in found)
+        return 0 if whole or not (args.verify or any(f["problems"] for f in found)) else 1
 
     return with_client(settings, work)
 
@@ -46,11 +90,13 @@ def rebuild(args: argparse.Namespace, settings: StackSettings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rebuilt = sub.add_parser(
         "rebuild", help="write read models again from the event stores (or --verify them)",
-        description="Each read model a service feeds from its own events is compared row "
-        "by row with what its event store gives, and written again from it in one "
-        "transaction. Read models fed by other services' events (SPN_EVENTS) are listed "
-        "as not covered: drop them with the service's consumer and restart it to rebuild "
-        "them from the stream (README, Rebuilds). Exit 1 with --verify if any differs.",
+        description="Each read model of a service is compared row by row with what its "
+        "own event store gives (or, for the read models other services' events feed, "
+        "what the events stream SPN_EVENTS gives) and written again from it in one "
+        "transaction; nothing the service writes meanwhile is lost. A stream that lacks "
+        "messages (retention, a purge) is named and those read models are left as they "
+        "are (README, Rebuilds). Exit 1 if any differs with --verify, or if any could "
+        "not be rebuilt.",
     )  # fmt: skip
     rebuilt.add_argument("target", nargs="?", metavar="SERVICE[.READ-MODEL]",
                          help="plans, status, rollup or alerts, or one read model of one, "

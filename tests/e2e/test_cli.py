@@ -346,8 +346,11 @@ def test_audit_checkpoints_verify_and_an_export_checks_offline(running_stack: Cl
 
     verified = cli.run("rebuild", "--verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "rollup: equal to its event store" in verified.stdout
-    assert "not covered (fed by SPN_EVENTS): " in verified.stdout
+    for service in ("plans", "status", "rollup", "alerts"):
+        assert f"{service}: equal to its events" in verified.stdout, verified.stdout
+    assert "strategy_periods" in verified.stdout  # fed by the status service's events
+    assert ("not covered (a queue or a record of replies): parked_reports, report_outcomes"
+            in verified.stdout)
     one = cli.run("rebuild", "status.period_figures", "--verify", "--json")
     assert [t["table"] for t in json.loads(one.stdout)[0]["tables"]] == ["period_figures"]
     wrong = cli.run("rebuild", "status.nothing", "--verify")

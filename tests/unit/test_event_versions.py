@@ -6,27 +6,37 @@ both versions replays in order."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from services.alerts.application import AlertsApplication
+from services.alerts.domain.alert import Alert
+from services.plans.application import PlansApplication
+from services.plans.domain.plan import ImprovementPlan, PlanStatus
 from services.shared import timeline
 from services.shared.eventstore import events_of
 from services.status import timeline as status_timeline
 from services.status.application import StatusApplication
 from services.status.domain.plan_progress import PlanProgress
+from tests.factories import plan_document, with_change
 
 FROZEN = Path(__file__).resolve().parents[1] / "data" / "events" / "plan-progress-v1.json"
+
+
+def stored(row: dict) -> StoredEvent:
+    """A frozen row as the store holds it."""
+    return StoredEvent(originator_id=UUID(row["originator_id"]),
+                       originator_version=row["originator_version"], topic=row["topic"],
+                       state=row["state"].encode())  # fmt: skip
 
 
 def store_with_version_1_events() -> tuple[StatusApplication, UUID]:
     app = StatusApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     rows = json.loads(FROZEN.read_text())["events"]
-    app.recorder.insert_events([StoredEvent(
-        originator_id=UUID(r["originator_id"]), originator_version=r["originator_version"],
-        topic=r["topic"], state=r["state"].encode(),
-    ) for r in rows])  # fmt: skip
+    app.recorder.insert_events([stored(r) for r in rows])
     return app, UUID(rows[0]["originator_id"])
 
 
@@ -61,3 +71,87 @@ def test_a_store_of_both_versions_replays_in_order():
     assert [(r["report_id"], r["evidence"]) for r in reported] == [
         ("v1-report", []), ("v2-report", ["walk-through notes 2026-11-12.pdf"])]  # fmt: skip
     assert isinstance(again, PlanProgress)
+
+
+ALERTS_V1 = FROZEN.parent / "alerts-v1.json"
+
+
+def alerts_store_of_version_1() -> AlertsApplication:
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.recorder.insert_events([stored(r) for r in json.loads(ALERTS_V1.read_text())["events"]])
+    return app
+
+
+def test_version_1_alerts_replay_raised_at_their_timestamp_and_complete_once_grouped():
+    """Alert.Raised version 1 had no ``raised_at``, Alert.Grouped no ``complete`` or
+    ``at``: read through their upcasts, the alert was raised when its event was stored
+    and is complete once grouped (so a rebuild of the alerts table never sends it again)."""
+    app = alerts_store_of_version_1()
+    assert '"raised_at"' not in ALERTS_V1.read_text() and '"complete"' not in ALERTS_V1.read_text()
+    rows = {table: row for table, row in app.own_rows()}
+    [raised] = [e for e in app.recorder.select_notifications(1, 10) if "Alert.Raised" in e.topic]
+    alert = app.repository.get(raised.originator_id)
+    assert isinstance(alert, Alert) and alert.raised_at == alert.created_on
+    grouped = events_of(app, alert.id)[1]
+    assert rows["alerts"]["completed_at"] == grouped.timestamp
+    assert rows["alerts"]["message"] is not None and rows["messages"]["status"] == "delivered"
+    assert rows["messages"]["delivered_at"] is not None  # from the Delivered event's time
+    app.view.upsert([("contacts", {"code": "elm", "kind": "school", "name": "Elm",
+                                   "parent": "river", "liaison_name": "elm liaison",
+                                   "liaison_email": "elm@liaisons.example.org"}),
+                     ("contacts", {"code": "river", "kind": "lea", "name": "River"})])
+    app.view.replace_tables(["alerts", "alert_targets", "messages"], app.own_rows())
+    assert app.compose_due(datetime(2027, 1, 1, tzinfo=UTC), timedelta(0)) == []  # not again
+
+
+PLAN_V1 = FROZEN.parent / "plan-v1-snapshot.json"
+
+
+def plans_store_with_a_version_1_snapshot() -> tuple[PlansApplication, UUID]:
+    app = PlansApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    frozen = json.loads(PLAN_V1.read_text())
+    app.recorder.insert_events([stored(r) for r in frozen["events"]])
+    assert app.snapshots is not None
+    app.snapshots.recorder.insert_events([stored(frozen["snapshot"])])
+    return app, UUID(frozen["snapshot"]["originator_id"])
+
+
+def test_a_version_1_snapshot_is_read_through_the_aggregate_s_upcast():
+    """ImprovementPlan's state version 1 kept ``status`` as the enum (read back from JSON
+    as text) and no return; the snapshot of the approved plan, taken by the code of then,
+    reads as version 2: a PlanStatus, and no return (it was submitted again since)."""
+    app, plan_id = plans_store_with_a_version_1_snapshot()
+    state = json.loads(json.loads(PLAN_V1.read_text())["snapshot"]["state"])["state"]
+    assert "status" in state and "_status" not in state and "class_version" not in state
+    from_snapshot = app.repository.get(plan_id)
+    assert isinstance(from_snapshot, ImprovementPlan)
+    assert from_snapshot.status is PlanStatus.APPROVED and from_snapshot.version == 5
+    assert from_snapshot.returned is None and from_snapshot.approved_by == "lea"
+    returned = app.repository.get(plan_id, version=3)  # from the events alone (v1 events)
+    assert returned.status is PlanStatus.DRAFT
+    assert returned.returned == {"by": "lea", "reason": "Goal 1 needs a baseline"}
+
+
+def test_replay_as_of_a_moment_starts_from_the_snapshot_of_then_and_agrees_with_the_events():
+    app = PlansApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    for code, kind, parent in (("sea", "SEA", None), ("lea", "LEA", "sea"),
+                               ("school", "SCHOOL", "lea")):  # fmt: skip
+        app.register_organization(code=code, kind=kind, name=code, parent=parent, profile={})
+    doc = plan_document("school")
+    plan_id = app.import_plan(doc, by="Pat").id
+    app.submit_plan(plan_id, organization="school", by="Pat")
+    app.approve_plan(plan_id, organization="lea", by="Sam")
+    moments = []
+    for n in range(24):  # two snapshots (versions 10 and 20) on the way
+        doc = with_change(doc, ["direction", "mission"], f"Mission, take {n}.")
+        app.import_plan(doc, by="Pat", cause="Survey", justification=f"take {n}")
+        moments.append(app.get_plan(plan_id).modified_on)
+    assert app.snapshots is not None
+    assert [s.originator_version for s in app.snapshots.get(plan_id)] == [10, 20]
+    events = app.plan_history(plan_id)
+    for moment in (moments[3], moments[8], moments[17], moments[-1]):
+        plan, recorded = app.plan_as_of(plan_id, as_of=moment)
+        upto = [e for e in events if e.timestamp <= moment]
+        by_events = app.repository.get(plan_id, version=upto[-1].originator_version)
+        assert (plan.version, plan.document, recorded) == (
+            by_events.version, by_events.document, upto[-1].timestamp)

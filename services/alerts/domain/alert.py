@@ -3,6 +3,7 @@ outbox), then grouped into one message to its recipient."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -16,7 +17,25 @@ class Alert(Aggregate):
     def create_id(key: str) -> UUID:
         return uuid5(NAMESPACE, f"alert:{key}")
 
-    @event("Raised")
+    class Raised(Aggregate.Created):
+        """Version 2 added ``raised_at`` (the service's clock when it took the fact); a
+        version 1 event is read with its own timestamp."""
+
+        class_version = 2
+        key: str
+        kind: str
+        organization: str
+        period: str
+        addressed_to: str | None
+        details: dict[str, Any]
+        stale: bool
+        raised_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["raised_at"] = state["timestamp"]
+
+    @event(Raised)
     def __init__(
         self,
         *,
@@ -26,6 +45,7 @@ class Alert(Aggregate):
         period: str,
         addressed_to: str | None,
         details: dict[str, Any],
+        raised_at: datetime,
         stale: bool = False,
     ) -> None:
         self.key = key
@@ -37,18 +57,45 @@ class Alert(Aggregate):
         # directory as it is then: a liaison changed since takes effect
         self.details = details
         self.stale = stale  # older than the service's age limit when first seen: not sent
+        self.raised_at = raised_at
         self.messages: dict[str, str] = {}  # target (an address, a webhook) -> message
+        self._completed_at: datetime | None = None
 
     @property
     def message(self) -> str | None:
         """The first message it went out in."""
         return next(iter(self.messages.values()), None)
 
-    def group(self, target: str, message: UUID) -> None:
-        """It goes out to ``target`` in ``message`` (once per target)."""
+    def group(self, target: str, message: UUID, complete: bool, at: datetime) -> None:
+        """It goes out to ``target`` in ``message`` (once per target); ``complete``: it is
+        then in a message to each of its targets."""
         if target not in self.messages:
-            self._group(target=target, message=str(message))
+            self._group(target=target, message=str(message), complete=complete, at=at)
 
-    @event("Grouped")
-    def _group(self, *, target: str, message: str) -> None:
+    class Grouped(Aggregate.Event):
+        """Version 2 added ``complete`` and ``at`` (when it was grouped). A version 1
+        event is read as completing the alert at its own timestamp: an alert of a store
+        written before is never grouped twice (the one it was to go to next, if any,
+        does not get it)."""
+
+        class_version = 2
+        target: str
+        message: str
+        complete: bool
+        at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["complete"] = True
+            state["at"] = state["timestamp"]
+
+    @event(Grouped)
+    def _group(self, *, target: str, message: str, complete: bool, at: datetime) -> None:
         self.messages[target] = message
+        if complete and self._completed_at is None:
+            self._completed_at = at
+
+    @property
+    def completed_at(self) -> datetime | None:
+        """When it was in a message to each of its targets (a stale one: when raised)."""
+        return self._completed_at or (self.raised_at if self.stale else None)

@@ -66,6 +66,7 @@ class Message(Aggregate):
         self.attempts = 0
         self.next_attempt = at
         self.last_error: str | None = None
+        self.delivered_at: datetime | None = None
 
     @property
     def message_id(self) -> str:
@@ -91,6 +92,7 @@ class Message(Aggregate):
     @event("Delivered")
     def _deliver(self, *, at: datetime) -> None:
         self.status = "delivered"
+        self.delivered_at = at
         self.attempts += 1
 
     @event("DeliveryFailed")

@@ -34,6 +34,17 @@ class PlanStatus(StrEnum):
 
 
 class ImprovementPlan(Aggregate):
+    """State version 2 (of snapshots) keeps the status as its text, so a snapshot read
+    back gives a PlanStatus, and the last return (who returned it, and why) until the
+    plan is submitted again; ``upcast_v1_v2`` reads a version 1 snapshot."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["_status"] = str(state.pop("status"))
+        state["returned"] = None  # not kept by version 1 (its events have it)
+
     @staticmethod
     def create_id(organization_code: str, plan_year: str) -> UUID:
         return ids.plan_id(organization_code, plan_year)
@@ -55,9 +66,14 @@ class ImprovementPlan(Aggregate):
         self.organization_code = organization_code
         self.plan_year = plan_year
         self.document = document
-        self.status = PlanStatus.DRAFT
+        self._status = PlanStatus.DRAFT.value
         self.approved_by: str | None = None
         self.adjustment_count = 0
+        self.returned: dict[str, str] | None = None  # by (organization) and reason
+
+    @property
+    def status(self) -> PlanStatus:
+        return PlanStatus(self._status)
 
     @property
     def key(self) -> str:
@@ -127,7 +143,8 @@ class ImprovementPlan(Aggregate):
 
     @event("Submitted")
     def _submit(self, *, organization: str, by: str) -> None:
-        self.status = PlanStatus.SUBMITTED
+        self._status = PlanStatus.SUBMITTED.value
+        self.returned = None
 
     def approve(self, *, organization: str, approver: str, by: str) -> bool:
         """``approver`` is the organization entitled to approve (the plan owner's parent).
@@ -141,7 +158,7 @@ class ImprovementPlan(Aggregate):
 
     @event("Approved")
     def _approve(self, *, organization: str, by: str) -> None:
-        self.status = PlanStatus.APPROVED
+        self._status = PlanStatus.APPROVED.value
         self.approved_by = organization
 
     def return_to_draft(self, *, organization: str, approver: str, by: str, reason: str) -> None:
@@ -153,7 +170,8 @@ class ImprovementPlan(Aggregate):
 
     @event("Returned")
     def _return(self, *, organization: str, by: str, reason: str) -> None:
-        self.status = PlanStatus.DRAFT
+        self._status = PlanStatus.DRAFT.value
+        self.returned = {"by": organization, "reason": reason}
 
     def close(self, *, organization: str, approver: str, by: str) -> None:
         if organization not in (self.organization_code, approver):
@@ -165,7 +183,7 @@ class ImprovementPlan(Aggregate):
 
     @event("Closed")
     def _close(self, *, organization: str, by: str) -> None:
-        self.status = PlanStatus.CLOSED
+        self._status = PlanStatus.CLOSED.value
 
     # -- invariants ------------------------------------------------------------------------
 

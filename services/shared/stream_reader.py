@@ -1,0 +1,86 @@
+"""Reading the events stream from one sequence to another through an ephemeral consumer
+(a rebuild of the read models other services' events feed): every message in order, or
+``StreamGapError`` naming what the stream no longer holds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from contracts.subjects import events_stream, events_wildcard
+
+BATCH = 1000
+WAIT = 5.0  # seconds a fetch may wait for messages the stream says it holds
+TRIES = 3
+
+
+class StreamGapError(RuntimeError):
+    """The stream lacks messages a rebuild needs (retention, a purge, a deletion)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    messages: list[tuple[str, bytes]]  # (subject below the namespace, body)
+    last: int  # the stream sequence of its last message
+
+
+class StreamReader:
+    def __init__(self, js: JetStreamContext, namespace: str):
+        self.js = js
+        self.namespace = namespace
+        self.stream = events_stream(namespace)
+
+    async def read(self, first: int, last: int) -> AsyncIterator[Batch]:
+        """Messages ``first`` to ``last`` of the stream, in order."""
+        state = (await self.js.stream_info(self.stream)).state
+        if state.first_seq > first:
+            raise StreamGapError(
+                f"{self.stream} begins at message {state.first_seq:,}: messages {first:,} to "
+                f"{state.first_seq - 1:,} are gone (retention or a purge)")  # fmt: skip
+        if state.last_seq < last:
+            raise StreamGapError(
+                f"{self.stream} ends at message {state.last_seq:,}, before message {last:,} "
+                "the service has already taken (the stream was truncated or replaced)")  # fmt: skip
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                                opt_start_seq=first, ack_policy=AckPolicy.NONE,
+                                inactive_threshold=60.0, mem_storage=True)  # fmt: skip
+        subscription = await self.js.pull_subscribe(
+            events_wildcard(self.namespace), stream=self.stream, config=config)
+        try:
+            expected = first
+            while expected <= last:
+                batch = await self._fetch(subscription, min(BATCH, last - expected + 1))
+                messages: list[tuple[str, bytes]] = []
+                for message in batch:
+                    seq = message.metadata.sequence.stream
+                    if seq > last:
+                        break
+                    if seq != expected:
+                        raise StreamGapError(
+                            f"{self.stream} lacks messages {expected:,} to {seq - 1:,} "
+                            "(deleted)")  # fmt: skip
+                    messages.append((message.subject.removeprefix(self.namespace + "."),
+                                     message.data))  # fmt: skip
+                    expected = seq + 1
+                yield Batch(messages, expected - 1)
+                if batch and batch[-1].metadata.sequence.stream > last:
+                    if expected <= last:
+                        raise StreamGapError(f"{self.stream} lacks messages {expected:,} to "
+                                             f"{last:,} (deleted)")  # fmt: skip
+                    break
+        finally:
+            await subscription.unsubscribe()
+
+    async def _fetch(self, subscription: JetStreamContext.PullSubscription, count: int
+                     ) -> list:  # type: ignore[type-arg]  # fmt: skip
+        for _ in range(TRIES):
+            try:
+                return await subscription.fetch(count, timeout=WAIT)
+            except NatsTimeoutError:
+                continue
+        raise StreamGapError(f"{self.stream} gave no message within {WAIT * TRIES:.0f}s where "
+                             "its state says it holds some")  # fmt: skip
