@@ -22,7 +22,13 @@ from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPoli
 from services.alerts.domain.preferences import Preference, due_at
 from services.alerts.domain.routing import Fact, responsible, shown_target
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
-from services.shared.eventstore import events_of, find, process_recorder, retry_on_conflict
+from services.shared.eventstore import (
+    events_of,
+    find,
+    process_recorder,
+    retry_on_conflict,
+    stored_aggregate,
+)
 
 
 class AlertsApplication(Application[UUID]):
@@ -112,6 +118,8 @@ class AlertsApplication(Application[UUID]):
             for channel, target, who in targets:
                 if target not in sent.get(row["alert_id"], {}):
                     by_target.setdefault((channel, target), (who, []))[1].append(row)
+        self._complete_sent([i for i, t in targets_of.items()
+                             if t and t <= set(sent.get(i, {}))], now)  # fmt: skip
         composed: list[Message] = []
         for (channel, target), (who, alerts) in sorted(by_target.items()):
             preference = self._preference(target)
@@ -120,6 +128,16 @@ class AlertsApplication(Application[UUID]):
                 composed.append(self._compose(channel, target, who, alerts, targets_of, now,
                                               preference.time_zone))  # fmt: skip
         return composed
+
+    def _complete_sent(self, alert_ids: list[UUID], now: datetime) -> None:
+        """Alerts in a message to each of their targets already (a target that went,
+        an alert of a store older than the Completed event) are complete: never sent
+        again, never waiting."""
+        alerts = [find(self, i) for i in alert_ids]
+        for alert in alerts:
+            alert.complete(now)
+        if alerts:
+            self.save(*alerts, view_rows=[row_of_alert(a) for a in alerts])
 
     def _preference(self, target: str) -> Preference:
         """The target's (an address, a webhook URL), else immediate in the service's time
@@ -164,8 +182,9 @@ class AlertsApplication(Application[UUID]):
         grouped = [find(self, UUID(i)) for i in ids]
         rows = [row_of_message(message)]
         for alert in grouped:
-            complete = targets_of.get(alert.id, set()) <= set(alert.messages) | {target}
-            alert.group(target, message.id, complete, now)
+            alert.group(target, message.id)
+            if targets_of.get(alert.id, set()) <= set(alert.messages):
+                alert.complete(now)
             rows += [("alert_targets", {"alert_id": alert.id, "target": target,
                                         "message": message.id}), row_of_alert(alert)]  # fmt: skip
         self.save(message, *grouped, view_rows=rows)
@@ -238,7 +257,7 @@ class AlertsApplication(Application[UUID]):
             start = notifications[-1].id + 1
         rows: list[Row] = []
         for some_id in ids:
-            aggregate: Alert | Message = self.repository.get(some_id)
+            aggregate: Alert | Message = stored_aggregate(self, some_id)
             if isinstance(aggregate, Alert):
                 rows.append(row_of_alert(aggregate))
                 rows += [("alert_targets", {"alert_id": aggregate.id, "target": target,

@@ -127,6 +127,16 @@ def retry_on_conflict(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def stored_aggregate(app: Application[UUID], originator_id: UUID) -> Any:
+    """The aggregate as its stored events give it, never from the cache (whose object a
+    write under way, or one rolled back, may have changed in place)."""
+    aggregate: Any = None
+    event: Any
+    for event in app.events.get(originator_id):
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 def aggregate_as_of(app: Application[UUID], originator_id: UUID, moment: datetime) -> Any:
     """The aggregate after every event recorded at or before ``moment`` (None if none
     was): from its latest snapshot of a state of then, if the application takes them,

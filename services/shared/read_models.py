@@ -175,6 +175,8 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
+        if stored_events:  # the events table first, as a rebuild locks it (then tracking,
+            self._lock_table(curs)  # then the rows): no writer and rebuild wait in a circle
         super()._insert_events(curs, stored_events, **kwargs)
         self._delete(curs, kwargs.get("view_deletes") or [])
         self._write(curs, kwargs.get("view_rows") or [])

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -106,7 +107,10 @@ def _key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _plain(value: Any) -> str:
-    """A value as JSON, so a date and its ISO text, a UUID and its text compare equal."""
+    """A value as JSON, so a date and its ISO text, a UUID and its text compare equal,
+    and a moment in any time zone (PostgreSQL answers in the session's) as in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)
     return json.dumps(value, sort_keys=True, default=str)
 
 

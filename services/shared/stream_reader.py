@@ -4,18 +4,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from nats.errors import TimeoutError as NatsTimeoutError
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import APIError
 
 from contracts.subjects import events_stream, events_wildcard
 
+log = logging.getLogger(__name__)
+
 BATCH = 1000
 WAIT = 5.0  # seconds a fetch may wait for messages the stream says it holds
-TRIES = 3
+TRIES = 3  # fetches in a row that bring nothing before the stream is said to lack them
 
 
 class StreamGapError(RuntimeError):
@@ -50,6 +54,7 @@ class StreamReader:
                                 inactive_threshold=60.0, mem_storage=True)  # fmt: skip
         subscription = await self.js.pull_subscribe(
             events_wildcard(self.namespace), stream=self.stream, config=config)
+        consumer = (await subscription.consumer_info()).name
         try:
             expected = first
             while expected <= last:
@@ -73,14 +78,25 @@ class StreamReader:
                                              f"{last:,} (deleted)")  # fmt: skip
                     break
         finally:
+            await self._remove(subscription, consumer)
+
+    async def _remove(self, subscription: JetStreamContext.PullSubscription, consumer: str
+                      ) -> None:  # fmt: skip
+        """The ephemeral consumer deleted now (else the server drops it once inactive)."""
+        try:
             await subscription.unsubscribe()
+            await self.js.delete_consumer(self.stream, consumer)
+        except (NatsError, TimeoutError) as error:  # it goes by itself after a minute
+            log.warning("%s: ephemeral consumer %s not deleted: %s", self.stream, consumer, error)
 
     async def _fetch(self, subscription: JetStreamContext.PullSubscription, count: int
                      ) -> list:  # type: ignore[type-arg]  # fmt: skip
         for _ in range(TRIES):
             try:
-                return await subscription.fetch(count, timeout=WAIT)
-            except NatsTimeoutError:
+                found = await subscription.fetch(count, timeout=WAIT)
+            except (TimeoutError, APIError):  # nats-py's, asyncio's, or the server's 408
                 continue
+            if found:
+                return found
         raise StreamGapError(f"{self.stream} gave no message within {WAIT * TRIES:.0f}s where "
                              "its state says it holds some")  # fmt: skip

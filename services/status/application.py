@@ -23,7 +23,13 @@ from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
 from services.shared import timeline
-from services.shared.eventstore import events_of, find, forget_cached, process_recorder
+from services.shared.eventstore import (
+    events_of,
+    find,
+    forget_cached,
+    process_recorder,
+    stored_aggregate,
+)
 from services.status import replay
 from services.status import timeline as status_timeline
 from services.status.domain.errors import StatusError, UnknownPlanError
@@ -298,7 +304,7 @@ class StatusApplication(Application[UUID]):
                     rows.append(("period_figures", {"plan": key, "period": event.period,
                                                     "close": close}))  # fmt: skip
             start = notifications[-1].id + 1
-        return _plan_rows(self.repository.get(i) for i in keys) + rows
+        return _plan_rows(stored_aggregate(self, i) for i in keys) + rows
 
     def progress_as_of(self, key: str, moment: datetime) -> dict[str, Any]:
         """The plan's figures as known at ``moment``, rebuilt from its events."""

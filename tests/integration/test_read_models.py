@@ -16,7 +16,7 @@ from services.rollup.application import RollupApplication
 from services.rollup.domain.support_case import SupportCase
 from services.rollup.read import case_rows
 from services.shared.eventstore import postgres_env
-from services.shared.read_models import ROWS_PER_STATEMENT, Query
+from services.shared.read_models import ROWS_PER_STATEMENT, Query, StoreMovedError
 from services.status.application import StatusApplication
 from services.status.recorder import outcome_row
 
@@ -167,3 +167,29 @@ def test_the_declared_indexes_are_created(database_url: str, db_schema: str):
             assert {"alerts_alerts_ungrouped", "alerts_messages_due"} <= names
     finally:
         app.close()
+
+
+def test_a_rebuild_writes_only_while_the_store_stands_where_its_rows_were_worked_out(
+    rollup: RollupApplication,
+):
+    """The rows of a rebuild are worked out at one position; a write since (a message
+    tracked, an event stored) moves it, and the rebuild then writes nothing."""
+    source = "SPN_EVENTS"
+    rollup.take(source, 1, [("judged_periods", {"period": "2026-09", "flags": 1})])
+    at = rollup.view.positions([source])
+    assert at.of(source) == 1
+    rollup.take(source, 2, [("judged_periods", {"period": "2026-10", "flags": 2})])  # meanwhile
+    with pytest.raises(StoreMovedError):
+        rollup.view.replace_tables(["judged_periods"], [], at)
+    assert len(rollup.view._rows(Query("judged_periods"))) == 2  # nothing was lost
+    moved = rollup.view.positions([source])
+    rollup.view.replace_tables(["judged_periods"],
+                               [("judged_periods", {"period": "2026-10", "flags": 2})], moved)
+    assert [r["period"] for r in rollup.view._rows(Query("judged_periods"))] == ["2026-10"]
+    case = SupportCase(recipient="elm", addressed_to="river", practice="1A", opened="2026-10",
+                       practices=["1A"], reasons=["behind"], escalated_from=None)  # fmt: skip
+    before = rollup.view.positions([source])
+    rollup.save(case)  # an event stored moves it too
+    assert rollup.view.positions([source]).events == before.events + 1
+    with pytest.raises(StoreMovedError):
+        rollup.view.replace_tables(["judged_periods"], [], before)

@@ -82,26 +82,29 @@ def alerts_store_of_version_1() -> AlertsApplication:
     return app
 
 
-def test_version_1_alerts_replay_raised_at_their_timestamp_and_complete_once_grouped():
-    """Alert.Raised version 1 had no ``raised_at``, Alert.Grouped no ``complete`` or
-    ``at``: read through their upcasts, the alert was raised when its event was stored
-    and is complete once grouped (so a rebuild of the alerts table never sends it again)."""
+def test_version_1_alerts_replay_and_one_sent_already_is_completed_not_sent_again():
+    """Alert.Raised version 1 had no ``raised_at`` (read as the event's timestamp), and
+    the store of then has no Completed event: rebuilt from its events, the delivered
+    alert is not complete, and the next round completes it without a second message."""
     app = alerts_store_of_version_1()
-    assert '"raised_at"' not in ALERTS_V1.read_text() and '"complete"' not in ALERTS_V1.read_text()
+    frozen = json.loads(ALERTS_V1.read_text())["events"]
+    assert not any('"raised_at"' in e["state"] or "Completed" in e["topic"] for e in frozen)
     rows = {table: row for table, row in app.own_rows()}
     [raised] = [e for e in app.recorder.select_notifications(1, 10) if "Alert.Raised" in e.topic]
     alert = app.repository.get(raised.originator_id)
     assert isinstance(alert, Alert) and alert.raised_at == alert.created_on
-    grouped = events_of(app, alert.id)[1]
-    assert rows["alerts"]["completed_at"] == grouped.timestamp
-    assert rows["alerts"]["message"] is not None and rows["messages"]["status"] == "delivered"
+    assert rows["alerts"]["completed_at"] is None and rows["alerts"]["message"] is not None
+    assert rows["messages"]["status"] == "delivered"
     assert rows["messages"]["delivered_at"] is not None  # from the Delivered event's time
     app.view.upsert([("contacts", {"code": "elm", "kind": "school", "name": "Elm",
                                    "parent": "river", "liaison_name": "elm liaison",
                                    "liaison_email": "elm@liaisons.example.org"}),
                      ("contacts", {"code": "river", "kind": "lea", "name": "River"})])
     app.view.replace_tables(["alerts", "alert_targets", "messages"], app.own_rows())
-    assert app.compose_due(datetime(2027, 1, 1, tzinfo=UTC), timedelta(0)) == []  # not again
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    assert app.compose_due(now, timedelta(0)) == []  # not sent again
+    assert app.repository.get(alert.id).completed_at == now
+    assert app.view.ungrouped() == []  # and no longer waiting
 
 
 PLAN_V1 = FROZEN.parent / "plan-v1-snapshot.json"

@@ -66,34 +66,23 @@ class Alert(Aggregate):
         """The first message it went out in."""
         return next(iter(self.messages.values()), None)
 
-    def group(self, target: str, message: UUID, complete: bool, at: datetime) -> None:
-        """It goes out to ``target`` in ``message`` (once per target); ``complete``: it is
-        then in a message to each of its targets."""
+    def group(self, target: str, message: UUID) -> None:
+        """It goes out to ``target`` in ``message`` (once per target)."""
         if target not in self.messages:
-            self._group(target=target, message=str(message), complete=complete, at=at)
+            self._group(target=target, message=str(message))
 
-    class Grouped(Aggregate.Event):
-        """Version 2 added ``complete`` and ``at`` (when it was grouped). A version 1
-        event is read as completing the alert at its own timestamp: an alert of a store
-        written before is never grouped twice (the one it was to go to next, if any,
-        does not get it)."""
-
-        class_version = 2
-        target: str
-        message: str
-        complete: bool
-        at: datetime
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["complete"] = True
-            state["at"] = state["timestamp"]
-
-    @event(Grouped)
-    def _group(self, *, target: str, message: str, complete: bool, at: datetime) -> None:
+    @event("Grouped")
+    def _group(self, *, target: str, message: str) -> None:
         self.messages[target] = message
-        if complete and self._completed_at is None:
-            self._completed_at = at
+
+    def complete(self, at: datetime) -> None:
+        """It is in a message to each of its targets (once)."""
+        if self.completed_at is None:
+            self._complete(at=at)
+
+    @event("Completed")
+    def _complete(self, *, at: datetime) -> None:
+        self._completed_at = at
 
     @property
     def completed_at(self) -> datetime | None:
