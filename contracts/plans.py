@@ -22,6 +22,8 @@ from contracts.practices import PracticeField
 
 def _check_plan_year(value: str) -> str:
     start, end = value.split("-")
+    if not 1900 <= int(start) <= 9998:
+        raise ValueError(f"plan year {value!r} must begin in a year from 1900 to 9998")
     if (int(start) + 1) % 100 != int(end):
         raise ValueError(f"plan year {value!r} must name two consecutive years, e.g. 2026-27")
     return value

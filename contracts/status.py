@@ -208,12 +208,17 @@ class PlanProgressReport(Versioned):
 
 
 class ClosePeriod(Command):
-    """Evaluate every active plan as of the period's last day; a second close does nothing."""
+    """Evaluate every active plan as of the period's last day; a second close does nothing.
+    A month whose last day has not passed (UTC) is refused unless ``early``."""
 
     SCHEMA_NAME = "close-period"
     SUBJECT = "cmd.status.close_period"
     RESULT = PeriodCloseResult
     period: Period
+    early: bool = Field(
+        default=False, description="Close it although its last day has not passed (a demo or "
+        "a test of a school year): reports for it that come later are refused as late, "
+        "plans are judged on what was reported so far, and a close cannot be undone")
 
 
 class GetReportOutcomes(Command):

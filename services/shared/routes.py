@@ -27,6 +27,12 @@ def create_router(metrics: ServiceMetrics, namespace: str, routes: Iterable[Rout
     return router
 
 
+def raw_body(message: NatsMessage) -> bytes:
+    """The body as it came: the contract reads it (faststream's own decoding, json.loads on
+    a body without a content type, fails on deeply nested JSON and no reply is sent)."""
+    return bytes(message.body)
+
+
 def _route(
     router: NatsRouter,
     metrics: ServiceMetrics,
@@ -44,6 +50,7 @@ def _route(
     router.subscriber(
         subject(namespace, relative),
         queue=metrics.service,
+        decoder=raw_body,
         title=contract.SCHEMA_NAME,
         description=(contract.__doc__ or "").strip() or None,
     )(handle)

@@ -37,6 +37,7 @@ from services.shared.read_models import ReadModelTables, Row
 from services.shared.rebuild import RebuildEndpoints, StreamFed
 from services.shared.relay import Relay, Translate
 from services.shared.routes import Route, create_router
+from services.shared.secrets import redact
 from services.shared.settings import ServiceSettings
 from services.shared.stream_reader import StreamReader
 from services.shared.streams import check_server, ensure_events_stream, ensure_stream
@@ -55,6 +56,10 @@ class Background:
     run: TaskFactory
     heartbeat: Heartbeat | None = None
     lag: Callable[[], Awaitable[int | None]] | None = None  # measures its lag (a gauge)
+
+
+class DatabaseUnreachableError(RuntimeError):
+    """The service cannot start: its database does not answer."""
 
 
 class ServiceRuntime(ABC, Generic[A]):
@@ -131,8 +136,12 @@ class ServiceRuntime(ABC, Generic[A]):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start_dependencies(self) -> None:
-        self._app = await asyncio.to_thread(self.create_application)
         await self._check_database()
+        if self._database[0] != "ok":  # named, not only "Application startup failed"
+            url = redact(self.settings.database_url or "")
+            raise DatabaseUnreachableError(f"{self.name}: PostgreSQL at {url} is "
+                                           f"{self._database[0]}")  # fmt: skip
+        self._app = await asyncio.to_thread(self.create_application)
         self._nc = await nats.connect(
             self.settings.nats_url, name=f"{self.name}-runtime", max_reconnect_attempts=-1,
             reconnect_time_wait=1,

@@ -65,7 +65,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
         return [PlanProgress.create_id(key)]
 
     def create_router(self) -> NatsRouter:
-        endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock)
+        endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock, self.today)
         return create_router(self.metrics, self.settings.namespace, endpoints)
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:

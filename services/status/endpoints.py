@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
+from contracts.periods import last_day
 from services.status import closing, translator
 from services.status.application import StatusApplication
+from services.status.domain.errors import PeriodNotEndedError
 
 
 class StatusEndpoints:
     def __init__(
-        self, app: StatusApplication, on_stored: Callable[[], None], write_lock: asyncio.Lock
-    ):
+        self, app: StatusApplication, on_stored: Callable[[], None], write_lock: asyncio.Lock,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),  # the clock of "ended"
+    ):  # fmt: skip
+        self._today = today
         self._app = app
         self._on_stored = on_stored
         self._lock = write_lock
 
     async def close_period(self, request: st.ClosePeriod) -> st.PeriodCloseResult:
         """Takes the write lock step by step (not for the whole close)."""
+        ends = last_day(request.period)
+        if ends >= self._today() and not request.early:
+            raise PeriodNotEndedError(
+                f"{request.period} has not ended: its last day is {ends:%Y-%m-%d} (UTC); a "
+                "close cannot be undone (close it early only on purpose: --early)")  # fmt: skip
         closed, evaluated = await closing.close_period(
             self._app, request.period, self._lock, self._on_stored
         )

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from contracts.base import Command
 from contracts.replies import Reply
 from contracts.subjects import subject
-from spn.cli.errors import CliError, RefusedError, StackUnreachableError
+from services.shared.secrets import redact
+from spn.cli.errors import CliError, InvalidInputError, RefusedError, StackUnreachableError
 
 
 async def _quiet(error: Exception) -> None:
@@ -44,7 +45,7 @@ class SpnClient:
             )
         except (TimeoutError, OSError, NatsError) as error:
             raise StackUnreachableError(
-                f"cannot reach NATS at {self.nats_url} ({type(error).__name__}): "
+                f"cannot reach NATS at {redact(self.nats_url)} ({type(error).__name__}): "
                 "is `spn up` running? (set SPN_NATS_URL for another server)"
             ) from None
         return self
@@ -69,11 +70,26 @@ class SpnClient:
 
         return inbox, await self._nc.subscribe(inbox, cb=deliver)
 
+    @property
+    def max_payload(self) -> int:
+        """The largest message the NATS server takes (bytes)."""
+        assert self._nc, "use SpnClient as an async context manager"
+        return int(self._nc.max_payload)
+
+    def check_size(self, command: Command) -> None:
+        """InvalidInputError if the request is larger than the server takes."""
+        size = len(command.to_json())
+        if size > self.max_payload:
+            raise InvalidInputError(
+                f"{command.SCHEMA_NAME} of {size / 2**20:.1f} MB is larger than the "
+                f"{self.max_payload / 2**20:.1f} MB a NATS message may be")  # fmt: skip
+
     async def request(self, command: Command, *parameters: str,
                       timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
         """Send a command or query (its SUBJECT_PARAMETERS given, e.g. the service asked);
         return its result, or raise RefusedError."""
         assert self._nc, "use SpnClient as an async context manager"
+        self.check_size(command)
         target = subject(self.namespace, ".".join([command.SUBJECT, *parameters]))
         try:
             message = await self._nc.request(target, command.to_json(),

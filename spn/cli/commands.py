@@ -114,9 +114,15 @@ def plan_import(args: argparse.Namespace, settings: StackSettings) -> int:
     )
 
     async def work(client: SpnClient) -> int:
+        requests = [cmd.ImportPlan(plan=plan, by=args.by, adjustment=adjustment)
+                    for plan in plans]  # fmt: skip
+        for path, request in zip(args.files, requests, strict=True):
+            try:  # every one small enough before the first is sent
+                client.check_size(request)
+            except InvalidInputError as error:
+                raise InvalidInputError(f"{path}: {error}") from None
         results = []
-        for i, plan in enumerate(plans, 1):
-            request = cmd.ImportPlan(plan=plan, by=args.by, adjustment=adjustment)
+        for i, (plan, request) in enumerate(zip(plans, requests, strict=True), 1):
             result = await client.request(request)
             results.append(result)
             if not args.json:
@@ -241,7 +247,15 @@ def _tally(results: list[dict[str, Any]], noun: str) -> str:
 
 def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
     rows = reports.read_rows(Path(args.file), args.reporter)
-    valid = [row.report for row in rows if row.report is not None]
+    first_row: dict[str, int] = {}
+    repeated: list[dict[str, int]] = []
+    for row in rows:  # the same row twice is one report: sent once
+        if row.report is not None:
+            first = first_row.setdefault(row.report.report_id, row.number)
+            if first != row.number:
+                repeated.append({"row": row.number, "same_as": first})
+    valid = [row.report for row in rows
+             if row.report is not None and first_row[row.report.report_id] == row.number]
     rejected: list[dict[str, Any]] = [
         {"row": r.number, "report_id": None, "reason": "invalid_row", "message": r.problem}
         for r in rows
@@ -255,7 +269,7 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
         return await reports.wait_for_outcomes(client, ids, args.timeout, not args.json)
 
     outcomes = with_client_result(settings, work) if valid and not args.no_wait else {}
-    numbers = {row.report.report_id: row.number for row in rows if row.report is not None}
+    numbers = first_row
     for report_id, outcome in outcomes.items():
         if outcome["outcome"] == "rejected":
             rejected.append(
@@ -270,6 +284,7 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
             o["outcome"] == "pending" for o in outcomes.values()),
         "parked": sum(o["outcome"] == "parked" for o in outcomes.values()),
         "rejected": sorted(rejected, key=lambda r: r["row"]),
+        "repeated": repeated,
     }  # fmt: skip
     if args.json:
         output.emit_json(counts)
@@ -285,7 +300,7 @@ def period_close(args: argparse.Namespace, settings: StackSettings) -> int:
     wait = args.wait if args.wait is not None else sys.stdout.isatty()
 
     async def work(client: SpnClient) -> int:
-        result = await client.request(st.ClosePeriod(period=args.period))
+        result = await client.request(st.ClosePeriod(period=args.period, early=args.early))
         if wait:
             result |= await _judgment(client, args.period, args.timeout, not args.json)
         if args.json:

@@ -19,6 +19,7 @@ from contracts.organizations import OrgKind
 from contracts.periods import first_day, next_period, plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
+from services.shared.secrets import redact
 from spn.boards.export import expressions
 from spn.boards.queries import Prometheus, PrometheusError, evaluate
 from spn.cli import output, reports
@@ -75,7 +76,7 @@ def demo(args: argparse.Namespace, settings: StackSettings) -> int:
         if args.keep_running:
             print(
                 f"\nThe stack keeps running; try `spn org list` or `spn plan show {args.plan}` "
-                f"(with SPN_NATS_URL={stack.nats_url}). Ctrl-C stops everything.",
+                f"(with SPN_NATS_URL={redact(stack.nats_url)}). Ctrl-C stops everything.",
                 flush=True,
             )
             return stack.wait()
@@ -135,7 +136,7 @@ async def _school_year(
         ]  # fmt: skip
         await reports.publish_reports(settings.client_nats_url, settings.namespace, batch)
         await reports.wait_for_outcomes(client, [r.report_id for r in batch], 120, False)
-        await client.request(st.ClosePeriod(period=period))
+        await client.request(st.ClosePeriod(period=period, early=True))
         rollup = await _judged(client, period)
         on_time = {r["code"]: r["figures"]["actions_on_time_pct"] for r in rollup["rows"]}
         say(f"\n{period}: {len(batch)} reports; actions on time: " + ", ".join(

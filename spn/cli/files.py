@@ -28,6 +28,12 @@ YAML_BOOLEAN_HINT = (
 )
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024
+"""The largest input file read (checked before it is read): a plan of 100 priority
+areas' worth of text is under 1 MB."""
+MAX_ALIASES = 100  # YAML aliases a file may use: no "billion laughs"
+
+
 class KeysAsWritten(yaml.SafeLoader):
     """YAML whose mapping keys are text as written, as in JSON; values keep their YAML
     types (``active: true`` is a boolean, ``due: 2026-09-30`` a date).
@@ -36,13 +42,68 @@ class KeysAsWritten(yaml.SafeLoader):
     update's ``on: 2026-09-01`` would otherwise be the key ``True`` (and ``1:`` the key 1).
     """
 
+    aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"more than {MAX_ALIASES} aliases (*name): refused", mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        _refuse_duplicate_keys(node)
         self.flatten_mapping(node)  # keys merged in with ``<<: *anchor`` are keys here too
         node.value = [
             (_as_text(key), value) if key.tag not in (_STR, _MERGE) else (key, value)
             for key, value in node.value
         ]
         return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping is an error (YAML would keep the last)."""
+    seen: dict[Any, yaml.Node] = {}
+    for key, _ in node.value:
+        if key.tag == _MERGE or not isinstance(key, yaml.ScalarNode):
+            continue
+        first = seen.setdefault(key.value, key)
+        if first is not key:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key.value!r} (first on line "
+                f"{first.start_mark.line + 1})", key.start_mark)  # fmt: skip
+
+
+def read_text(path: Path, limit: int | None = None) -> str:
+    """The file's text, checked before it is parsed: not larger than ``limit`` (default
+    ``MAX_FILE_BYTES``), text rather than binary, UTF-8 (with or without a byte order
+    mark)."""
+    limit = limit or MAX_FILE_BYTES
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InvalidInputError(f"{path}: {_size(size)}, larger than the {_size(limit)} "
+                                    "an input file may be")  # fmt: skip
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidInputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInputError(f"{path}: is UTF-16 text; save it as UTF-8")
+    if b"\x00" in data:
+        raise InvalidInputError(f"{path}: is a binary file, not text (YAML, JSON or CSV)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path}: is not UTF-8 text (byte 0x{data[error.start]:02X} on line {line}); "
+            "save it as UTF-8") from None  # fmt: skip
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MB" if count >= 2**20 else f"{count / 1024:.1f} kB"
 
 
 def _as_text(key: yaml.Node) -> yaml.Node:
@@ -114,9 +175,9 @@ def read_document(path: Path) -> Any:
 
 def _parse(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise _Unreadable(f"cannot read ({error.strerror or error})") from None
+        text = read_text(path)
+    except InvalidInputError as error:
+        raise _Unreadable(str(error).removeprefix(f"{path}: ")) from None
     try:
         if _is_json(path):
             return json.loads(text)
@@ -130,6 +191,8 @@ def _parse(path: Path) -> Any:
         raise _Unreadable(f"not valid YAML{where}: {what or error}") from None
     except yaml.YAMLError as error:
         raise _Unreadable(f"not valid YAML: {error}") from None
+    except RecursionError:
+        raise _Unreadable("nested too deeply (lists or mappings within each other)") from None
 
 
 def _is_json(path: Path) -> bool:

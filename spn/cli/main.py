@@ -110,9 +110,11 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     imp = plan_sub.add_parser(
         "import",
         help="draft or revise plans from YAML/JSON files; the same file twice changes nothing",
-        description="Every file is checked against the contract and the plan's rules before "
-        "anything is sent. An approved plan changes only as an adjustment: give --cause "
-        "and --justification.",
+        description="Every file is checked against the contract, the plan's rules and the "
+        "size a request may be before anything is sent. A file the plans service then "
+        "refuses (an organization it does not know, a plan approved by another) is named; "
+        "the files before it stay imported, and importing them again changes nothing. An "
+        "approved plan changes only as an adjustment: give --cause and --justification.",
     )
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--by", default=commands.default_person(), help="person importing")
@@ -308,6 +310,12 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )  # fmt: skip
     close.add_argument("--timeout", type=float, default=300.0,
                        help="seconds to wait for the judgment (default 300)")  # fmt: skip
+    close.add_argument(
+        "--early", action="store_true",
+        help="close a month whose last day has not passed (UTC): reports for it that come "
+        "later are refused as late, plans are judged on what was reported so far, support "
+        "cases may open, and a close cannot be undone",
+    )  # fmt: skip
     _json_flag(close)
     close.set_defaults(handler=commands.period_close)
 

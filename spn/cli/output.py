@@ -142,6 +142,9 @@ def submit_lines(counts: dict[str, Any]) -> Iterable[str]:
         )
     if counts["pending"]:
         yield "  pending reports wait in the inbox until the status service takes them"
+    if counts.get("repeated"):
+        same = ", ".join(f"row {r['row']} (= row {r['same_as']})" for r in counts["repeated"])
+        yield f"  {len(counts['repeated'])} rows repeat an earlier row and were sent once: {same}"
     for row in counts["rejected"]:
         yield f"  row {row['row']}: {row['reason']}: {row['message']}"
 

@@ -21,6 +21,7 @@ from contracts.paths import field_path
 from services.shared.streams import ensure_stream
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
+from spn.cli.files import read_text
 
 CSV_LIST_FIELDS = {"outputs_completed", "evidence"}
 REPORTER_COLUMNS = {"reporter_name": "name", "reporter_organization": "organization",
@@ -34,13 +35,21 @@ class Row:
     problem: str | None = None
 
 
+MAX_SHEET_BYTES = 16 * 1024 * 1024  # a year of a large school's reports is under 2 MB
+MAX_ROWS = 20_000
+MAX_REPORT_BYTES = 64 * 1024  # one report as sent: well below NATS's 1 MB message limit
+
+
 def read_rows(path: Path, reporter: str) -> list[Row]:
-    """Each row of the sheet, validated; a bad row is kept with its problem."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise InvalidInputError(f"{path}: cannot read ({error.strerror or error})") from None
-    records = _json_records(path, text) if path.suffix.lower() == ".json" else _csv_records(text)
+    """Each row of the sheet, validated; a bad row is kept with its problem. A sheet
+    that cannot be read as a whole (too large, not UTF-8 text, too many rows, a cell over
+    the CSV limit) is refused before anything is sent."""
+    text = read_text(path, MAX_SHEET_BYTES)
+    records = (_json_records(path, text) if path.suffix.lower() == ".json"
+               else _csv_records(path, text))  # fmt: skip
+    if len(records) > MAX_ROWS:
+        raise InvalidInputError(f"{path}: {len(records):,} rows; a sheet may have at most "
+                                f"{MAX_ROWS:,} (split it)")  # fmt: skip
     return [_row(n, record, reporter) for n, record in enumerate(records, 1)]
 
 
@@ -49,26 +58,35 @@ def _json_records(path: Path, text: str) -> list[dict[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInputError(f"{path}: not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path}: nested too deeply") from None
     records = data.get("reports") if isinstance(data, dict) else data
     if not isinstance(records, list):
         raise InvalidInputError(f'{path}: expected a list of reports or {{"reports": [...]}}')
     return records
 
 
-def _csv_records(text: str) -> list[dict[str, Any]]:
-    records = []
-    for raw in csv.DictReader(io.StringIO(text)):
-        record: dict[str, Any] = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
-        record = {k: v for k, v in record.items() if v != ""}
-        for name in CSV_LIST_FIELDS & record.keys():
-            record[name] = [item.strip() for item in record[name].split(";") if item.strip()]
-        reporter = {
-            REPORTER_COLUMNS[k]: record.pop(k) for k in list(record) if k in REPORTER_COLUMNS
-        }
-        if reporter:
-            record["reporter"] = reporter
-        records.append(record)
-    return records
+def _csv_records(path: Path, text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return [_csv_record(raw) for raw in reader]
+    except csv.Error as error:  # a cell larger than the csv module's 128 kB, a stray NUL
+        raise InvalidInputError(f"{path}: line {reader.line_num + 1}: {error}") from None
+
+
+def _csv_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row as a report's fields (lists split at ';', the reporter's columns
+    gathered)."""
+    record: dict[str, Any] = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+    record = {k: v for k, v in record.items() if v != ""}
+    for name in CSV_LIST_FIELDS & record.keys():
+        record[name] = [item.strip() for item in record[name].split(";") if item.strip()]
+    reporter = {
+        REPORTER_COLUMNS[k]: record.pop(k) for k in list(record) if k in REPORTER_COLUMNS
+    }
+    if reporter:
+        record["reporter"] = reporter
+    return record
 
 
 def _row(number: int, record: Any, reporter: str) -> Row:
@@ -80,10 +98,14 @@ def _row(number: int, record: Any, reporter: str) -> Row:
     record.setdefault("report_id", content_id(record))
     record["reporter"] = default_reporter | (record.get("reporter") or {})
     try:
-        return Row(number, report=st.ActionStatusReported.model_validate(record))
+        report = st.ActionStatusReported.model_validate(record)
     except ValidationError as error:
         first = error.errors()[0]
         return Row(number, problem=f"{field_path(first['loc']) or 'row'}: {first['msg']}")
+    if (size := len(report.to_json())) > MAX_REPORT_BYTES:
+        return Row(number, problem=f"row: {size / 1024:.0f} kB; a report may be at most "
+                   f"{MAX_REPORT_BYTES // 1024} kB")  # fmt: skip
+    return Row(number, report=report)
 
 
 def content_id(record: dict[str, Any]) -> str:

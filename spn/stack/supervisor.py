@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import IO, Protocol
 
 from services.shared.eventstore import unreachable_reason as database_unreachable_reason
+from services.shared.secrets import redact
 from spn.stack import nats_server
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
@@ -476,8 +477,8 @@ class Stack:
         pg_note = f"embedded, data in {self.postgres.data_dir}" if self.postgres else "external"
         lines = [
             "SPN stack is up",
-            f"  NATS        {self.nats_url}  ({nats_note})",
-            f"  PostgreSQL  {self.database_url}  ({pg_note})",
+            f"  NATS        {redact(self.nats_url)}  ({nats_note})",
+            f"  PostgreSQL  {redact(self.database_url)}  ({pg_note})",
         ]
         if self.smtp_sink:
             lines.append(f"  SMTP        127.0.0.1:{self.smtp_sink.port}  (local sink: each "

@@ -4,6 +4,7 @@ limit the stack stops with exit code 1; SIGTERM stops it at once, even mid-resta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 
 from services.shared.eventstore import unreachable_reason
@@ -195,3 +197,16 @@ def test_a_second_ctrl_c_while_stopping_leaves_no_server_behind(tmp_path: Path):
     assert "interrupted" not in output
     assert not any(alive(pid) for pid in parts)
     assert not port_open("127.0.0.1", int(up.env["SPN_NATS_PORT"]))
+    assert left_behind(up.data_dir) == []  # nor any process started again meanwhile
+
+
+def left_behind(data_dir: Path) -> list[str]:
+    """Processes of this stack still running: servers and services started for it."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "environ"]):
+        with contextlib.suppress(psutil.Error):
+            cmdline = " ".join(process.info["cmdline"] or [])
+            environ = process.info["environ"] or {}
+            if str(data_dir) in cmdline or environ.get("SPN_DATA_DIR") == str(data_dir):
+                found.append(f"{process.pid} {cmdline}")
+    return found

@@ -19,8 +19,10 @@ from contracts.plans import ImprovementPlan
 from contracts.replies import Reply
 from contracts.subjects import subject
 from services.plans.bootstrap import PlansService
+from services.shared.runtime import DatabaseUnreachableError
 from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
+from tests.conftest import free_port
 from tests.factories import organization, plan_document, with_change
 from tests.integration.helpers import stream_messages, wait_for_stream_count
 
@@ -221,3 +223,15 @@ async def test_a_stopped_service_leaves_no_database_connection(plans_settings, d
     while connections() > before and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert connections() == before
+
+
+async def test_an_unreachable_database_is_named_without_its_password(plans_settings):
+    port = free_port()  # nothing listens there
+    settings = plans_settings.model_copy(
+        update={"database_url": f"postgresql://spn:s3cret@127.0.0.1:{port}/spn"})
+    service = PlansService(settings, registry=CollectorRegistry())
+    with pytest.raises(DatabaseUnreachableError) as failed:
+        await service.start()
+    message = str(failed.value)
+    assert f"PostgreSQL at postgresql://spn:***@127.0.0.1:{port}/spn is unreachable" in message
+    assert "s3cret" not in message and "refused" in message.lower()

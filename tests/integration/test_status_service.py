@@ -347,3 +347,22 @@ async def test_each_consumer_s_lag_counts_its_own_subjects_and_drains_to_zero(
         return lag("status-plans") == 0 and lag("status-inbox") == 0
 
     assert await until(drained, timeout=20), (lag("status-plans"), lag("status-inbox"))
+
+
+async def test_a_month_that_has_not_ended_is_closed_only_early_on_purpose(
+    client, plans_service, status_settings
+):  # fmt: skip
+    service = StatusService(status_settings, CollectorRegistry(), today=lambda: date(2026, 11, 30))
+    await service.start()
+    try:
+        await approved_plan(client)
+        assert await until(lambda: adopted(client))
+        with pytest.raises(RefusedError) as refused:
+            await client.request(st.ClosePeriod(period="2026-11"))  # its last day is today
+        assert refused.value.code == "period_not_ended" and "2026-11-30" in str(refused.value)
+        assert (await adopted(client))["periods"] == []  # nothing closed
+        closed = await client.request(st.ClosePeriod(period="2026-11", early=True))
+        assert closed["result"] == "closed"
+        assert await client.request(st.ClosePeriod(period="2026-10")) != {}  # it has ended
+    finally:
+        await service.stop()

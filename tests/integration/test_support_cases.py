@@ -71,7 +71,7 @@ async def cases_when(client: SpnClient, condition) -> dict:
 
 
 async def close(client: SpnClient, period: str) -> None:
-    await client.request(st.ClosePeriod(period=period))
+    await client.request(st.ClosePeriod(period=period, early=True))
 
 
 async def test_supports_are_opened_given_judged_and_escalated(

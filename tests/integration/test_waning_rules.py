@@ -110,7 +110,7 @@ async def test_each_rule_is_raised_once_and_cleared_on_recovery(
             mine = [r for r in reports if r["reporter"]["organization"] == school]
             await publish(nats_url, namespace, mine, organization=school)
         assert await until(lambda r=reports: all_decided(client, *[x["report_id"] for x in r]))
-        await client.request(st.ClosePeriod(period=period))
+        await client.request(st.ClosePeriod(period=period, early=True))
 
     async def december_judged():
         found = await rollup_events(nats_url, namespace)

@@ -31,3 +31,7 @@ class ForeignReporterError(StatusError):
 
 class CompletedAfterPeriodError(StatusError):
     code = "completed_after_period"
+
+
+class PeriodNotEndedError(StatusError):
+    code = "period_not_ended"
