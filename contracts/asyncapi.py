@@ -13,9 +13,11 @@ import yaml
 from contracts.audit import GetCheckpoint, ProvePlan, VerifyLog
 from contracts.base import Command, Versioned
 from contracts.export import file_name, versioned_contracts
+from contracts.plan_commands import ApprovePlan, ClosePlan, ImportPlan, ReturnPlan, SubmitPlan
 from contracts.plan_events import IntegrationEvent
 from contracts.rebuild import RebuildReadModels
 from contracts.replies import Reply
+from contracts.rollup import PerformanceMeasureReported, ProvideSupport
 from contracts.status import (
     ActionStatusReported,
     DeadLetter,
@@ -56,6 +58,14 @@ ASKED = {"service": {
 }}  # fmt: skip
 PARAMETERS |= {contract: ASKED for contract in (VerifyLog, ProvePlan, GetCheckpoint,
                                                 RebuildReadModels)}
+ACTING = {"organization": {
+    "description": "The organization acting, as itself: only its credential (and the "
+    "operator's) may publish here; the service refuses a body that names another",
+    "examples": ["lakeview-high"],
+}}  # fmt: skip
+PARAMETERS |= {contract: ACTING for contract in (ImportPlan, SubmitPlan, ApprovePlan,
+                                                 ReturnPlan, ClosePlan, ProvideSupport,
+                                                 PerformanceMeasureReported)}  # fmt: skip
 """What the SUBJECT_PARAMETERS of a contract (appended to its SUBJECT) stand for."""
 
 DESCRIPTION = f"""\

@@ -29,7 +29,16 @@ class Versioned(Part):
 
 
 class Command(Versioned):
-    """A request/reply command or query; a successful Reply carries a RESULT."""
+    """A request/reply command or query; a successful Reply carries a RESULT.
+
+    A command an organization does as itself has ``SUBJECT_PARAMETERS = ("organization",)``
+    and names it in ``acting()``: it is sent on ``<SUBJECT>.<organization>``, which NATS
+    lets only that organization's credential (and the operator's) publish, and the
+    service refuses one whose subject and body disagree."""
 
     SUBJECT: ClassVar[str]
     RESULT: ClassVar[type[Versioned]]
+
+    def acting(self) -> str | None:
+        """The organization that does this (None: not one organization's act)."""
+        return None

@@ -5,7 +5,7 @@ Subjects are ``<namespace>.<SUBJECT>``, e.g. ``spn.cmd.plans.import_plan``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -123,12 +123,20 @@ class ImportPlan(Command):
     plan: ImprovementPlan
     by: Person
     adjustment: Adjustment | None = None
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)
+
+    def acting(self) -> str:
+        return self.plan.organization
 
 
 class PlanCommand(Command):
     plan: PlanRef
     organization: OrgCode = Field(description="The organization acting")
     by: Person
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)
+
+    def acting(self) -> str:
+        return self.organization
 
 
 class SubmitPlan(PlanCommand):

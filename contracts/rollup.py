@@ -4,7 +4,7 @@ across the Four Domains' practices (seed 004, steps 4-6)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -205,6 +205,11 @@ class PerformanceMeasureReported(Command):
     year: PlanYear | None = Field(default=None, description="Or a whole plan year")
     value: float
     by: str = Field(min_length=1)
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)
+
+    def acting(self) -> str:
+        """The plan's organization reports its measures."""
+        return self.plan.split("/", 1)[0]
 
     @model_validator(mode="after")
     def _one_of_period_or_year(self) -> PerformanceMeasureReported:
@@ -257,6 +262,11 @@ class ProvideSupport(Command):
     on: date
     what: str = Field(min_length=1, description="What was done")
     by: str = Field(min_length=1)
+    SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)
+
+    def acting(self) -> str:
+        """The provider records the support it gave."""
+        return self.provider
 
 
 class SupportCaseEvent(IntegrationEvent):

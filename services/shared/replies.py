@@ -54,17 +54,25 @@ def refusal(error: DomainError) -> ErrorInfo:
     )
 
 
+class ActingElsewhereError(DomainError):
+    """A command about one organization, sent on another's subject."""
+
+    code = "not_authorized"
+
+
 async def answer(
     metrics: ServiceMetrics,
     contract: type[C],
     raw: bytes,
     call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
+    acting: str | None = None,
 ) -> bytes:
     """Validate ``raw`` against ``contract``, run ``call`` (a coroutine function, or a plain
     one in a worker thread), reply: a domain error is a refusal, anything else a bug.
-    Counted and timed by subject."""
+    ``acting``: the organization of the subject it came on, which must be the one the
+    command names. Counted and timed by subject."""
     started = time.perf_counter()
-    outcome, reply = await _answer(metrics.service, contract, raw, call)
+    outcome, reply = await _answer(metrics.service, contract, raw, call, acting)
     metrics.requests.labels(metrics.service, contract.SUBJECT, outcome).inc()
     metrics.request_seconds.labels(metrics.service, contract.SUBJECT).observe(
         time.perf_counter() - started)
@@ -76,6 +84,7 @@ async def _answer(
     contract: type[C],
     raw: bytes,
     call: Callable[[C], Versioned] | Callable[[C], Awaitable[Versioned]],
+    acting: str | None = None,
 ) -> tuple[str, Reply]:
     name = contract.SCHEMA_NAME
     try:
@@ -83,6 +92,9 @@ async def _answer(
     except ValidationError as error:
         return "invalid", Reply(ok=False, error=validation_error(error))
     try:
+        if acting is not None and request.acting() != acting:
+            raise ActingElsewhereError(
+                f"{name} by {request.acting()} was sent on the subject of {acting}")
         if inspect.iscoroutinefunction(call):
             result = await call(request)
         else:

@@ -40,13 +40,19 @@ def _route(
     contract: type[Command],
     call: Callable[[Any], Any],
 ) -> None:
+    parameters = getattr(contract, "SUBJECT_PARAMETERS", ())
+    acts = parameters == ("organization",)
+
     async def handle(message: NatsMessage) -> bytes:
-        return await answer(metrics, contract, message.body, call)
+        acting = message.raw_message.subject.rsplit(".", 1)[-1] if acts else None
+        return await answer(metrics, contract, message.body, call, acting)
 
     handle.__name__ = contract.SCHEMA_NAME.replace("-", "_")
     relative = contract.SUBJECT
-    if getattr(contract, "SUBJECT_PARAMETERS", ()) == ("service",):
+    if parameters == ("service",):
         relative += f".{metrics.service}"  # a question every service answers for itself
+    elif acts:
+        relative += ".*"  # <SUBJECT>.<organization>: whom NATS let publish there
     router.subscriber(
         subject(namespace, relative),
         queue=metrics.service,

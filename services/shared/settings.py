@@ -14,6 +14,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPN_", extra="ignore")
 
     nats_url: str = Field("nats://127.0.0.1:4222", description="SPN_NATS_URL")
+    nats_credentials: Path | None = Field(
+        None, description="SPN_NATS_CREDENTIALS: the service's NATS credential file (user "
+        "and password; spn up makes one per service); none: connect without")
     database_url: str | None = Field(
         None, description="SPN_DATABASE_URL, e.g. postgresql://spn@db:5432/spn (spn up sets it)"
     )

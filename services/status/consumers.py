@@ -102,8 +102,13 @@ class StatusConsumers:
         deliveries, invalid = [], []
         for message in messages:
             parsed = translator.parse_report(message.data)
+            inbox_of = message.subject.rsplit(".", 1)[-1]  # whom NATS let publish there
             if isinstance(parsed, ValidationError):
                 invalid.append(_invalid(sequence(message), message.data, parsed))
+            elif parsed.reporter.organization != inbox_of:
+                invalid.append(Rejection(
+                    sequence(message), parsed.report_id, "inbox_of_another_organization",
+                    f"a report by {parsed.reporter.organization} on the inbox of {inbox_of}"))
             else:
                 payload = translator.report_input(parsed)
                 deliveries.append(

@@ -20,13 +20,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from psycopg import sql
 
 from contracts.status import ActionStatusReported
+from spn.bench.connect import nats_options
 
 STREAM, SUBJECT = "BENCH_RAW", "bench.raw"
 
 
 async def raw_ingest(nats_url: str, database_url: str, bodies: list[bytes]) -> float:
     """Messages per second from the first publish to the last commit and ack."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **nats_options())
     js = nc.jetstream(timeout=30)
     try:
         await _fresh_stream(js)

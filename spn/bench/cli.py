@@ -12,6 +12,7 @@ from pathlib import Path
 
 from spn.bench.network import SyntheticNetwork
 from spn.bench.run import Results, run, write
+from spn.stack.credentials import OPERATOR
 from spn.stack.nats_server import free_port
 from spn.stack.settings import StackSettings
 from spn.stack.supervisor import Stack
@@ -69,6 +70,7 @@ def bench_command(args: argparse.Namespace, settings: StackSettings) -> int:
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop it all cleanly
     try:
         with Stack(own, say=say) as stack:
+            os.environ["SPN_NATS_CREDENTIALS"] = str(stack.credentials.path(OPERATOR))
             months = min(max(args.months, 1), 12)
             results = asyncio.run(run(stack, own.namespace, data_dir, network, months, say))
     finally:

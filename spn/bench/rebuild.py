@@ -15,6 +15,7 @@ from psycopg import sql
 
 from contracts.subjects import events_stream, events_wildcard
 from services.rollup.recorder import TABLES
+from spn.bench.connect import nats_options
 from spn.stack.supervisor import Stack
 
 STOP_SECONDS = 30.0
@@ -30,7 +31,7 @@ async def rebuild_rollup(
     await asyncio.to_thread(rollup.wait_stopped, time.monotonic() + STOP_SECONDS)
     stream = events_stream(namespace)
     await asyncio.to_thread(_drop_read_models, stack.database_url)
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(stack.nats_url, **nats_options())
     try:
         js = nc.jetstream(timeout=30)
         await js.delete_consumer(stream, "rollup")
@@ -57,7 +58,7 @@ async def rebuild_rollup(
 async def raw_stream_read(nats_url: str, namespace: str) -> float:
     """Events per second: the events stream pulled in batches of 500, each body decoded from
     JSON (plain nats-py), as a rebuild reads it."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **nats_options())
     try:
         js = nc.jetstream(timeout=30)
         stream = events_stream(namespace)

@@ -32,6 +32,7 @@ from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.subjects import events_stream
 from spn.bench import baselines
+from spn.bench.connect import credentials, nats_options
 from spn.bench.network import PLAN_YEAR, SyntheticNetwork
 from spn.bench.rebuild import raw_stream_read, rebuild_rollup
 from spn.cli.client import SpnClient
@@ -126,7 +127,7 @@ def outcome_count(database_url: str) -> int:
 
 
 async def rollup_caught_up(nats_url: str, namespace: str) -> bool:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **nats_options())
     try:
         info = await nc.jetstream().consumer_info(events_stream(namespace), "rollup")
         return not info.num_pending and not info.num_ack_pending
@@ -152,7 +153,7 @@ async def ingest_month(
     published: list[tuple[int, float]] = []
     for start in range(0, len(reports), CHUNK):
         chunk = reports[start : start + CHUNK]
-        await publish_reports(nats_url, namespace, chunk)
+        await publish_reports(nats_url, namespace, chunk, credentials())
         published.append((before + start + len(chunk), time.perf_counter()))
     results.phases["publish_s"] += time.perf_counter() - started
     pending = list(published)
@@ -209,7 +210,7 @@ async def alerts_sent(nats_url: str, namespace: str, database_url: str) -> bool:
             return int(row[0]) if row else 0
 
     for _ in range(2):
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_url, **nats_options())
         try:
             info = await nc.jetstream().consumer_info(events_stream(namespace), "alerts")
         finally:
@@ -225,7 +226,8 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
     nats_url, database_url = stack.nats_url, stack.database_url
     results = Results(network.schools, months)
     with MemoryWatch(data_dir / "run") as memory:
-        async with SpnClient(nats_url, namespace, timeout=300) as client:
+        async with SpnClient(nats_url, namespace, timeout=300,
+                             credentials=credentials()) as client:  # fmt: skip
             started = time.perf_counter()
             plans = await build(client, network, say)
             results.figures["build_plans_per_s"] = len(plans) / (time.perf_counter() - started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -10,30 +11,42 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.errors import AuthorizationError, NoRespondersError
 from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from pydantic import ValidationError
 
 from contracts.base import Command
 from contracts.replies import Reply
 from contracts.subjects import subject
+from services.shared.credentials import CredentialError, connect_options
 from services.shared.secrets import redact
-from spn.cli.errors import CliError, InvalidInputError, RefusedError, StackUnreachableError
+from spn.cli.errors import (
+    CliError,
+    InvalidInputError,
+    NotAllowedError,
+    RefusedError,
+    StackUnreachableError,
+)
 
-
-async def _quiet(error: Exception) -> None:
-    """Connection errors surface as StackUnreachableError; don't log them twice."""
+PERMISSIONS = "permissions violation"
 
 
 class SpnClient:
-    def __init__(self, nats_url: str, namespace: str, timeout: float = 30.0):
+    def __init__(self, nats_url: str, namespace: str, timeout: float = 30.0,
+                 credentials: Path | None = None):  # fmt: skip
         self.nats_url = nats_url
         self.namespace = namespace
         self.timeout = timeout
+        self.credentials = credentials
         self._nc: Client | None = None
+        self._refused: str | None = None  # the server's last permissions violation
 
     async def __aenter__(self) -> SpnClient:
+        try:
+            options = connect_options(self.credentials)
+        except CredentialError as error:
+            raise InvalidInputError(str(error)) from None
         try:
             self._nc = await nats.connect(
                 self.nats_url,
@@ -41,14 +54,26 @@ class SpnClient:
                 allow_reconnect=False,
                 max_reconnect_attempts=1,  # with 0, nats-py retries an absent server forever
                 reconnect_time_wait=0.1,
-                error_cb=_quiet,
+                error_cb=self._on_error,
+                **options,
             )
         except (TimeoutError, OSError, NatsError) as error:
-            raise StackUnreachableError(
-                f"cannot reach NATS at {redact(self.nats_url)} ({type(error).__name__}): "
-                "is `spn up` running? (set SPN_NATS_URL for another server)"
-            ) from None
+            if not isinstance(error, AuthorizationError) and (
+                    "authorization violation" not in str(error).lower()):
+                raise StackUnreachableError(
+                    f"cannot reach NATS at {redact(self.nats_url)} ({type(error).__name__}): "
+                    "is `spn up` running? (set SPN_NATS_URL for another server)") from None
+            raise NotAllowedError(
+                f"NATS at {redact(self.nats_url)} refused the connection: no credential, or "
+                "not this one (SPN_NATS_CREDENTIALS names an organization's; the operator's "
+                "is <data dir>/credentials/spn-admin.json)") from None  # fmt: skip
         return self
+
+    async def _on_error(self, error: Exception) -> None:
+        """Connection errors surface as StackUnreachableError (not logged twice); a
+        permissions violation is kept, to name it when its request gets no answer."""
+        if PERMISSIONS in str(error).lower():
+            self._refused = str(error).strip().strip("'")
 
     async def __aexit__(
         self,
@@ -90,6 +115,8 @@ class SpnClient:
         return its result, or raise RefusedError."""
         assert self._nc, "use SpnClient as an async context manager"
         self.check_size(command)
+        if not parameters and getattr(command, "SUBJECT_PARAMETERS", ()) == ("organization",):
+            parameters = (str(command.acting()),)  # the organization acting, as itself
         target = subject(self.namespace, ".".join([command.SUBJECT, *parameters]))
         try:
             message = await self._nc.request(target, command.to_json(),
@@ -102,6 +129,9 @@ class SpnClient:
                 f"no service answers {target}: is the {service} service running (`spn up`)?"
             ) from None
         except NatsTimeoutError:
+            if self._refused is not None:
+                raise NotAllowedError(f"NATS refused it: {self._refused} (the credential "
+                                      "may not do this)") from None  # fmt: skip
             raise StackUnreachableError(
                 f"no answer on {target} within {timeout or self.timeout}s") from None
         try:

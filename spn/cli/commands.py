@@ -26,10 +26,12 @@ from contracts.rollup import (
     PerformanceMeasureReported,
     ProvideSupport,
 )
+from services.shared.credentials import CredentialError, connect_options
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import CliError, InvalidInputError, NotFoundError
 from spn.cli.files import check_plan, load_network, load_plan
+from spn.cli.reports import organization_of
 from spn.stack.settings import StackSettings
 
 Handler = Callable[[argparse.Namespace, StackSettings], int]
@@ -48,7 +50,8 @@ def _login_name() -> str:
 
 def with_client(settings: StackSettings, work: Callable[[SpnClient], Awaitable[int]]) -> int:
     async def run() -> int:
-        async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+        async with SpnClient(settings.client_nats_url, settings.namespace,
+                             credentials=settings.client_credentials) as client:  # fmt: skip
             return await work(client)
 
     return asyncio.run(run())
@@ -155,11 +158,25 @@ def plan_list(args: argparse.Namespace, settings: StackSettings) -> int:
     return _query(settings, query, args.json, lines)
 
 
+def acting_organization(settings: StackSettings, asked: str | None) -> str | None:
+    """The organization a command is done as: an organization's credential acts only as
+    itself (``--as`` may name only it); the operator's as ``--as`` says."""
+    path = settings.client_credentials
+    try:
+        own = organization_of(connect_options(path)) if path else None
+    except CredentialError as error:
+        raise InvalidInputError(str(error)) from None
+    if own is not None and asked not in (None, own):
+        raise InvalidInputError(f"this credential is {own}'s: it acts only as {own}, not "
+                                f"as {asked}")  # fmt: skip
+    return asked or own
+
+
 def plan_transition(command: type[cmd.PlanCommand]) -> Handler:
     """submit / approve / return / close: the plan, the organization acting, the person."""
 
     def run(args: argparse.Namespace, settings: StackSettings) -> int:
-        acting = args.as_org or _owner_of(args.plan)
+        acting = acting_organization(settings, args.as_org) or _owner_of(args.plan)
         extra = {"reason": args.reason} if command is cmd.ReturnPlan else {}
         request = command(plan=args.plan, organization=acting, by=args.by, **extra)
 
@@ -262,7 +279,8 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
         if r.report is None
     ]
     if valid:
-        asyncio.run(reports.publish_reports(settings.client_nats_url, settings.namespace, valid))
+        asyncio.run(reports.publish_reports(settings.client_nats_url, settings.namespace, valid,
+                                            settings.client_credentials))
 
     async def work(client: SpnClient) -> dict[str, dict[str, Any]]:
         ids = [r.report_id for r in valid]
@@ -380,14 +398,16 @@ def support_provide(args: argparse.Namespace, settings: StackSettings) -> int:
         case_id = UUID(args.case)
     except ValueError as error:
         raise InvalidInputError(f"invalid argument: {error}") from None
-    request = ProvideSupport(case_id=case_id, provider=args.as_org, on=on, what=args.what,
+    provider = acting_organization(settings, args.as_org) or args.as_org
+    request = ProvideSupport(case_id=case_id, provider=provider, on=on, what=args.what,
                              by=args.by, practice=args.practice)  # fmt: skip
     return _query(settings, request, args.json, lambda case: output.case_lines({"cases": [case]}))
 
 
 def with_client_result(settings: StackSettings, work: Callable[[SpnClient], Awaitable[Any]]) -> Any:
     async def run() -> Any:
-        async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+        async with SpnClient(settings.client_nats_url, settings.namespace,
+                             credentials=settings.client_credentials) as client:  # fmt: skip
             return await work(client)
 
     return asyncio.run(run())

@@ -89,7 +89,8 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
     kinds = {org.code: org.kind for org in network.organizations}
     parents = {org.code: org.parent or org.code for org in network.organizations}
     plans.sort(key=lambda plan: (KIND_ORDER[kinds[plan.organization]], plan.organization))
-    async with SpnClient(settings.client_nats_url, settings.namespace) as client:
+    async with SpnClient(settings.client_nats_url, settings.namespace,
+                         credentials=settings.client_credentials) as client:  # fmt: skip
         before = {a["alert_id"] for a in (await _settled_alerts(client))["alerts"]}
         say(output.heading(f"Importing {len(network.organizations)} organizations"))
         for org in network.organizations:
@@ -134,7 +135,8 @@ async def _school_year(
                 reporter="demo team",
             )
         ]  # fmt: skip
-        await reports.publish_reports(settings.client_nats_url, settings.namespace, batch)
+        await reports.publish_reports(settings.client_nats_url, settings.namespace, batch,
+                                      settings.client_credentials)
         await reports.wait_for_outcomes(client, [r.report_id for r in batch], 120, False)
         await client.request(st.ClosePeriod(period=period, early=True))
         rollup = await _judged(client, period)

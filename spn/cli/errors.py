@@ -28,3 +28,9 @@ class RefusedError(CliError):
         self.code = code
         self.details = details or []
         super().__init__(f"refused ({code}): {message}")
+
+
+class NotAllowedError(CliError):
+    """NATS refused the connection or the subject: the credential may not do this."""
+
+    exit_code = 4

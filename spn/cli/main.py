@@ -1,7 +1,7 @@
 """``spn``: run the Strategic Performance Network and work with its plans.
 
 Exit codes: 0 done, 1 refused or failed, 2 invalid input (nothing was sent),
-3 the stack cannot be reached.
+3 the stack cannot be reached, 4 NATS refused the credential or the subject.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
 from spn.bench import cli as bench_cli
-from spn.cli import audit, boards, commands, demo, history, rebuild
+from spn.cli import audit, boards, commands, credentials, demo, history, rebuild
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -24,6 +24,9 @@ from spn.stack.settings import StackSettings
 ENVIRONMENT = """environment:
   SPN_NATS_URL       external NATS server (default: embedded, nats://127.0.0.1:$SPN_NATS_PORT)
   SPN_NATS_PORT      port of the embedded NATS server (4222)
+  SPN_NATS_CREDENTIALS  the NATS credential file to connect with (an organization's, from
+                     spn org credentials; default: the operator's, made by spn up in
+                     $SPN_DATA_DIR/credentials)
   SPN_DATABASE_URL   external PostgreSQL (default: embedded, data under $SPN_DATA_DIR)
   SPN_DATA_DIR       data directory of the embedded servers and logs (.spn-data)
   SPN_NAMESPACE      prefix of subjects and streams (spn)
@@ -101,6 +104,7 @@ def _org_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     lst.add_argument("--kind", choices=["SEA", "LEA", "SCHOOL"], help="only this kind")
     _json_flag(lst)
     lst.set_defaults(handler=commands.org_list)
+    credentials.add_parser(org_sub)
 
 
 def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from contracts import status as st
 from contracts.paths import field_path
+from services.shared.credentials import connect_options
 from services.shared.streams import ensure_stream
 from spn.cli.client import SpnClient
 from spn.cli.errors import InvalidInputError
@@ -117,13 +118,25 @@ def content_id(record: dict[str, Any]) -> str:
 
 
 async def publish_reports(
-    nats_url: str, namespace: str, reports: list[st.ActionStatusReported]
-) -> None:
-    """Publish to the inbox, waiting for each PubAck; the inbox keeps them for the service."""
-    nc = await nats.connect(nats_url, max_reconnect_attempts=1, reconnect_time_wait=0.1)
+    nats_url: str, namespace: str, reports: list[st.ActionStatusReported],
+    credentials: Path | None = None,
+) -> None:  # fmt: skip
+    """Publish to the inbox, waiting for each PubAck; the inbox keeps them for the service.
+    With an organization's credential, only its own reports, to its own inbox (which the
+    operator's stack has made)."""
+    options = connect_options(credentials)
+    organization = organization_of(options)
+    for report in reports:
+        if organization is not None and report.reporter.organization != organization:
+            raise InvalidInputError(
+                f"report {report.report_id} is by {report.reporter.organization}; this "
+                f"credential is {organization}'s and reports only for it")  # fmt: skip
+    nc = await nats.connect(nats_url, max_reconnect_attempts=1, reconnect_time_wait=0.1,
+                            **options)  # fmt: skip
     try:
-        js = nc.jetstream()
-        await ensure_inbox(js, namespace)
+        js = nc.jetstream(timeout=10)
+        if organization is None:
+            await ensure_inbox(js, namespace)
         stream = st.inbox_stream(namespace)
         acks = [
             js.publish(
@@ -138,6 +151,12 @@ async def publish_reports(
             await asyncio.gather(*acks[chunk : chunk + 500])
     finally:
         await nc.close()
+
+
+def organization_of(options: dict[str, Any]) -> str | None:
+    """The organization a credential is of (an ``org-<code>`` user), else None."""
+    user = str(options.get("user", ""))
+    return user.removeprefix("org-") if user.startswith("org-") else None
 
 
 async def ensure_inbox(js: JetStreamContext, namespace: str) -> None:

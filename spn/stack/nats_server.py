@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -68,11 +70,25 @@ class NatsServer(OwnProcess):
 
     name = "NATS"
 
-    def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1"):
+    def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1",
+                 authorization: Callable[[], str] | None = None):  # fmt: skip
         self.data_dir = data_dir
         self.host = host
         self.port = port
+        self.authorization = authorization  # the block of who may connect, and to do what
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def auth_file(self) -> Path:
+        return self.data_dir / "auth.conf"
+
+    def write_authorization(self) -> None:
+        """The users' block, in a file only its owner reads (it holds their passwords)."""
+        if self.authorization is None:
+            return
+        descriptor = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self.authorization())
 
     @property
     def url(self) -> str:
@@ -93,7 +109,11 @@ class NatsServer(OwnProcess):
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats-server.conf"
-        config.write_text(JETSTREAM_CONFIG.format(store_dir=json.dumps(str(self.data_dir))))
+        text = JETSTREAM_CONFIG.format(store_dir=json.dumps(str(self.data_dir)))
+        if self.authorization is not None:
+            self.write_authorization()
+            text += f"include {json.dumps(self.auth_file.name)}\n"
+        config.write_text(text)
         command = [
             nats_server_binary(), "--config", str(config),
             "--addr", self.host, "--port", str(self.port), "--log", str(self.log),

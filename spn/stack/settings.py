@@ -16,6 +16,9 @@ class StackSettings(BaseSettings):
     data_dir: Path = Field(Path(".spn-data"), description="NATS and PostgreSQL data, logs")
     nats_url: str | None = Field(None, description="an external NATS server; unset: embedded")
     nats_port: int = Field(4222, description="port of the embedded NATS server")
+    nats_credentials: Path | None = Field(
+        None, description="the CLI's NATS credential file (an organization's, from spn org "
+        "credentials); unset: the operator's of the data directory, when there is one")
     database_url: str | None = Field(None, description="an external PostgreSQL; unset: embedded")
     namespace: str = DEFAULT_NAMESPACE
     http_host: str = "127.0.0.1"
@@ -43,6 +46,15 @@ class StackSettings(BaseSettings):
     health_interval: float = Field(
         5.0, ge=0, description="seconds between checks of /health and external servers; 0: none"
     )
+
+    @property
+    def client_credentials(self) -> Path | None:
+        """The credential the CLI connects with: the one named, else the operator's of
+        the embedded stack (made by spn up), else none."""
+        if self.nats_credentials is not None:
+            return self.nats_credentials
+        operator = self.data_dir / "credentials" / "spn-admin.json"
+        return operator if operator.exists() else None
 
     @property
     def client_nats_url(self) -> str:

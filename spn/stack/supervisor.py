@@ -36,6 +36,7 @@ from typing import IO, Protocol
 from services.shared.eventstore import unreachable_reason as database_unreachable_reason
 from services.shared.secrets import redact
 from spn.stack import nats_server
+from spn.stack.credentials import Credentials
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
 from spn.stack.processes import STOP_TIMEOUT, OwnProcess, spawn
@@ -386,6 +387,8 @@ class Stack:
         self.smtp_sink: SmtpSink | None = None
         self.prometheus: PrometheusServer | None = None
         self.services: list[ServiceProcess] = []
+        self.credentials = Credentials(self.data_dir, settings.namespace,
+                                       [spec.name for spec in SERVICES])  # fmt: skip
         self.nats_url = ""
         self.database_url = ""
         self._lock: IO[str] | None = None
@@ -480,6 +483,10 @@ class Stack:
             f"  NATS        {redact(self.nats_url)}  ({nats_note})",
             f"  PostgreSQL  {redact(self.database_url)}  ({pg_note})",
         ]
+        if self.nats:
+            lines.append(f"  credentials {self.credentials.directory}  (NATS users: the "
+                         "operator's, the CLI's by default; each service's; spn org "
+                         "credentials ORG for an organization)")  # fmt: skip
         if self.smtp_sink:
             lines.append(f"  SMTP        127.0.0.1:{self.smtp_sink.port}  (local sink: each "
                          f"message in {self.smtp_sink.directory})")  # fmt: skip
@@ -516,7 +523,11 @@ class Stack:
         self._lock = lock
 
     def _start_nats(self) -> str:
-        self.nats = NatsServer(self.data_dir / "nats", self.settings.nats_port)
+        """The embedded NATS, with a user for the operator and each service (and each
+        organization given a credential): anonymous clients are refused."""
+        self.credentials.ensure()
+        self.nats = NatsServer(self.data_dir / "nats", self.settings.nats_port,
+                               authorization=self.credentials.authorization)  # fmt: skip
         self.say(f"starting NATS on port {self.settings.nats_port} ...")
         self.nats.start()
         self.pid_files.write(self.nats)
@@ -563,8 +574,11 @@ class Stack:
         port = spec.port(self.settings)
         smtp = ({"SPN_SMTP_HOST": "127.0.0.1", "SPN_SMTP_PORT": str(self.smtp_sink.port),
                  "SPN_SMTP_SECURITY": "none"} if self.smtp_sink else {})  # fmt: skip
+        own = {"SPN_NATS_CREDENTIALS": str(self.credentials.service_path(spec.name))
+               } if self.nats else {}  # an external NATS: the credential given, if any  # fmt: skip
         env = dict(
             os.environ,
+            **own,
             SPN_NATS_URL=self.nats_url,
             SPN_DATABASE_URL=self.database_url,
             SPN_NAMESPACE=self.settings.namespace,

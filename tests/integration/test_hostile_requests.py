@@ -34,6 +34,8 @@ def subjects(namespace: str) -> list[str]:
         if getattr(command, "SUBJECT_PARAMETERS", ()) == ("service",):
             found += [subject(namespace, f"{command.SUBJECT}.{s}")
                       for s in ("plans", "status", "rollup", "alerts")]  # fmt: skip
+        elif getattr(command, "SUBJECT_PARAMETERS", ()) == ("organization",):
+            found.append(subject(namespace, f"{command.SUBJECT}.oak-school"))
         else:
             found.append(subject(namespace, relative))
     return found

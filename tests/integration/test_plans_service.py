@@ -79,7 +79,8 @@ async def test_a_malformed_command_names_the_field_and_stores_nothing(
     payload = json.dumps({"plan": document, "by": "Pat"}).encode()
     nc = await nats.connect(nats_url)
     try:
-        message = await nc.request(subject(namespace, cmd.ImportPlan.SUBJECT), payload, timeout=10)
+        message = await nc.request(subject(namespace, f"{cmd.ImportPlan.SUBJECT}.oak-school"),
+                                   payload, timeout=10)  # fmt: skip
     finally:
         await nc.close()
     reply = Reply.model_validate_json(message.data)

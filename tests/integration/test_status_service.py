@@ -143,27 +143,25 @@ async def test_poison_reports_go_to_dead_letters_and_do_not_block(
     await publish(nats_url, namespace, [
         b"{not json",
         report("r-unknown-action", "9.9.9.9", "2026-10", "in_progress") | {"action": "4.9.9.9"},
-        report("r-foreign", "1.1.1.1", "2026-10", "in_progress", organization="river-lea"),
+        report("r-other-inbox", "1.1.1.1", "2026-10", "in_progress", organization="river-lea"),
         report("r-out-of-year", "1.1.1.1", "2027-08", "in_progress"),
         report("r-valid", "1.1.1.1", "2026-10", "in_progress"),
     ])  # fmt: skip
-    decided = await until(
-        lambda: all_decided(client, "r-unknown-action", "r-foreign", "r-out-of-year", "r-valid")
-    )
-    assert decided == {
-        "r-unknown-action": "rejected",
-        "r-foreign": "rejected",
-        "r-out-of-year": "rejected",
-        "r-valid": "recorded",
-    }
-    letters = await dead_letters(nats_url, namespace, 4)
-    assert [(d["reason"], d["report_id"]) for d in letters] == [
-        ("invalid_payload", None),
-        ("unknown_action", "r-unknown-action"),
-        ("reporter_not_of_plan_organization", "r-foreign"),
+    await publish(nats_url, namespace, [  # on its own inbox, about another's plan
+        report("r-foreign", "1.1.1.1", "2026-10", "in_progress", organization="river-lea"),
+    ], organization="river-lea")  # fmt: skip
+    ids = ("r-unknown-action", "r-other-inbox", "r-foreign", "r-out-of-year", "r-valid")
+    decided = await until(lambda: all_decided(client, *ids))
+    assert decided == dict.fromkeys(ids[:-1], "rejected") | {"r-valid": "recorded"}
+    letters = await dead_letters(nats_url, namespace, 5)
+    assert sorted((d["reason"], str(d["report_id"])) for d in letters) == [
+        ("inbox_of_another_organization", "r-other-inbox"),  # the subject is whom NATS let in
+        ("invalid_payload", "None"),
         ("period_outside_plan_year", "r-out-of-year"),
+        ("reporter_not_of_plan_organization", "r-foreign"),
+        ("unknown_action", "r-unknown-action"),
     ]
-    assert letters[0]["payload"] == "{not json"
+    assert [d["payload"] for d in letters if d["reason"] == "invalid_payload"] == ["{not json"]
 
 
 async def dead_letters(nats_url: str, namespace: str, expected: int) -> list[dict[str, Any]]:

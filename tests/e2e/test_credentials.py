@@ -1,0 +1,142 @@
+"""Who may do what on the embedded NATS of `spn up`: anonymous clients are refused; a
+school's credential reports to its own inbox and acts as itself only (another school's
+inbox, approving for its LEA, a body naming another organization: refused); the
+operator's (the CLI's by default) does everything."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+import pytest
+
+from contracts import plan_commands as cmd
+from contracts import status as st
+from contracts.subjects import subject
+from services.shared.credentials import read_credential
+from tests.e2e.conftest import EXAMPLES, Cli
+
+SCHOOL, OTHER, LEA = "lakeview-high", "riverside-high", "lakeview-sd"
+KEY = f"{SCHOOL}/2026-27"
+
+
+def url(cli: Cli) -> str:
+    return f"nats://127.0.0.1:{cli.env['SPN_NATS_PORT']}"
+
+
+def credential_of(cli: Cli, org: str) -> Path:
+    made = cli.run("org", "credentials", org, "--json")
+    assert made.returncode == 0, made.stdout + made.stderr
+    shown = json.loads(made.stdout)
+    assert shown["nats_reloaded"] and "password" not in made.stdout
+    return Path(shown["file"])
+
+
+async def as_user(cli: Cli, path: Path, work: Any) -> Any:
+    refused: list[str] = []
+
+    async def on_error(error: Exception) -> None:
+        refused.append(str(error))
+
+    nc = await nats.connect(url(cli), error_cb=on_error, **read_credential(path).options())
+    try:
+        return await work(nc, refused)
+    finally:
+        await nc.close()
+
+
+async def inbox_count(cli: Cli) -> int:
+    operator = Path(cli.env["SPN_DATA_DIR"]) / "credentials" / "spn-admin.json"
+
+    async def count(nc: Any, _: list[str]) -> int:
+        info = await nc.jetstream().stream_info(st.inbox_stream("spn"))
+        return int(info.state.messages)
+
+    return int(await as_user(cli, operator, count))
+
+
+def report(org: str, report_id: str) -> bytes:
+    return json.dumps({
+        "report_id": report_id, "plan": f"{org}/2026-27", "action": "1.1.1.1",
+        "period": "2026-09", "status": "in_progress",
+        "reporter": {"name": "Pat", "organization": org},
+    }).encode()  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def network(running_stack: Cli) -> Cli:
+    cli = running_stack
+    assert cli.run("org", "import", str(EXAMPLES / "organizations.yaml")).returncode == 0
+    assert cli.run("plan", "import", str(EXAMPLES / "plans" / f"{SCHOOL}.yaml")).returncode == 0
+    assert cli.run("plan", "submit", KEY).returncode == 0
+    return cli
+
+
+def test_anonymous_clients_are_refused(network: Cli, tmp_path: Path):
+    async def anonymous() -> None:
+        await nats.connect(url(network), allow_reconnect=False, max_reconnect_attempts=1,
+                           connect_timeout=2)  # fmt: skip
+
+    with pytest.raises(nats.errors.Error):
+        asyncio.run(anonymous())
+    elsewhere = dict(network.env, SPN_DATA_DIR=str(tmp_path / "no-credentials"))
+    listed = Cli(elsewhere).run("org", "list")  # the same server, no credential
+    assert listed.returncode == 4 and "refused the connection" in listed.stderr, listed.stderr
+
+
+def test_a_school_reports_to_its_own_inbox_only_and_acts_only_as_itself(network: Cli):
+    school = credential_of(network, SCHOOL)
+    assert os.stat(school).st_mode & 0o077 == 0  # only its owner reads it
+    before = asyncio.run(inbox_count(network))
+
+    async def hostile(nc: Any, refused: list[str]) -> dict[str, Any]:
+        js = nc.jetstream(timeout=3)
+        found: dict[str, Any] = {}
+        try:  # another school's inbox
+            await js.publish(st.inbox_subject("spn", OTHER), report(OTHER, "forged"))
+            found["other_inbox"] = "accepted"
+        except (nats.errors.Error, TimeoutError) as error:
+            found["other_inbox"] = type(error).__name__
+        approve = cmd.ApprovePlan(plan=KEY, organization=LEA, by="Mallory")
+        try:  # as its LEA, on the LEA's subject
+            await nc.request(subject("spn", f"{approve.SUBJECT}.{LEA}"), approve.to_json(),
+                             timeout=3)  # fmt: skip
+            found["as_lea"] = "answered"
+        except (nats.errors.Error, TimeoutError) as error:
+            found["as_lea"] = type(error).__name__
+        on_own = await nc.request(subject("spn", f"{approve.SUBJECT}.{SCHOOL}"),
+                                  approve.to_json(), timeout=10)  # fmt: skip
+        found["lea_body_on_own_subject"] = json.loads(on_own.data)["error"]["code"]
+        itself = cmd.ApprovePlan(plan=KEY, organization=SCHOOL, by="Mallory")
+        own = await nc.request(subject("spn", f"{itself.SUBJECT}.{SCHOOL}"), itself.to_json(),
+                               timeout=10)  # fmt: skip
+        found["approve_itself"] = json.loads(own.data)["error"]["code"]
+        await js.publish(st.inbox_subject("spn", SCHOOL), report(SCHOOL, "own-report"))
+        found["own_inbox"] = "accepted"
+        found["refused"] = refused
+        return found
+
+    found = asyncio.run(as_user(network, school, hostile))
+    assert found["other_inbox"] != "accepted" and found["as_lea"] != "answered", found
+    assert any("permissions violation" in r.lower() for r in found["refused"]), found
+    assert found["lea_body_on_own_subject"] == "not_authorized"  # the subject is who acts
+    assert found["approve_itself"] == "not_authorized"  # a school approves no plan
+    assert found["own_inbox"] == "accepted"
+    assert asyncio.run(inbox_count(network)) == before + 1  # only its own report
+    shown = network.run("plan", "show", KEY, "--json")
+    assert json.loads(shown.stdout)["summary"]["status"] == "submitted"  # not approved
+
+
+def test_the_cli_with_a_school_credential_acts_as_that_school(network: Cli):
+    school = Cli(dict(network.env, SPN_NATS_CREDENTIALS=str(credential_of(network, SCHOOL))))
+    as_lea = school.run("plan", "approve", KEY, "--as", LEA)
+    assert as_lea.returncode == 2 and f"this credential is {SCHOOL}'s" in as_lea.stderr
+    listed = school.run("plan", "list", "--json")  # queries are open to it
+    assert listed.returncode == 0, listed.stderr
+    approved = network.run("plan", "approve", KEY, "--as", LEA)  # the operator may
+    assert approved.returncode == 0, approved.stderr
