@@ -22,35 +22,52 @@ class CredentialError(RuntimeError):
 class NatsCredential:
     user: str
     password: str
+    inbox_prefix: str | None = None  # where its replies come: the only subjects it reads
 
     def __repr__(self) -> str:  # never the password, even in a traceback's locals
         return f"NatsCredential(user={self.user!r})"
 
     def options(self) -> dict[str, Any]:
-        """The keyword arguments of ``nats.connect`` (and faststream's broker)."""
-        return {"user": self.user, "password": self.password}
+        """The keyword arguments of ``nats.connect``."""
+        found: dict[str, Any] = {"user": self.user, "password": self.password}
+        return found | ({"inbox_prefix": self.inbox_prefix} if self.inbox_prefix else {})
 
 
 def read_credential(path: Path) -> NatsCredential:
     try:
         data = json.loads(path.read_text())
-        return NatsCredential(user=str(data["user"]), password=str(data["password"]))
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        return NatsCredential(user=str(data["user"]), password=str(data["password"]),
+                              inbox_prefix=data.get("inbox_prefix"))  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise CredentialError(f"{path}: not a readable NATS credential ({type(error).__name__})"
                               ) from None  # fmt: skip
 
 
-def write_credential(path: Path, user: str) -> NatsCredential:
-    """A new credential for ``user`` (a random password) in a file only its owner reads;
-    an existing file is kept as it is."""
+def write_credential(path: Path, user: str, inbox_prefix: str | None = None) -> NatsCredential:
+    """A new credential for ``user`` (a random password) in a file only its owner reads,
+    written whole before it is in place; an existing file is kept as it is."""
     if path.exists():
         return read_credential(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    credential = NatsCredential(user=user, password=secrets.token_urlsafe(32))
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump({"user": credential.user, "password": credential.password}, file)
+    credential = NatsCredential(user=user, password=secrets.token_urlsafe(32),
+                                inbox_prefix=inbox_prefix)  # fmt: skip
+    data = {"user": user, "password": credential.password}
+    write_private(path, json.dumps(data | ({"inbox_prefix": inbox_prefix} if inbox_prefix
+                                           else {})))  # fmt: skip
     return credential
+
+
+def write_private(path: Path, text: str) -> None:
+    """``text`` in a file only its owner reads, replacing it at once (never half written,
+    never readable by others, not even for a moment)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
 
 
 def broker_security(path: Path | None) -> NatsUserPassword | None:

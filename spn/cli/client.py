@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,6 +32,36 @@ from spn.cli.errors import (
 PERMISSIONS = "permissions violation"
 
 
+async def _quiet(error: Exception) -> None:
+    """Connection errors surface as the CLI's own errors; not logged twice."""
+
+
+async def connect(nats_url: str, options: dict[str, Any],
+                  on_error: Callable[[Exception], Awaitable[None]] = _quiet) -> Client:  # fmt: skip
+    """A connection to NATS for one command, or the CLI's error: unreachable (exit 3),
+    or the credential refused (exit 4)."""
+    try:
+        return await nats.connect(
+            nats_url,
+            connect_timeout=2,
+            allow_reconnect=False,
+            max_reconnect_attempts=1,  # with 0, nats-py retries an absent server forever
+            reconnect_time_wait=0.1,
+            error_cb=on_error,
+            **options,
+        )
+    except (TimeoutError, OSError, NatsError) as error:
+        if not isinstance(error, AuthorizationError) and (
+                "authorization violation" not in str(error).lower()):
+            raise StackUnreachableError(
+                f"cannot reach NATS at {redact(nats_url)} ({type(error).__name__}): "
+                "is `spn up` running? (set SPN_NATS_URL for another server)") from None
+        raise NotAllowedError(
+            f"NATS at {redact(nats_url)} refused the connection: no credential, or not "
+            "this one (SPN_NATS_CREDENTIALS names an organization's; the operator's is "
+            "<data dir>/credentials/spn-admin.json)") from None  # fmt: skip
+
+
 class SpnClient:
     def __init__(self, nats_url: str, namespace: str, timeout: float = 30.0,
                  credentials: Path | None = None):  # fmt: skip
@@ -47,26 +77,7 @@ class SpnClient:
             options = connect_options(self.credentials)
         except CredentialError as error:
             raise InvalidInputError(str(error)) from None
-        try:
-            self._nc = await nats.connect(
-                self.nats_url,
-                connect_timeout=2,
-                allow_reconnect=False,
-                max_reconnect_attempts=1,  # with 0, nats-py retries an absent server forever
-                reconnect_time_wait=0.1,
-                error_cb=self._on_error,
-                **options,
-            )
-        except (TimeoutError, OSError, NatsError) as error:
-            if not isinstance(error, AuthorizationError) and (
-                    "authorization violation" not in str(error).lower()):
-                raise StackUnreachableError(
-                    f"cannot reach NATS at {redact(self.nats_url)} ({type(error).__name__}): "
-                    "is `spn up` running? (set SPN_NATS_URL for another server)") from None
-            raise NotAllowedError(
-                f"NATS at {redact(self.nats_url)} refused the connection: no credential, or "
-                "not this one (SPN_NATS_CREDENTIALS names an organization's; the operator's "
-                "is <data dir>/credentials/spn-admin.json)") from None  # fmt: skip
+        self._nc = await connect(self.nats_url, options, self._on_error)
         return self
 
     async def _on_error(self, error: Exception) -> None:

@@ -52,10 +52,15 @@ def org_credentials(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def _reload(pid_file: os.PathLike[str]) -> bool:
-    """Tell the running nats-server to read its configuration again (SIGHUP)."""
+    """Tell the running nats-server to read its configuration again (SIGHUP), only if
+    the pid file names a nats-server still (a stale one may name another process now)."""
     try:
         with open(pid_file) as file:
-            os.kill(int(file.read().strip()), signal.SIGHUP)
+            pid = int(file.read().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            if b"nats-server" not in file.read():
+                return False
+        os.kill(pid, signal.SIGHUP)
     except (OSError, ValueError):
         return False
     return True

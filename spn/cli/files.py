@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import stat
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +70,9 @@ def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
     for key, _ in node.value:
         if key.tag == _MERGE or not isinstance(key, yaml.ScalarNode):
             continue
-        first = seen.setdefault(key.value, key)
-        if first is not key:
+        first = seen.get(key.value)
+        seen.setdefault(key.value, key)
+        if first is not None:  # written twice, or once more through an alias
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key.value!r} (first on line "
                 f"{first.start_mark.line + 1})", key.start_mark)  # fmt: skip
@@ -82,11 +84,17 @@ def read_text(path: Path, limit: int | None = None) -> str:
     mark)."""
     limit = limit or MAX_FILE_BYTES
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise InvalidInputError(f"{path}: {_size(size)}, larger than the {_size(limit)} "
-                                    "an input file may be")  # fmt: skip
-        data = path.read_bytes()
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a device, a pipe: no size to check first
+            raise InvalidInputError(f"{path}: is not a regular file")
+        if found.st_size > limit:
+            raise InvalidInputError(f"{path}: {_size(found.st_size)}, larger than the "
+                                    f"{_size(limit)} an input file may be")  # fmt: skip
+        with path.open("rb") as file:
+            data = file.read(limit + 1)  # it may have grown since
+        if len(data) > limit:
+            raise InvalidInputError(f"{path}: larger than the {_size(limit)} an input file "
+                                    "may be")  # fmt: skip
     except OSError as error:
         raise InvalidInputError(f"{path}: cannot read ({error.strerror or error})") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -180,7 +188,7 @@ def _parse(path: Path) -> Any:
         raise _Unreadable(str(error).removeprefix(f"{path}: ")) from None
     try:
         if _is_json(path):
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
         return yaml.load(text, Loader=KeysAsWritten)  # a SafeLoader: no arbitrary objects
     except json.JSONDecodeError as error:
         raise _Unreadable(f"not valid JSON: {error}") from None
@@ -193,6 +201,19 @@ def _parse(path: Path) -> Any:
         raise _Unreadable(f"not valid YAML: {error}") from None
     except RecursionError:
         raise _Unreadable("nested too deeply (lists or mappings within each other)") from None
+    except ValueError as error:  # a number of thousands of digits, a key written twice
+        raise _Unreadable(f"not valid {'JSON' if _is_json(path) else 'YAML'}: {error}"
+                          ) from None  # fmt: skip
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if it names a key twice (JSON would keep the last)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"duplicate key {key!r}")
+        found[key] = value
+    return found
 
 
 def _is_json(path: Path) -> bool:

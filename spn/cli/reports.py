@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from contracts import status as st
 from contracts.paths import field_path
-from services.shared.credentials import connect_options
+from services.shared.credentials import CredentialError, connect_options
 from services.shared.streams import ensure_stream
-from spn.cli.client import SpnClient
+from spn.cli.client import SpnClient, connect
 from spn.cli.errors import InvalidInputError
 from spn.cli.files import read_text
 
@@ -57,10 +56,10 @@ def read_rows(path: Path, reporter: str) -> list[Row]:
 def _json_records(path: Path, text: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"{path}: not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidInputError(f"{path}: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, or a number of thousands of digits
+        raise InvalidInputError(f"{path}: not valid JSON: {error}") from None
     records = data.get("reports") if isinstance(data, dict) else data
     if not isinstance(records, list):
         raise InvalidInputError(f'{path}: expected a list of reports or {{"reports": [...]}}')
@@ -94,6 +93,8 @@ def _row(number: int, record: Any, reporter: str) -> Row:
     if not isinstance(record, dict):
         return Row(number, problem="not an object")
     record = dict(record)
+    if not isinstance(record.get("reporter") or {}, dict):
+        return Row(number, problem="reporter: expected an object (name, organization, email)")
     plan = str(record.get("plan", ""))
     default_reporter = {"name": reporter, "organization": plan.split("/", 1)[0]}
     record.setdefault("report_id", content_id(record))
@@ -124,15 +125,17 @@ async def publish_reports(
     """Publish to the inbox, waiting for each PubAck; the inbox keeps them for the service.
     With an organization's credential, only its own reports, to its own inbox (which the
     operator's stack has made)."""
-    options = connect_options(credentials)
+    try:
+        options = connect_options(credentials)
+    except CredentialError as error:
+        raise InvalidInputError(str(error)) from None
     organization = organization_of(options)
     for report in reports:
         if organization is not None and report.reporter.organization != organization:
             raise InvalidInputError(
                 f"report {report.report_id} is by {report.reporter.organization}; this "
                 f"credential is {organization}'s and reports only for it")  # fmt: skip
-    nc = await nats.connect(nats_url, max_reconnect_attempts=1, reconnect_time_wait=0.1,
-                            **options)  # fmt: skip
+    nc = await connect(nats_url, options)
     try:
         js = nc.jetstream(timeout=10)
         if organization is None:
@@ -143,7 +146,8 @@ async def publish_reports(
                 st.inbox_subject(namespace, report.reporter.organization),
                 report.to_json(),
                 stream=stream,
-                headers={"Nats-Msg-Id": report.report_id},
+                # one organization's ids never stand in for another's (the dedupe window)
+                headers={"Nats-Msg-Id": f"{report.reporter.organization}:{report.report_id}"},
             )
             for report in reports
         ]

@@ -6,11 +6,13 @@ block is written from them, beside its config, and read again when one is added.
 
 - **operator** (``spn-admin``): everything (the state IT staff who run the stack).
 - **a service** (``svc-<name>``): every subject, except publishing another service's
-  integration events (a forged ``plan.approved``) and deleting or purging a stream.
+  integration events (a forged ``plan.approved``), deleting or purging a stream, and
+  acting as an organization (its inbox, its commands).
 - **an organization** (``org-<code>``): publish its own inbox subject
-  (``<ns>.inbox.status.<code>``), the commands it acts in as itself
-  (``<ns>.cmd.<service>.<command>.<code>``: the services take the acting organization
-  from that last token) and the queries; receive only its replies (``_INBOX.>``).
+  (``<ns>.inbox.status.<code>``), the commands it does as itself
+  (``<ns>.cmd.<service>.<command>.<code>``, each named: the services take the acting
+  organization from that last token) and the queries; receive only its own replies
+  (``_INBOX_org-<code>.>``, the inbox prefix its credential file names).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from contracts.base import Command
+from contracts.export import versioned_contracts
 from services.shared.credentials import NatsCredential, read_credential, write_credential
 
 OPERATOR = "spn-admin"
@@ -49,8 +53,9 @@ class Credentials:
         """The organization's credential file (made on first asking)."""
         if not CODE.match(code):
             raise ValueError(f"{code!r} is not an organization code")
-        path = self.path(ORG_PREFIX + code)
-        write_credential(path, ORG_PREFIX + code)
+        user = ORG_PREFIX + code
+        path = self.path(user)
+        write_credential(path, user, inbox_prefix=f"_INBOX_{user}")
         return path
 
     def users(self) -> list[NatsCredential]:
@@ -77,9 +82,16 @@ class Credentials:
             others = [f"{ns}.evt.{s}.>" for s in self.services if s != service]
             streams = ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>",
                        "$JS.API.STREAM.MSG.DELETE.>"]  # fmt: skip
-            return {"publish": {"allow": [">"], "deny": others + streams},
+            as_anyone = [f"{ns}.inbox.>", *(f"{ns}.{c.SUBJECT}.*" for c in acting_commands())]
+            return {"publish": {"allow": [">"], "deny": others + streams + as_anyone},
                     "subscribe": {"allow": [">"]}}  # fmt: skip
         code = user.removeprefix(ORG_PREFIX)
-        return {"publish": {"allow": [f"{ns}.inbox.status.{code}", f"{ns}.cmd.*.*.{code}",
-                                      f"{ns}.qry.>"]},
-                "subscribe": {"allow": ["_INBOX.>"]}}  # fmt: skip
+        own = [f"{ns}.{c.SUBJECT}.{code}" for c in acting_commands()]
+        return {"publish": {"allow": [f"{ns}.inbox.status.{code}", *own, f"{ns}.qry.>"]},
+                "subscribe": {"allow": [f"_INBOX_{user}.>"]}}  # its own replies only  # fmt: skip
+
+
+def acting_commands() -> list[type[Command]]:
+    """The commands an organization does as itself (sent on ``<SUBJECT>.<organization>``)."""
+    return [c for c in versioned_contracts() if issubclass(c, Command)
+            and getattr(c, "SUBJECT_PARAMETERS", ()) == ("organization",)]  # fmt: skip

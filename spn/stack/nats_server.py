@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from services.shared.credentials import write_private
 from spn.stack.processes import OwnProcess
 
 JETSTREAM_CONFIG = """# written by spn up
@@ -84,11 +84,8 @@ class NatsServer(OwnProcess):
 
     def write_authorization(self) -> None:
         """The users' block, in a file only its owner reads (it holds their passwords)."""
-        if self.authorization is None:
-            return
-        descriptor = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(self.authorization())
+        if self.authorization is not None:
+            write_private(self.auth_file, self.authorization())
 
     @property
     def url(self) -> str:

@@ -53,6 +53,8 @@ class StackSettings(BaseSettings):
         the embedded stack (made by spn up), else none."""
         if self.nats_credentials is not None:
             return self.nats_credentials
+        if self.nats_url is not None:  # an external server: never the embedded one's secret
+            return None
         operator = self.data_dir / "credentials" / "spn-admin.json"
         return operator if operator.exists() else None
 

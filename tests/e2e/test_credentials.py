@@ -118,6 +118,14 @@ def test_a_school_reports_to_its_own_inbox_only_and_acts_only_as_itself(network:
         found["approve_itself"] = json.loads(own.data)["error"]["code"]
         await js.publish(st.inbox_subject("spn", SCHOOL), report(SCHOOL, "own-report"))
         found["own_inbox"] = "accepted"
+        before = len(refused)
+        await nc.subscribe("_INBOX.>")  # everyone's replies: refused
+        for _ in range(50):  # until the server's -ERR has come (within 5 s)
+            await nc.flush()
+            if len(refused) > before:
+                break
+            await asyncio.sleep(0.1)
+        found["everyone_s_replies"] = refused[before:]
         found["refused"] = refused
         return found
 
@@ -127,6 +135,7 @@ def test_a_school_reports_to_its_own_inbox_only_and_acts_only_as_itself(network:
     assert found["lea_body_on_own_subject"] == "not_authorized"  # the subject is who acts
     assert found["approve_itself"] == "not_authorized"  # a school approves no plan
     assert found["own_inbox"] == "accepted"
+    assert any("permissions violation" in r.lower() for r in found["everyone_s_replies"])
     assert asyncio.run(inbox_count(network)) == before + 1  # only its own report
     shown = network.run("plan", "show", KEY, "--json")
     assert json.loads(shown.stdout)["summary"]["status"] == "submitted"  # not approved

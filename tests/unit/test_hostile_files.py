@@ -109,3 +109,23 @@ def test_a_sheet_in_latin_1_is_refused(tmp_path: Path):
     path.write_bytes((SHEET_HEADER + ROW.format(comment="réunion")).encode("latin-1"))
     with pytest.raises(InvalidInputError, match="is not UTF-8 text"):
         read_rows(path, "Pat")
+
+
+def test_a_device_or_a_pipe_is_refused_unread(tmp_path: Path):
+    assert "is not a regular file" in problem_of(Path("/dev/zero"))
+
+
+def test_a_number_of_thousands_of_digits_and_a_json_key_twice_are_refused(tmp_path: Path):
+    path = tmp_path / "plan.json"
+    path.write_text('{"organization": ' + "9" * 5000 + "}")
+    assert "not valid JSON" in problem_of(path)
+    path.write_text('{"organization": "a", "organization": "b"}')
+    assert "duplicate key 'organization'" in problem_of(path)
+
+
+def test_a_reporter_that_is_not_an_object_is_a_row_problem(tmp_path: Path):
+    path = tmp_path / "sheet.json"
+    path.write_text('[{"plan": "cedar-grove-elementary/2026-27", "action": "1.1.1.1", '
+                    '"period": "2026-09", "status": "in_progress", "reporter": "bob"}]')
+    [row] = read_rows(path, "Pat")
+    assert row.report is None and (row.problem or "").startswith("reporter: expected an object")

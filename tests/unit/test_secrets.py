@@ -15,7 +15,10 @@ from spn.stack.supervisor import Stack
 @pytest.mark.parametrize(("url", "shown"), [
     ("postgresql://spn:s3cr%40t@db:5432/spn?sslmode=require",
      "postgresql://spn:***@db:5432/spn?sslmode=require"),
-    ("postgresql://u@h/d?password=s3cret&x=1", "postgresql://u@h/d?password=***&x=1"),
+    ("postgresql://u@h/d?password=s3cret&x=1", "postgresql://***@h/d?password=***&x=1"),
+    ("nats://a:s3cret@h1,nats://b:s3cret@h2", "nats://a:***@h1,nats://b:***@h2"),
+    ("nats://s3cret@h:4222", "nats://***@h:4222"),  # a token
+    ("postgresql://u:s3#c/r[et@db/x", "postgresql://u:***@db/x"),  # not URL-encoded
     ("host=db password=s3cret user=spn", "host=db password=*** user=spn"),
     ("password='s 3 cret' host=db", "password=*** host=db"),
     ("nats://svc:s3cret@127.0.0.1:4222", "nats://svc:***@127.0.0.1:4222"),
