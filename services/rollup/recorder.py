@@ -70,6 +70,10 @@ class RollupReadModels(ReadModelTables):
 
     TABLES = TABLES
     KEYS = KEYS
+    INDEXES = {  # an organization's cases, without reading the network's
+        "support_cases_recipient": ("support_cases", "(recipient)"),
+        "support_cases_addressed_to": ("support_cases", "(addressed_to)"),
+    }
 
     # -- the network -----------------------------------------------------------------------
 
@@ -156,12 +160,16 @@ class RollupReadModels(ReadModelTables):
 
     def support_cases(self, organization: str | None = None, status: str | None = None
                       ) -> list[Record]:  # fmt: skip
-        """Cases of or addressed to an organization (every one: None), by status."""
-        rows = self._rows(Query("support_cases", equal={"status": status} if status else {},
-                                order_by=("opened", "recipient")))  # fmt: skip
+        """Cases of or addressed to an organization (every one: None), by status: the
+        organization's are found by index, not by reading every case of the network."""
+        by_status = {"status": status} if status else {}
+        order = ("opened", "recipient")
         if organization is None:
-            return rows
-        return [r for r in rows if organization in (r["recipient"], r["addressed_to"])]
+            return self._rows(Query("support_cases", equal=by_status, order_by=order))
+        found = {r["case_id"]: r for column in ("recipient", "addressed_to")
+                 for r in self._rows(Query("support_cases", order_by=order,
+                                           equal=by_status | {column: organization}))}  # fmt: skip
+        return sorted(found.values(), key=lambda r: (r["opened"], r["recipient"]))
 
     # -- performance measures --------------------------------------------------------------
 

@@ -138,12 +138,16 @@ class ServiceRuntime(ABC, Generic[A]):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start_dependencies(self) -> None:
-        await self._check_database()
-        if self._database[0] != "ok":  # named, not only "Application startup failed"
+        try:
+            self._app = await asyncio.to_thread(self.create_application)
+        except Exception as error:  # named, not only "Application startup failed"
+            await self._check_database()
+            if self._database[0] == "ok":
+                raise
             url = redact(self.settings.database_url or "")
             raise DatabaseUnreachableError(f"{self.name}: PostgreSQL at {url} is "
-                                           f"{self._database[0]}")  # fmt: skip
-        self._app = await asyncio.to_thread(self.create_application)
+                                           f"{self._database[0]}") from error  # fmt: skip
+        await self._check_database()
         self._nc = await nats.connect(
             self.settings.nats_url, name=f"{self.name}-runtime", max_reconnect_attempts=-1,
             reconnect_time_wait=1, **connect_options(self.settings.nats_credentials),
