@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -48,9 +49,15 @@ KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 def up(args: argparse.Namespace, settings: StackSettings) -> int:
     if args.prometheus:
         settings = settings.model_copy(update={"prometheus": True})
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # as Ctrl-C, from the start
     with Stack(settings) as stack:
-        print("Ctrl-C stops everything.", flush=True)
-        return stack.wait()
+        try:
+            print("Ctrl-C stops everything.", flush=True)
+            return stack.wait()
+        except KeyboardInterrupt:  # before the supervision began: the same clean stop
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            print("stopping ...", flush=True)
+            return 0
 
 
 def demo(args: argparse.Namespace, settings: StackSettings) -> int:
