@@ -200,15 +200,19 @@ class RebuildEndpoints:
         assert self.stream is not None and self.fed is not None
         if upto <= folded.upto:
             return
-        rows_of = self.fed.rows_of
         async for batch in self.stream.read(folded.upto + 1, upto):
-            for subject, body in batch.messages:
-                found = rows_of(subject, body)
-                if not isinstance(found, ValidationError):
-                    fold(self.view, folded, found)
+            # in a worker thread: the service's event loop keeps answering meanwhile
+            await asyncio.to_thread(self._fold_batch, folded, batch.messages)
             folded.upto = batch.last
             await progress(self.stream.stream, batch.last, upto)
         folded.upto = upto
+
+    def _fold_batch(self, folded: Folded, messages: list[tuple[str, bytes]]) -> None:
+        assert self.fed is not None
+        for subject, body in messages:
+            found = self.fed.rows_of(subject, body)
+            if not isinstance(found, ValidationError):
+                fold(self.view, folded, found)
 
     def _settle(self, tables: list[str], rows: list[Row], at: Positions, verify: bool
                 ) -> tuple[list[rb.TableCompared], bool] | None:  # fmt: skip
