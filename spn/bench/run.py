@@ -29,6 +29,7 @@ from psycopg import sql
 
 from contracts import plan_commands as cmd
 from contracts import status as st
+from contracts.audit import GetCheckpoint
 from contracts.periods import plan_year_periods
 from contracts.plans import ImprovementPlan
 from contracts.subjects import events_stream
@@ -40,7 +41,7 @@ from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from spn.cli.history import replayed
 from spn.cli.reports import publish_reports
-from spn.stack.supervisor import Stack
+from spn.stack.supervisor import SERVICES, Stack
 
 IN_FLIGHT = 16  # concurrent commands while building the network
 CHUNK = 2000  # reports published per latency sample
@@ -247,6 +248,9 @@ async def run(stack: Stack, namespace: str, data_dir: Path, network: SyntheticNe
                 say(f"  {period}: {len(reports)} reports, closed in {results.closes[-1]:.1f}s "
                     f"(status {results.status_closes[-1]:.1f}s, judged "
                     f"{results.judged_closes[-1]:.1f}s, then alerts sent)")  # fmt: skip
+            say("  settling: every audit log takes the year's events ...")
+            await asyncio.gather(*(client.request(GetCheckpoint(), service.name, timeout=TIMEOUT)
+                                   for service in SERVICES))  # fmt: skip
             say("  replaying plans as of now ...")
             replays = await replay_times(client, [p.key for p in plans])
             results.figures["replay_p50_ms"] = statistics.median(replays)
