@@ -56,8 +56,10 @@ async def october_closed(client: SpnClient, nats_url: str, namespace: str) -> No
 
 
 async def lea_rollup(client: SpnClient) -> dict | None:
+    """The LEA's rollup once both schools' figures are in and the period is judged (its
+    flags raised: the judgment follows the figures)."""
     result = await client.request(GetRollup(organization="river-lea"))
-    return result if result["organization"]["school_plans"] == 2 else None
+    return result if result["organization"]["school_plans"] == 2 and result["judged"] else None
 
 
 async def test_school_figures_sum_up_to_the_lea_and_across_practices(
