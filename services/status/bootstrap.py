@@ -23,7 +23,7 @@ from services.status.autoclose import due_periods
 from services.status.closing import close_period
 from services.status.consumers import StatusConsumers
 from services.status.domain.plan_progress import PlanProgress
-from services.status.endpoints import StatusEndpoints
+from services.status.endpoints import StatusEndpoints, utc_today
 from services.status.metrics import StatusMetrics
 from services.status.recorder import Row
 from services.status.router import create_router
@@ -38,7 +38,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
     settings: StatusSettings
 
     def __init__(
-        self, settings: StatusSettings, *args: Any, today: Callable[[], date] = date.today
+        self, settings: StatusSettings, *args: Any, today: Callable[[], date] = utc_today
     ):
         super().__init__(settings, *args)
         self.status_metrics = StatusMetrics(self.registry)

@@ -15,10 +15,15 @@ from services.status.application import StatusApplication
 from services.status.domain.errors import PeriodNotEndedError
 
 
+def utc_today() -> date:
+    """The day it is in UTC: when a month has ended, for closing it by hand or by itself."""
+    return datetime.now(UTC).date()
+
+
 class StatusEndpoints:
     def __init__(
         self, app: StatusApplication, on_stored: Callable[[], None], write_lock: asyncio.Lock,
-        today: Callable[[], date] = lambda: datetime.now(UTC).date(),  # the clock of "ended"
+        today: Callable[[], date],  # the clock of "ended": the service's one (UTC)
     ):  # fmt: skip
         self._today = today
         self._app = app

@@ -26,12 +26,12 @@ from contracts.rollup import (
     PerformanceMeasureReported,
     ProvideSupport,
 )
-from services.shared.credentials import CredentialError, connect_options
+from services.shared.credentials import CredentialError, read_credential
 from spn.cli import output, reports
 from spn.cli.client import SpnClient
 from spn.cli.errors import CliError, InvalidInputError, NotFoundError
 from spn.cli.files import check_plan, load_network, load_plan
-from spn.cli.reports import organization_of
+from spn.stack.credentials import organization_of
 from spn.stack.settings import StackSettings
 
 Handler = Callable[[argparse.Namespace, StackSettings], int]
@@ -163,7 +163,7 @@ def acting_organization(settings: StackSettings, asked: str | None) -> str | Non
     itself (``--as`` may name only it); the operator's as ``--as`` says."""
     path = settings.client_credentials
     try:
-        own = organization_of(connect_options(path)) if path else None
+        own = organization_of(read_credential(path).user) if path else None
     except CredentialError as error:
         raise InvalidInputError(str(error)) from None
     if own is not None and asked not in (None, own):

@@ -22,6 +22,7 @@ from services.shared.streams import ensure_stream
 from spn.cli.client import SpnClient, connect
 from spn.cli.errors import InvalidInputError
 from spn.cli.files import read_text
+from spn.stack.credentials import organization_of
 
 CSV_LIST_FIELDS = {"outputs_completed", "evidence"}
 REPORTER_COLUMNS = {"reporter_name": "name", "reporter_organization": "organization",
@@ -129,7 +130,7 @@ async def publish_reports(
         options = connect_options(credentials)
     except CredentialError as error:
         raise InvalidInputError(str(error)) from None
-    organization = organization_of(options)
+    organization = organization_of(str(options.get("user", "")))
     for report in reports:
         if organization is not None and report.reporter.organization != organization:
             raise InvalidInputError(
@@ -155,12 +156,6 @@ async def publish_reports(
             await asyncio.gather(*acks[chunk : chunk + 500])
     finally:
         await nc.close()
-
-
-def organization_of(options: dict[str, Any]) -> str | None:
-    """The organization a credential is of (an ``org-<code>`` user), else None."""
-    user = str(options.get("user", ""))
-    return user.removeprefix("org-") if user.startswith("org-") else None
 
 
 async def ensure_inbox(js: JetStreamContext, namespace: str) -> None:

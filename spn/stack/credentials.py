@@ -32,9 +32,19 @@ SERVICE_PREFIX = "svc-"
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
+def organization_of(user: str) -> str | None:
+    """The organization a NATS user is of (an ``org-<code>`` user), else None."""
+    return user.removeprefix(ORG_PREFIX) if user.startswith(ORG_PREFIX) else None
+
+
+def operator_path(data_dir: Path) -> Path:
+    """The operator's credential file of the stack with this data directory."""
+    return data_dir / "credentials" / f"{OPERATOR}.json"
+
+
 class Credentials:
     def __init__(self, data_dir: Path, namespace: str, services: Iterable[str]):
-        self.directory = data_dir / "credentials"
+        self.directory = operator_path(data_dir).parent
         self.namespace = namespace
         self.services = list(services)
 

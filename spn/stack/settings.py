@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.subjects import DEFAULT_NAMESPACE
+from spn.stack.credentials import operator_path
 
 
 class StackSettings(BaseSettings):
@@ -55,7 +56,7 @@ class StackSettings(BaseSettings):
             return self.nats_credentials
         if self.nats_url is not None:  # an external server: never the embedded one's secret
             return None
-        operator = self.data_dir / "credentials" / "spn-admin.json"
+        operator = operator_path(self.data_dir)
         return operator if operator.exists() else None
 
     @property
