@@ -34,6 +34,7 @@ Publish = Callable[[str, bytes], Awaitable[None]]
 EXAMPLES = 5
 ATTEMPTS = 10  # a store that moves on this often while a rebuild catches up: try later
 EVERY = 0.5  # seconds between two progress messages
+ALIVE = 5.0  # seconds: the longest a rebuild under way is silent
 
 
 class UnknownReadModelError(DomainError):
@@ -120,14 +121,24 @@ class Progress:
     def __init__(self, service: str, subject: str | None, publish: Publish):
         self.service, self.subject, self.publish = service, subject, publish
         self._last = 0.0
+        self._shown = rb.RebuildProgress(service=service, step="starting", done=0, total=0)
 
     async def __call__(self, step: str, done: int, total: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.subject is None or (not force and now - self._last < EVERY):
-            return
-        self._last = now
-        shown = rb.RebuildProgress(service=self.service, step=step, done=done, total=total)
-        await self.publish(self.subject, shown.model_dump_json().encode())
+        self._shown = rb.RebuildProgress(service=self.service, step=step, done=done, total=total)
+        if force or time.monotonic() - self._last >= EVERY:
+            await self._send()
+
+    async def keep_alive(self) -> None:
+        """The latest progress again every ``ALIVE`` seconds while a long step runs in a
+        thread, so the requester can tell a slow rebuild from a service that stopped."""
+        while True:
+            await asyncio.sleep(ALIVE)
+            await self._send()
+
+    async def _send(self) -> None:
+        if self.subject is not None:
+            self._last = time.monotonic()
+            await self.publish(self.subject, self._shown.model_dump_json().encode())
 
 
 class RebuildEndpoints:
@@ -146,6 +157,14 @@ class RebuildEndpoints:
 
     async def rebuild(self, request: rb.RebuildReadModels) -> rb.ReadModelsRebuilt:
         progress = Progress(self.service, request.progress, self.publish)
+        alive = asyncio.create_task(progress.keep_alive())
+        try:
+            return await self._rebuild(request, progress)
+        finally:
+            alive.cancel()
+
+    async def _rebuild(self, request: rb.RebuildReadModels, progress: Progress
+                       ) -> rb.ReadModelsRebuilt:  # fmt: skip
         own_tables, fed_tables = await asyncio.to_thread(self._tables, request.table)
         sources = [self.stream.stream] if self.stream and fed_tables else []
         folded = Folded(held={t: {} for t in fed_tables})

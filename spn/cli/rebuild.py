@@ -6,7 +6,9 @@ progress bar on the terminal while it reads."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,12 +18,13 @@ from contracts import rebuild as rb
 from spn.cli import output
 from spn.cli.client import SpnClient
 from spn.cli.commands import with_client
-from spn.cli.errors import InvalidInputError
+from spn.cli.errors import InvalidInputError, StackUnreachableError
 from spn.stack.settings import StackSettings
 from spn.stack.supervisor import SERVICES as STACK_SERVICES
 
 SERVICES = tuple(spec.name for spec in STACK_SERVICES)
 SLOW = 1800.0  # seconds a rebuild of a large store may take
+SILENCE = 30.0  # seconds without an answer or progress: the service is gone
 
 
 class ProgressBar:
@@ -31,8 +34,10 @@ class ProgressBar:
         self.service = service
         self.bar: tqdm[Any] | None = None
         self.step = ""
+        self.heard = time.monotonic()  # the last progress message
 
     def __call__(self, body: bytes) -> None:
+        self.heard = time.monotonic()
         try:
             shown = rb.RebuildProgress.model_validate_json(body)
         except ValidationError:
@@ -55,6 +60,24 @@ class ProgressBar:
             self.bar = None
 
 
+async def _answered(client: SpnClient, bar: ProgressBar, service: str,
+                    request: rb.RebuildReadModels) -> dict[str, Any]:  # fmt: skip
+    """The service's answer; StackUnreachableError once it has been silent (no answer, no
+    progress) for ``SILENCE`` seconds: it stopped or restarted."""
+    asked = asyncio.ensure_future(client.request(request, service, timeout=SLOW))
+    try:
+        while not asked.done():
+            await asyncio.wait([asked], timeout=1.0)
+            if not asked.done() and time.monotonic() - bar.heard > SILENCE:
+                raise StackUnreachableError(
+                    f"{service} stopped answering the rebuild (no progress for {SILENCE:.0f}s): "
+                    "it stopped or restarted; a rebuild writes in one transaction, so its "
+                    "tables are as before or rebuilt: run it again")  # fmt: skip
+        return asked.result()
+    finally:
+        asked.cancel()
+
+
 def rebuild(args: argparse.Namespace, settings: StackSettings) -> int:
     service, _, table = (args.target or "").partition(".")
     if service and service not in SERVICES:
@@ -70,9 +93,8 @@ def rebuild(args: argparse.Namespace, settings: StackSettings) -> int:
             bar = ProgressBar(name)
             inbox, subscription = await client.inbox(bar)
             try:
-                found.append(await client.request(
-                    rb.RebuildReadModels(verify=args.verify, table=table or None,
-                                         progress=inbox), name, timeout=SLOW))  # fmt: skip
+                found.append(await _answered(client, bar, name, rb.RebuildReadModels(
+                    verify=args.verify, table=table or None, progress=inbox)))  # fmt: skip
             finally:
                 await subscription.unsubscribe()
                 bar.close()
