@@ -66,7 +66,7 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
         consumer = AlertsConsumer(
             self.app, js, s.namespace, on_stored=self.wake_relay,
             dead_letters=self.dead_letters(js), metrics=self.alerts_metrics,
-            batch_size=s.batch_size,
+            batch_size=s.batch_size, ack_wait=s.ack_wait,
         )  # fmt: skip
         channels: dict[str, Channel] = {"email": SmtpChannel(s), "webhook": WebhookChannel(s)}
         dispatcher = Dispatcher(self.app, channels, s.group_wait, s.dispatch_seconds,

@@ -25,14 +25,15 @@ from services.shared.replies import first_problem
 class AlertsConsumer:
     def __init__(self, app: AlertsApplication, js: JetStreamContext, namespace: str,
                  on_stored: Callable[[], None], dead_letters: DeadLetters,
-                 metrics: AlertsMetrics, batch_size: int = 500):  # fmt: skip
+                 metrics: AlertsMetrics, batch_size: int = 500,
+                 ack_wait: float = 300):  # fmt: skip
         self.metrics = metrics
         self.app = app
         self.namespace = namespace
         self.on_stored = on_stored
         self.stream = events_stream(namespace)
         self.consumer = events_consumer(js, app, namespace, "alerts", self._skip, dead_letters,
-                                        batch_size)  # fmt: skip
+                                        batch_size, ack_wait)  # fmt: skip
         self.heartbeat = self.consumer.heartbeat
 
     async def run(self) -> None:

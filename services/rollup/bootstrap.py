@@ -64,6 +64,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
         consumer = RollupConsumer(
             self.app, js, self.settings.namespace, on_stored=self.stored,
             dead_letters=self.dead_letters(js), batch_size=self.settings.batch_size,
+            ack_wait=self.settings.ack_wait,
         )  # fmt: skip
         s = self.settings
         self.exporter = DomainExporter(

@@ -29,6 +29,7 @@ class RollupConsumer:
         on_stored: Callable[[], None],
         dead_letters: DeadLetters,
         batch_size: int = 500,
+        ack_wait: float = 300,
     ):
         self.app = app
         self.namespace = namespace
@@ -36,7 +37,7 @@ class RollupConsumer:
         self.stream = events_stream(namespace)
         self.consumer = events_consumer(
             js, app, namespace, "rollup", lambda seq: app.take(self.stream, seq, []),
-            dead_letters, batch_size,
+            dead_letters, batch_size, ack_wait,
         )
         self.heartbeat = self.consumer.heartbeat
 

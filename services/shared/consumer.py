@@ -310,6 +310,7 @@ def events_consumer(
     skip: Callable[[int], None],
     dead_letters: DeadLetters,
     batch_size: int = 500,
+    ack_wait: float = 300,
 ) -> PullConsumer:
     """A durable consumer of every integration event of the namespace (``SPN_EVENTS``),
     from the application's tracked position (``app.position(stream)``), forgetting its
@@ -318,5 +319,5 @@ def events_consumer(
     return PullConsumer(
         js, stream=stream, subject=events_wildcard(namespace), durable=durable,
         position=lambda: app.position(stream), skip=skip, forget=lambda: forget_cached(app),
-        dead_letters=dead_letters, batch_size=batch_size,
+        dead_letters=dead_letters, batch_size=batch_size, ack_wait=ack_wait,
     )  # fmt: skip

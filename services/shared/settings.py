@@ -30,6 +30,11 @@ class ServiceSettings(BaseSettings):
         "127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind"
     )
     log_level: str = Field("INFO", description="SPN_LOG_LEVEL")
+    ack_wait: float = Field(
+        300.0, gt=0, validation_alias="SPN_ACK_WAIT",
+        description="seconds a message fetched from a stream may go unacknowledged before "
+        "NATS delivers it again (the tracked position keeps a redelivery from counting twice)",
+    )  # fmt: skip
     audit_key_dir: Path = Field(
         Path(".spn-data/audit"), validation_alias="SPN_AUDIT_KEY_DIR",
         description="where each service keeps the Ed25519 key that signs its checkpoints "

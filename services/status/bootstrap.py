@@ -79,6 +79,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
             metrics=self.status_metrics,
             batch_size=self.settings.batch_size,
             park_seconds=self.settings.park_seconds,
+            ack_wait=self.settings.ack_wait,
         )
         self.auto_close_heartbeat = Heartbeat()
         return {

@@ -42,6 +42,7 @@ class StatusConsumers:
         metrics: StatusMetrics,
         batch_size: int = 500,
         park_seconds: float = 86400,
+        ack_wait: float = 300,
     ):
         self.reports_taken = metrics.reports
         self.app = app
@@ -58,14 +59,14 @@ class StatusConsumers:
             durable="status-plans", position=lambda: app.position(self.events),
             skip=lambda seq: app.skip(self.events, seq), forget=lambda: forget_cached(app),
             dead_letters=dead_letters,
-            batch_size=batch_size, heartbeat=self.heartbeat,
+            batch_size=batch_size, ack_wait=ack_wait, heartbeat=self.heartbeat,
         )  # fmt: skip
         self.reports = PullConsumer(
             js, stream=self.inbox, subject=f"{namespace}.{st.ActionStatusReported.SUBJECT}.>",
             durable="status-inbox", position=lambda: app.position(self.inbox),
             skip=lambda seq: app.skip(self.inbox, seq), forget=lambda: forget_cached(app),
             dead_letters=dead_letters,
-            batch_size=batch_size, heartbeat=self.heartbeat,
+            batch_size=batch_size, ack_wait=ack_wait, heartbeat=self.heartbeat,
         )  # fmt: skip
 
     async def measure_lag(self) -> int | None:
@@ -178,6 +179,6 @@ def _report_id(body: bytes) -> str | None:
     """The report id of an invalid message, when it has a usable one."""
     try:
         value = json.loads(body).get("report_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, too deep
         return None
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and value and "\x00" not in value else None
