@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: demo test up bench bench-quick schemas lint clean
+.PHONY: demo test test-faults up bench bench-quick schemas lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -18,6 +18,9 @@ demo: $(STAMP)          ## start the stack, import the sample network, show it, 
 
 test: $(STAMP)          ## unit, integration (real NATS + PostgreSQL) and end-to-end tests
 	$(BIN)/python -m pytest
+
+test-faults: $(STAMP)   ## the fault suite: spn up hurt in turn, each fault reconciled (a table)
+	$(BIN)/python -m pytest tests/faults
 
 up: $(STAMP)            ## run the stack until Ctrl-C
 	$(BIN)/spn up

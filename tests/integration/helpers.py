@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -11,9 +12,11 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from contracts.subjects import events_stream, events_wildcard
 
 
-async def stream_messages(nats_url: str, namespace: str) -> list[tuple[str, str]]:
+async def stream_messages(
+    nats_url: str, namespace: str, **options: Any
+) -> list[tuple[str, str]]:
     """Every (subject, Nats-Msg-Id) in the namespace's events stream, in stream order."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **options)
     try:
         js = nc.jetstream()
         info = await js.stream_info(events_stream(namespace))
@@ -36,9 +39,12 @@ async def stream_messages(nats_url: str, namespace: str) -> list[tuple[str, str]
         await nc.close()
 
 
-async def stream_bodies(nats_url: str, stream: str, subject: str) -> list[bytes]:
-    """The body of every message of ``stream`` on ``subject`` (wildcards allowed), in order."""
-    nc = await nats.connect(nats_url)
+async def stream_bodies(
+    nats_url: str, stream: str, subject: str, **options: Any
+) -> list[bytes]:
+    """The body of every message of ``stream`` on ``subject`` (wildcards allowed), in order
+    (``options``: of the connection, e.g. a user and password)."""
+    nc = await nats.connect(nats_url, **options)
     try:
         js = nc.jetstream()
         info = await js.stream_info(stream, subjects_filter=subject)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -51,14 +52,16 @@ def status_outcomes(database_url: str, schema: str) -> dict[str, str]:
         return dict(rows.fetchall())
 
 
-async def dead_letters(nats_url: str, namespace: str) -> list[dict]:
+async def dead_letters(nats_url: str, namespace: str, **options: Any) -> list[dict]:
     """Every dead letter in the namespace's dead-letter stream, in order."""
-    bodies = await stream_bodies(nats_url, st.dead_letter_stream(namespace), f"{namespace}.dlq.>")
+    bodies = await stream_bodies(
+        nats_url, st.dead_letter_stream(namespace), f"{namespace}.dlq.>", **options
+    )
     return [json.loads(body) for body in bodies]
 
 
 async def account(
-    nats_url: str, namespace: str, database_url: str, schema: str | None = None
+    nats_url: str, namespace: str, database_url: str, schema: str | None = None, **options: Any
 ) -> Accounting:
     """What the status store and the dead-letter stream hold (tables in ``schema``, by
     default the one named after the namespace)."""
@@ -67,7 +70,7 @@ async def account(
         recorded=status_events_recorded(database_url, schema),
         outcomes=status_outcomes(database_url, schema),
     )
-    for letter in await dead_letters(nats_url, namespace):
+    for letter in await dead_letters(nats_url, namespace, **options):
         if letter.get("report_id"):
             accounting.dead_lettered.setdefault(letter["report_id"], []).append(letter["reason"])
     return accounting

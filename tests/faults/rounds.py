@@ -1,0 +1,233 @@
+"""One round of the fault suite: a month's reports sent while the month before is closed,
+a fault injected in the middle, the stack waited on until it has settled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+import psycopg
+from nats.js import JetStreamContext
+
+from contracts import plan_commands as cmd
+from contracts import rollup as ru
+from contracts import status as st
+from contracts.base import Command
+from contracts.organizations import Organization
+from contracts.plans import ImprovementPlan
+from contracts.subjects import events_stream
+from spn.cli.client import SpnClient
+from spn.cli.errors import RefusedError, StackUnreachableError
+from tests.faults import scenario
+from tests.faults.scenario import Report
+from tests.faults.stack import FaultStack
+
+NAMESPACE = "spn"
+CHUNK, PACE = 15, 0.05  # reports per publish burst, seconds between bursts
+SETTLE_TIMEOUT = 120.0
+TRANSIENT = (StackUnreachableError, nats.errors.Error, OSError, asyncio.TimeoutError)
+
+
+async def retried(stack: FaultStack, call: Callable[[SpnClient], Awaitable[Any]],
+                  what: str, timeout: float = SETTLE_TIMEOUT) -> Any:  # fmt: skip
+    """``call`` on a fresh client until it answers (a service or NATS may be down)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with stack.client(timeout=5) as client:
+                return await call(client)
+        except TRANSIENT as error:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{what}: no answer within {timeout:.0f} s ({error})") from error
+            await asyncio.sleep(0.3)
+
+
+async def until(stack: FaultStack, check: Callable[[SpnClient], Awaitable[Any]], what: str,
+                timeout: float = SETTLE_TIMEOUT) -> Any:  # fmt: skip
+    """Until ``check`` returns something truthy, through outages."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await retried(stack, check, what, timeout)
+        if last:
+            return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f} s: {what} (last: {last!r})")
+
+
+# -- the network -----------------------------------------------------------------------------
+
+
+async def register_network(stack: FaultStack) -> None:
+    async def register(client: SpnClient) -> None:
+        for org in scenario.organizations():
+            await client.request(cmd.RegisterOrganization(organization=Organization(**org)))
+
+    await retried(stack, register, "registering the network")
+
+
+async def ensure_approved(stack: FaultStack, school: str) -> None:
+    """Import, submit and approve the school's plan, step by step, whatever was done before
+    an outage cut a step short (each step is asked again only if its state says so)."""
+    key, document = scenario.plan_key(school), scenario.plan(school)
+
+    async def status(client: SpnClient) -> str | None:
+        plans = await client.request(cmd.ListPlans(organization=school))
+        return next((p["status"] for p in plans["plans"] if p["key"] == key), None)
+
+    steps: dict[str | None, Command] = {
+        None: cmd.ImportPlan(plan=ImprovementPlan.model_validate(document), by="Pat"),
+        "draft": cmd.SubmitPlan(plan=key, organization=school, by="Pat"),
+        "submitted": cmd.ApprovePlan(plan=key, organization=scenario.LEA, by="Sam"),
+    }
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while (found := await retried(stack, status, f"the plan of {school}")) != "approved":
+        assert time.monotonic() < deadline, f"{key} not approved: {found}"
+        step = steps[found]
+
+        async def ask(client: SpnClient, step: Any = step) -> Any:
+            return await client.request(step)
+
+        try:
+            await retried(stack, ask, f"{found} {key}")
+        except RefusedError:  # a step that had landed before the outage: look again
+            await asyncio.sleep(0.2)
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sender:
+    """Publishes to the inbox as a client would: each message until JetStream acknowledges
+    it, through NATS restarts (the same Nats-Msg-Id each time, as the CLI sends it)."""
+
+    js: JetStreamContext
+    sent: int = 0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def publish(self, organization: str, body: bytes, msg_id: str | None) -> None:
+        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            try:
+                await self.js.publish(
+                    st.inbox_subject(NAMESPACE, organization), body,
+                    stream=st.inbox_stream(NAMESPACE), headers=headers, timeout=2,
+                )  # fmt: skip
+                return
+            except (TimeoutError, nats.errors.Error, OSError):
+                assert time.monotonic() < deadline, "the inbox took no message for 2 min"
+                await asyncio.sleep(0.2)
+
+    async def send(self, reports: list[Report], poison: bytes, copies: int = 1,
+                   shuffle: bool = False) -> None:  # fmt: skip
+        """The reports (each ``copies`` times, under different message ids so that only
+        the status service can tell them apart), and the poison halfway through."""
+        messages = [(r, n) for r in reports for n in range(copies)]
+        if shuffle:
+            random.Random(len(reports)).shuffle(messages)
+        if not messages:
+            self.started.set()
+        for i, (report, copy) in enumerate(messages):
+            if i == len(messages) // 3:
+                self.started.set()  # the fault lands now
+            if i == len(messages) // 2:
+                await self.publish(report.organization, poison, None)
+            msg_id = f"{report.organization}:{report.report_id}" + (f"#{copy}" if copy else "")
+            await self.publish(report.organization, json.dumps(report.body).encode(), msg_id)
+            self.sent += 1
+            if i % CHUNK == CHUNK - 1:
+                await asyncio.sleep(PACE)
+        self.started.set()
+
+
+async def close(stack: FaultStack, period: str) -> None:
+    """Close the month (early: the suite's year runs ahead of the calendar), retried
+    through outages; a repeat is answered "unchanged"."""
+    await retried(stack, lambda c: c.request(st.ClosePeriod(period=period, early=True)),
+                  f"closing {period}")  # fmt: skip
+
+
+# -- settling --------------------------------------------------------------------------------
+
+
+async def settle(stack: FaultStack, report_ids: list[str], judged: list[str],
+                 timeout: float = SETTLE_TIMEOUT) -> list[str]:  # fmt: skip
+    """Until every report has its outcome and every period closed is judged; what is still
+    not so after ``timeout`` (a report lost gets no outcome: the reconciliation names it)."""
+
+    async def outcomes_known(client: SpnClient) -> bool:
+        for start in range(0, len(report_ids), 2000):
+            chunk = report_ids[start:start + 2000]
+            found = await client.request(st.GetReportOutcomes(report_ids=chunk))
+            if any(o["outcome"] in ("pending", "parked") for o in found["outcomes"]):
+                return False
+        return True
+
+    async def all_judged(client: SpnClient) -> bool:
+        for period in judged:
+            found = await client.request(ru.GetRollup(period=period))
+            if not found.get("judged"):
+                return False
+        return True
+
+    async def caught_up(_: SpnClient) -> bool:
+        relayed = await asyncio.to_thread(relays_caught_up, stack)
+        return relayed and await consumers_caught_up(stack)
+
+    problems = []
+    for check, what in ((outcomes_known, "an outcome for every report"),
+                        (all_judged, f"every period closed judged ({', '.join(judged)})"),
+                        (caught_up, "every relay and consumer caught up")):
+        try:
+            await until(stack, check, what, timeout)
+        except AssertionError as error:
+            problems.append(str(error))
+    return problems
+
+
+CONSUMERS = [(st.inbox_stream(NAMESPACE), "status-inbox"), *(
+    (events_stream(NAMESPACE), durable) for durable in ("status-plans", "rollup", "alerts"))]
+
+
+SERVICES = ("plans", "status", "rollup", "alerts")
+
+
+def relays_caught_up(stack: FaultStack) -> bool:
+    """Every service's relay has published (or passed) each event its store holds."""
+    with psycopg.connect(stack.database_url(), connect_timeout=10) as conn:
+        for service in SERVICES:
+            stored, relayed = conn.execute(
+                f"SELECT (SELECT coalesce(max(notification_id), 0) FROM {service}_events), "
+                f"(SELECT coalesce(max(notification_id), 0) FROM {service}_relay_tracking)"
+            ).fetchone() or (0, 0)  # fmt: skip
+            if stored > relayed:
+                return False
+    return True
+
+
+async def consumers_caught_up(stack: FaultStack) -> bool:
+    """Every durable consumer of the stack has nothing pending and nothing unacknowledged
+    (one being created again after an outage counts as not yet)."""
+    nc = await stack.connect()
+    try:
+        js = nc.jetstream()
+        for stream, durable in CONSUMERS:
+            try:
+                info = await js.consumer_info(stream, durable, timeout=2)
+            except nats.js.errors.NotFoundError:
+                return False
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+    finally:
+        await nc.close()
