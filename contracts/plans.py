@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from contracts.base import Part, Versioned
 from contracts.organizations import Contact, OrgCode
@@ -34,7 +34,11 @@ PlanYear = Annotated[
     Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-27"], description="School year, July-June"),
     AfterValidator(_check_plan_year),
 ]
-Text = Annotated[str, Field(min_length=1)]
+MAX_TEXT = 10_000  # characters of one field: a paragraph of Tool A, with room to spare
+MAX_ITEMS = 50  # entries of one list (outputs, team members, findings, supports ...)
+MAX_ACTIONS = 1_000  # of one plan: a school's has about 64
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+Note = Annotated[str, Field(max_length=MAX_TEXT)]
 _PART = r"\.[1-9]\d?"  # 1-99, no leading zero: "1.01" is not another "1.1"
 StrategyNumber = Annotated[str, Field(pattern=rf"^[1-4]{_PART}$", examples=["1.2"])]
 MilestoneNumber = Annotated[str, Field(pattern=rf"^[1-4]{_PART}{_PART}$", examples=["1.2.1"])]
@@ -73,21 +77,22 @@ class PlanUpdate(Part):
 
 class AtAGlance(Part):
     date_of_plan: date
-    updates: list[PlanUpdate] = Field(default_factory=list, description="Date of each update")
+    updates: list[PlanUpdate] = Field(default_factory=list, max_length=MAX_ITEMS,
+                                      description="Date of each update")
     essa_status: EssaStatus
-    federal_accountability_designation: str | None = None
+    federal_accountability_designation: Note | None = None
     title_i: TitleIStatus = TitleIStatus.NONE
     leader: Contact | None = Field(default=None, description="Principal or superintendent")
     district_liaison: Contact = Field(
         description="The school's district liaison; for an LEA plan, its SEA contact"
     )
-    leadership_team: list[TeamMember] = Field(min_length=1)
+    leadership_team: list[TeamMember] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Target(Part):
     year: PlanYear
     value: float
-    label: str | None = Field(default=None, examples=["At least 30%", "4% increase"])
+    label: Note | None = Field(default=None, examples=["At least 30%", "4% increase"])
 
 
 class PerformanceMeasure(Part):
@@ -95,11 +100,12 @@ class PerformanceMeasure(Part):
 
     indicator: Text
     data_source: Text
-    unit: str = "%"
+    unit: str = Field("%", max_length=40)
     direction: Direction = Direction.INCREASE
     baseline: float
-    baseline_label: str | None = Field(default=None, examples=["Gr 5: 68%"])
-    targets: list[Target] = Field(min_length=2, description="One per year, at least two years")
+    baseline_label: Note | None = Field(default=None, examples=["Gr 5: 68%"])
+    targets: list[Target] = Field(min_length=2, max_length=10,
+                                  description="One per year, at least two years")
 
 
 class TheoryOfAction(Part):
@@ -114,7 +120,7 @@ class Goal(Part):
     number: int = Field(ge=1, le=4)
     statement: Text
     explanation: Text
-    measures: list[PerformanceMeasure] = Field(min_length=1)
+    measures: list[PerformanceMeasure] = Field(min_length=1, max_length=10)
 
 
 class StrategicDirection(Part):
@@ -147,14 +153,14 @@ class Finding(Part):
 
 
 class NeedsAssessment(Part):
-    elements: list[NeedsElement] = Field(min_length=1)
+    elements: list[NeedsElement] = Field(min_length=1, max_length=MAX_ITEMS)
     process: Text = Field(description="How it was completed, including root cause analysis")
     stakeholder_input: Text
-    strengths: list[Finding] = Field(default_factory=list)
-    weaknesses: list[Finding] = Field(default_factory=list)
-    opportunities: list[Finding] = Field(default_factory=list)
-    threats: list[Finding] = Field(default_factory=list)
-    root_causes: list[Text] = Field(min_length=1)
+    strengths: list[Finding] = Field(default_factory=list, max_length=MAX_ITEMS)
+    weaknesses: list[Finding] = Field(default_factory=list, max_length=MAX_ITEMS)
+    opportunities: list[Finding] = Field(default_factory=list, max_length=MAX_ITEMS)
+    threats: list[Finding] = Field(default_factory=list, max_length=MAX_ITEMS)
+    root_causes: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class Action(Part):
@@ -162,18 +168,18 @@ class Action(Part):
     description: Text
     start: date
     due: date
-    anticipated_outputs: list[Text] = Field(min_length=1)
-    resources: str | None = Field(default=None, description="Resources and budget source")
+    anticipated_outputs: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
+    resources: Note | None = Field(default=None, description="Resources and budget source")
     budget: Decimal | None = Field(default=None, ge=0)
     person_responsible: Text
-    collaborators: list[Text] = Field(default_factory=list)
+    collaborators: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class Milestone(Part):
     number: MilestoneNumber
     description: Text
     due: date
-    actions: list[Action] = Field(min_length=1)
+    actions: list[Action] = Field(min_length=1, max_length=99)
 
 
 class Strategy(Part):
@@ -183,26 +189,28 @@ class Strategy(Part):
         description="Four Domains practice code, 1A-4C; lower case (3c) is accepted and "
         "stored upper case"
     )
-    goals: list[int] = Field(default_factory=list, description="Goal numbers it serves")
+    goals: list[int] = Field(default_factory=list, max_length=4,
+                             description="Goal numbers it serves")
     measures: list[PerformanceMeasure] = Field(
-        min_length=1, description='Strategy performance measures (the "then": adult behaviour)'
+        min_length=1, max_length=10,
+        description='Strategy performance measures (the "then": adult behaviour)',
     )
-    milestones: list[Milestone] = Field(min_length=1)
+    milestones: list[Milestone] = Field(min_length=1, max_length=99)
 
 
 class PriorityArea(Part):
     number: int = Field(ge=1, le=4)
     title: Text
-    strategies: list[Strategy] = Field(min_length=1)
+    strategies: list[Strategy] = Field(min_length=1, max_length=99)
 
 
 class Support(Part):
     needed: Text
-    provided: str | None = None
-    provider: str | None = Field(default=None, description="Organization code or name")
-    source: str | None = Field(default=None, description="District, state, vendor ...")
-    how_used: str | None = None
-    effectiveness: str | None = None
+    provided: Note | None = None
+    provider: Note | None = Field(default=None, description="Organization code or name")
+    source: Note | None = Field(default=None, description="District, state, vendor ...")
+    how_used: Note | None = None
+    effectiveness: Note | None = None
 
 
 class Signature(Part):
@@ -215,14 +223,24 @@ class ImprovementPlan(Versioned):
     """An organization's improvement plan for one plan year (Tool A)."""
 
     SCHEMA_NAME = "improvement-plan"
+    ALLOWS_NUL = False  # a plan file comes in
     organization: OrgCode
     plan_year: PlanYear
     at_a_glance: AtAGlance
     direction: StrategicDirection
     needs_assessment: NeedsAssessment
     priority_areas: list[PriorityArea] = Field(min_length=1, max_length=4)
-    supports: list[Support] = Field(default_factory=list)
-    signatures: list[Signature] = Field(default_factory=list)
+    supports: list[Support] = Field(default_factory=list, max_length=MAX_ITEMS)
+    signatures: list[Signature] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ImprovementPlan:
+        actions = sum(len(m.actions) for area in self.priority_areas for s in area.strategies
+                      for m in s.milestones)  # fmt: skip
+        if actions > MAX_ACTIONS:
+            raise ValueError(f"a plan may have at most {MAX_ACTIONS:,} actions; this one has "
+                             f"{actions:,}")  # fmt: skip
+        return self
 
     @property
     def key(self) -> str:

@@ -20,7 +20,14 @@ from pydantic import AfterValidator, Field, model_validator
 from contracts.base import Command, Part, Versioned
 from contracts.organizations import OrgCode
 from contracts.plan_events import IntegrationEvent
-from contracts.plans import ActionNumber, MilestoneNumber, PlanYear, StrategyNumber
+from contracts.plans import (
+    MAX_ITEMS,
+    MAX_TEXT,
+    ActionNumber,
+    MilestoneNumber,
+    PlanYear,
+    StrategyNumber,
+)
 from contracts.practices import PracticeCode
 
 PlanKey = Annotated[
@@ -50,15 +57,16 @@ class ActionStatus(StrEnum):
 
 
 class Reporter(Part):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     organization: OrgCode = Field(description="The reporter's organization; must own the plan")
-    email: str | None = None
+    email: str | None = Field(default=None, max_length=320)
 
 
 class ActionStatusReported(Versioned):
     """One action's status for one month (Tool A, Monthly Action Status Reporting)."""
 
     SCHEMA_NAME = "action-status-reported"
+    ALLOWS_NUL = False  # a report comes in
     SUBJECT: ClassVar[str] = "inbox.status"
     SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)  # appended to SUBJECT
     report_id: str = Field(
@@ -69,11 +77,15 @@ class ActionStatusReported(Versioned):
     period: Period
     status: ActionStatus
     completed_on: date | None = Field(default=None, description="Required when complete")
-    outputs_completed: list[str] = Field(default_factory=list)
-    cause_and_adjustments: str | None = Field(default=None, description="Cause & Adjustments Made")
-    resources_used: str | None = Field(default=None, description="Resources/Budget Used")
+    outputs_completed: list[Annotated[str, Field(max_length=MAX_TEXT)]] = Field(
+        default_factory=list, max_length=MAX_ITEMS)
+    cause_and_adjustments: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="Cause & Adjustments Made")
+    resources_used: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="Resources/Budget Used")
     budget_used: Decimal | None = Field(default=None, ge=0)
-    comments: str | None = Field(default=None, description="Additional Information/Comments")
+    comments: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="Additional Information/Comments")
     reporter: Reporter
     evidence: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list, max_length=20,

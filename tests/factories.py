@@ -113,6 +113,26 @@ def plan_document(organization: str, plan_year: str = "2026-27") -> dict:
     return ImprovementPlan.model_validate(raw).to_jsonable()
 
 
+def oversized_plan(organization: str) -> dict:
+    """A plan of 1,280 actions (4 areas x 4 strategies x 2 milestones x 40 actions), well
+    within the server's payload limit; a school's plan has about 64."""
+    document = plan_document(organization)
+    area = document["priority_areas"][0]
+    strategy = area["strategies"][0]
+    milestone = strategy["milestones"][0]
+    action = milestone["actions"][0]
+    document["priority_areas"] = [
+        {**area, "number": p, "strategies": [
+            {**strategy, "number": f"{p}.{s}", "milestones": [
+                {**milestone, "number": f"{p}.{s}.{m}", "actions": [
+                    {**action, "number": f"{p}.{s}.{m}.{a}"} for a in range(1, 41)]}
+                for m in (1, 2)]}
+            for s in range(1, 5)]}
+        for p in range(1, 5)
+    ]  # fmt: skip
+    return document
+
+
 def with_change(document: dict, path: list[Any], value: Any) -> dict:
     """A deep copy of ``document`` with the value at ``path`` replaced."""
     changed = copy.deepcopy(document)

@@ -72,11 +72,18 @@ async def answer(
     ``acting``: the organization of the subject it came on, which must be the one the
     command names. Counted and timed by subject."""
     started = time.perf_counter()
-    outcome, reply = await _answer(metrics.service, contract, raw, call, acting)
+    try:
+        outcome, reply = await _answer(metrics.service, contract, raw, call, acting)
+        body = reply.to_json()
+    except Exception:  # even the refusal could not be written: still an answer, never none
+        log.exception("%s: the reply to %s failed", metrics.service, contract.SCHEMA_NAME)
+        outcome, body = "error", Reply(ok=False, error=ErrorInfo(
+            code="internal_error",
+            message=f"{metrics.service} failed to answer {contract.SCHEMA_NAME}")).to_json()
     metrics.requests.labels(metrics.service, contract.SUBJECT, outcome).inc()
     metrics.request_seconds.labels(metrics.service, contract.SUBJECT).observe(
         time.perf_counter() - started)
-    return reply.to_json()
+    return body
 
 
 async def _answer(

@@ -5,6 +5,7 @@ answering."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nats
@@ -14,14 +15,18 @@ import pytest
 from contracts.asyncapi import subject_of
 from contracts.base import Command
 from contracts.export import versioned_contracts
-from contracts.plan_commands import ListOrganizations
+from contracts.organizations import Organization
+from contracts.plan_commands import ImportPlan, ListOrganizations, ListPlans, RegisterOrganization
+from contracts.replies import Reply
 from contracts.subjects import subject
 from spn.cli.client import SpnClient
+from tests.factories import organization, oversized_plan
 from tests.integration.test_alerts_service import (  # noqa: F401 (fixtures)
     alerts_service,
     alerts_settings,
     smtp_port,
 )
+from tests.integration.test_plans_service import register_network
 
 COMMANDS = [c for c in versioned_contracts() if issubclass(c, Command)]
 NESTED = b'{"plan": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
@@ -61,3 +66,31 @@ async def test_every_subject_answers_a_hostile_body_with_a_structured_error(
     finally:
         await nc.close()
     assert (await client.request(ListOrganizations()))["organizations"] == []  # still answering
+
+
+async def test_an_oversized_plan_is_refused_clearly_while_another_write_proceeds(
+    client: SpnClient, nats_url: str, namespace: str
+):
+    await register_network(client)
+    big = oversized_plan("oak-school")
+    actions = sum(len(m["actions"]) for area in big["priority_areas"]
+                  for s in area["strategies"] for m in s["milestones"])  # fmt: skip
+    assert actions == 1280
+    body = json.dumps({"plan": big, "by": "Pat"}).encode()
+    assert 100_000 < len(body) < 1_000_000  # within NATS's payload limit: the service decides
+    other = organization("elm-school", "SCHOOL", "river-lea")
+    nc = await nats.connect(nats_url)
+    try:
+        refused, registered = await asyncio.gather(
+            nc.request(subject(namespace, f"{ImportPlan.SUBJECT}.oak-school"), body, timeout=10),
+            client.request(RegisterOrganization(organization=Organization(**other))),
+        )  # fmt: skip
+    finally:
+        await nc.close()
+    reply = Reply.model_validate_json(refused.data)
+    assert not reply.ok and reply.error is not None
+    assert reply.error.code == "validation_error"
+    assert "at most 1,000 actions; this one has 1,280" in reply.error.message
+    assert registered  # the other client's write, answered meanwhile
+    plans = await client.request(ListPlans(organization="oak-school"))
+    assert plans["plans"] == []  # nothing of the refused plan was written

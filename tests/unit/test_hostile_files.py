@@ -12,8 +12,8 @@ from spn.cli import files
 from spn.cli.errors import InvalidInputError
 from spn.cli.files import check_plan
 from spn.cli.main import main
-from spn.cli.reports import MAX_REPORT_BYTES, read_rows
-from tests.factories import plan_document
+from spn.cli.reports import read_rows
+from tests.factories import oversized_plan, plan_document
 
 SHEET_HEADER = "plan,action,period,status,completed_on,comments\n"
 ROW = "cedar-grove-elementary/2026-27,1.1.1.1,2026-09,in_progress,,{comment}\n"
@@ -98,10 +98,18 @@ def test_a_sheet_cell_over_the_csv_limit_is_refused_naming_its_line(tmp_path: Pa
 def test_a_sheet_row_too_large_to_send_is_a_row_problem(tmp_path: Path):
     path = tmp_path / "sheet.json"
     big = {"plan": "cedar-grove-elementary/2026-27", "action": "1.1.1.1", "period": "2026-09",
-           "status": "in_progress", "comments": "x" * (MAX_REPORT_BYTES + 1)}  # fmt: skip
-    path.write_text(f"[{__import__('json').dumps(big)}]")
-    [row] = read_rows(path, "Pat")
+           "status": "in_progress", "outputs_completed": ["x" * 9000] * 8}  # each within limits
+    long = {**big, "outputs_completed": [], "comments": "x" * 10_001}
+    path.write_text(__import__("json").dumps([big, long]))
+    [row, other] = read_rows(path, "Pat")
     assert row.report is None and "a report may be at most 64 kB" in (row.problem or "")
+    assert other.problem == "comments: String should have at most 10000 characters"
+
+
+def test_a_plan_of_more_actions_than_any_school_needs_is_refused(tmp_path: Path):
+    path = tmp_path / "plan.json"
+    path.write_text(__import__("json").dumps(oversized_plan("cedar-grove-elementary")))
+    assert "a plan may have at most 1,000 actions; this one has 1,280" in problem_of(path)
 
 
 def test_a_sheet_in_latin_1_is_refused(tmp_path: Path):
