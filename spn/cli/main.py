@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
 from spn.bench import cli as bench_cli
-from spn.cli import audit, boards, commands, credentials, demo, history, rebuild
+from spn.cli import audit, backup, boards, commands, credentials, demo, history, rebuild
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_parser(sub)
     audit.add_parser(sub)
     rebuild.add_parser(sub)
+    backup.add_parser(sub)
     boards.add_parser(sub)
     return parser
 
