@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,29 @@ def stack_env(data_dir: Path) -> dict[str, str]:
         SPN_USER="e2e-tester",
     )
     return env
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], output: list[str] | None = None
+            ) -> Iterator[Cli]:  # fmt: skip
+    """`spn up` (or `spn demo --keep-running`) until the stack is up; Ctrl-C after. What it
+    printed, up to its last line, is added to ``output``."""
+    shown = output if output is not None else []
+    up = subprocess.Popen([SPN, *argv], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    assert up.stdout is not None
+    for line in up.stdout:
+        shown.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    else:
+        pytest.fail(f"spn {argv[0]} ended before the stack was up:\n" + "".join(shown))
+    try:
+        yield Cli(env)
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        rest, _ = up.communicate(timeout=90)
+        shown.append(rest)
 
 
 @pytest.fixture

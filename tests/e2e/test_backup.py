@@ -5,38 +5,14 @@ models equal to their events, every audit log intact."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import SPN, Cli, stack_env
+from tests.e2e.conftest import Cli, running, stack_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PLANS = ["cedar-grove-elementary/2026-27", "lakeview-high/2026-27", "riverside-usd/2026-27"]
-
-
-@contextmanager
-def running(argv: list[str], env: dict[str, str]) -> Iterator[Cli]:
-    up = subprocess.Popen([SPN, *argv], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
-    assert up.stdout is not None
-    seen = []
-    for line in up.stdout:
-        seen.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    else:
-        pytest.fail(f"spn {argv[0]} ended before the stack was up:\n" + "".join(seen))
-    try:
-        yield Cli(env)
-    finally:
-        os.killpg(up.pid, signal.SIGINT)
-        up.communicate(timeout=90)
 
 
 def network_state(cli: Cli) -> dict[str, object]:
