@@ -25,7 +25,8 @@ C = TypeVar("C", bound=Command)
 def first_problem(error: ValidationError) -> str:
     """``field.path: message`` of the first thing wrong (for dead letters and logs)."""
     first = error.errors()[0]
-    return f"{field_path(first['loc']) or '(message)'}: {first['msg']}"
+    found = f"{field_path(first['loc']) or '(message)'}: {first['msg']}"
+    return found.replace("\x00", "\\u0000")  # a field named with a NUL: stored as text
 
 
 def validation_error(error: ValidationError) -> ErrorInfo:

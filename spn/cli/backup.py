@@ -18,9 +18,13 @@ from typing import Any
 
 import nats
 import nats.errors
+import psycopg
 from nats.aio.client import Client
 
+from contracts.status import dead_letter_stream
+from contracts.subjects import events_stream
 from services.shared.credentials import CredentialError, connect_options
+from services.shared.secrets import redact
 from spn.cli import output
 from spn.cli.errors import CliError, InvalidInputError, StackUnreachableError
 from spn.stack import backup as bk
@@ -115,8 +119,7 @@ async def _backup(settings: StackSettings, url: str, to: Path) -> dict[str, Any]
         for name in await bk.namespace_streams(js, settings.namespace):
             say(f"reading stream {name} ...")
             files.append(await bk.dump_stream(js, name, to / f"{name}.jsonl", counted(name)))
-    embedded = None if settings.nats_url or settings.database_url else settings.data_dir
-    kept = bk.keep_directories(embedded, to)
+    kept = bk.keep_directories(settings.data_dir, to)  # what spn up keeps there, if any
     manifest = {
         "format": bk.FORMAT, "spn": spn_version(), "namespace": settings.namespace,
         "db_schema": os.environ.get("SPN_DB_SCHEMA", "public"),
@@ -144,10 +147,14 @@ def restore(args: argparse.Namespace, settings: StackSettings) -> int:
     try:
         with _servers(settings, source, manifest, embedded) as (nats_url, url):
             summary = asyncio.run(_restore(settings, source, manifest, nats_url, url))
-    except bk.BackupError as error:
+    except bk.FreshnessError as error:
         raise CliError(str(error)) from None
-    except nats.errors.Error as error:
-        raise CliError(f"NATS refused the restore: {error}") from None
+    except (bk.BackupError, nats.errors.Error, psycopg.Error, KeyError, OSError) as error:
+        what = str(error) if isinstance(error, bk.BackupError) else redact(
+            f"{type(error).__name__}: {error}")  # fmt: skip
+        raise CliError(f"the restore stopped: {what}. What was restored so far stays: make "
+                       "the target fresh again (a new data directory; or drop the database "
+                       "and the streams) and restore again") from None  # fmt: skip
     if args.json:
         output.emit_json(summary)
     else:
@@ -212,12 +219,16 @@ async def _restore(settings: StackSettings, source: Path, manifest: dict[str, An
         say("restoring the database ...")
         await asyncio.to_thread(bk.restore_database, url, source / manifest["postgres"]["file"])
         stored = await asyncio.to_thread(bk.stored_events, url, schema)
+        positions = await asyncio.to_thread(bk.tracked_positions, url, schema)
         messages = dropped = 0
+        events, letters = events_stream(settings.namespace), dead_letter_stream(settings.namespace)
         for entry in manifest["streams"]:
             say(f"restoring stream {entry['name']} ...")
             messages += await bk.restore_stream(nc, js, source, entry, counted(entry["name"]))
-            dropped += await bk.drop_events_after_the_dump(js, entry["name"], source, entry,
-                                                           stored)  # fmt: skip
+            if entry["name"] == events:
+                dropped += await bk.drop_events_after_the_dump(js, events, source, entry, stored)
+            elif entry["name"] == letters:
+                await bk.drop_letters_after_the_dump(js, letters, source, entry, positions)
     return {"source": str(source), "taken_at": manifest["taken_at"], "messages": messages,
             "dropped": dropped, "stored": stored}  # fmt: skip
 

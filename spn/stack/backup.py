@@ -31,6 +31,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig, StreamInfo
 from nats.js.errors import NotFoundError
 from psycopg import sql
 
+from contracts.status import dead_letter_stream, inbox_stream
+from contracts.subjects import events_stream
+from services.shared.secrets import redact
+
 FORMAT = 1  # of the manifest
 SERVICES = ("plans", "status", "rollup", "alerts")
 KEPT_DIRECTORIES = ("audit", "credentials")  # an embedded stack's signing keys and NATS users
@@ -43,6 +47,10 @@ PG_TIMEOUT = 3600  # seconds pg_dump or pg_restore may take (a nation's store)
 
 class BackupError(RuntimeError):
     """A backup that cannot be made, or restored, and why."""
+
+
+class FreshnessError(BackupError):
+    """The target of a restore holds data already: nothing was written."""
 
 
 @dataclass
@@ -85,20 +93,41 @@ def sha256(path: Path) -> str:
 
 def dump_database(database_url: str, to: Path) -> None:
     """One consistent snapshot of every service's tables (custom format, no owners)."""
-    done = subprocess.run(
-        [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-         f"--file={to}", f"--dbname={database_url}"],
-        capture_output=True, text=True, timeout=PG_TIMEOUT,
-    )  # fmt: skip
+    _pg("pg_dump", ["--format=custom", "--no-owner", "--no-privileges", f"--file={to}"],
+        database_url)  # fmt: skip
+
+
+def _pg(tool: str, arguments: list[str], database_url: str) -> None:
+    """Run a PostgreSQL client tool on the database, its password in the environment (a
+    command line is visible to every user of the machine), within ``PG_TIMEOUT``."""
+    info = psycopg.conninfo.conninfo_to_dict(database_url)
+    password = info.pop("password", None)
+    env = dict(os.environ, **({"PGPASSWORD": str(password)} if password else {}))
+    dbname = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items()})
+    try:
+        done = subprocess.run([pg_tool(tool), *arguments, f"--dbname={dbname}"], env=env,
+                              capture_output=True, text=True, timeout=PG_TIMEOUT)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BackupError(f"{tool} did not finish within {PG_TIMEOUT} s") from None
     if done.returncode != 0:
-        raise BackupError(f"pg_dump failed: {_last_line(done.stderr)}")
+        raise BackupError(f"{tool} failed: {redact(_last_line(done.stderr))}")
+
+
+def stack_streams(namespace: str) -> list[str]:
+    """The namespace's streams (another namespace may share the server: never its own)."""
+    return [events_stream(namespace), inbox_stream(namespace), dead_letter_stream(namespace)]
 
 
 async def namespace_streams(js: JetStreamContext, namespace: str) -> list[str]:
-    """The stack's streams: those named with the namespace's prefix (``SPN_EVENTS`` ...)."""
-    prefix = namespace.upper().replace("-", "_") + "_"
-    return sorted(info.config.name or "" for info in await js.streams_info()
-                  if (info.config.name or "").startswith(prefix))  # fmt: skip
+    """The namespace's streams that exist."""
+    found = []
+    for name in stack_streams(namespace):
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            continue
+        found.append(name)
+    return found
 
 
 async def dump_stream(js: JetStreamContext, name: str, to: Path,
@@ -143,8 +172,8 @@ async def _messages(js: JetStreamContext, info: StreamInfo
             if seq > state.last_seq:
                 return  # written since the dump began: the next backup has it
             yield seq, msg.subject, dict(msg.headers or {}), msg.data or b""
-            if seq == state.last_seq:
-                return
+            if seq >= state.last_seq or msg.metadata.num_pending == 0:
+                return  # the last one (the tail may have been deleted)
     finally:
         await sub.unsubscribe()
 
@@ -193,18 +222,14 @@ def check_fresh_database(database_url: str, schema: str) -> None:
             (schema, [f"{s}_events" for s in SERVICES]),
         ).fetchone()  # fmt: skip
     if found:
-        raise BackupError(f"the database already holds an SPN store ({schema}.{found[0]}): "
+        raise FreshnessError(f"the database already holds an SPN store ({schema}.{found[0]}): "
                           "restore into a fresh one")  # fmt: skip
 
 
 def restore_database(database_url: str, dump: Path) -> None:
-    done = subprocess.run(
-        [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-         f"--dbname={database_url}", str(dump)],
-        capture_output=True, text=True, timeout=PG_TIMEOUT,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore failed: {_last_line(done.stderr)}")
+    """All of it or nothing (one transaction)."""
+    _pg("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error",
+                       "--single-transaction", str(dump)], database_url)  # fmt: skip
 
 
 async def check_fresh_streams(js: JetStreamContext, names: list[str]) -> None:
@@ -214,7 +239,7 @@ async def check_fresh_streams(js: JetStreamContext, names: list[str]) -> None:
         except NotFoundError:
             continue
         if info.state.messages or info.state.last_seq:
-            raise BackupError(f"stream {name} exists already ({info.state.messages} "
+            raise FreshnessError(f"stream {name} exists already ({info.state.messages} "
                               "messages): restore into a fresh NATS")  # fmt: skip
         await js.delete_stream(name)
 
@@ -231,11 +256,15 @@ async def restore_stream(nc: Client, js: JetStreamContext, source: Path, entry: 
     config.subjects = [*(saved.subjects or []), f"{saved.name}.{GAP_SUBJECT}"]
     await js.add_stream(config)
     expected, written = entry["first_seq"], 0
-    for record in lines:
-        while expected < record["seq"]:  # a message deleted before the backup
+    async def hole_up_to(seq: int) -> None:  # messages deleted before the backup
+        nonlocal expected
+        while expected < seq:
             gap = await js.publish(f"{saved.name}.{GAP_SUBJECT}", b"", stream=saved.name)
             await js.delete_msg(saved.name, gap.seq)
             expected += 1
+
+    for record in lines:
+        await hole_up_to(record["seq"])
         headers = kept_headers(record["headers"])
         body = base64.b64decode(record["data"])
         ack = await js.publish(record["subject"], body, stream=saved.name, headers=headers)
@@ -248,6 +277,7 @@ async def restore_stream(nc: Client, js: JetStreamContext, source: Path, entry: 
         expected, written = expected + 1, written + 1
         if written % 1000 == 0:
             progress(written)
+    await hole_up_to(entry["last_seq"] + 1)  # a deleted tail too: the next message is the next
     saved.first_seq = None
     await js.update_stream(saved)  # its own subjects and window again
     return written
@@ -263,14 +293,37 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str] | None:
 async def drop_events_after_the_dump(
     js: JetStreamContext, stream: str, source: Path, entry: dict[str, Any], stored: dict[str, int]
 ) -> int:
-    """Delete each event relayed after the database was dumped (its store does not hold
-    it); the relays resume from what is left."""
+    """Delete from the events stream each event relayed after the database was dumped (its
+    store does not hold it); the relays resume from what is left."""
+    def after(msg_id: str) -> bool:
+        app, _, number = msg_id.partition(":")
+        return app in stored and number.isdigit() and int(number) > stored[app]
+
+    return await _drop(js, stream, source, entry, after)
+
+
+async def drop_letters_after_the_dump(
+    js: JetStreamContext, stream: str, source: Path, entry: dict[str, Any],
+    positions: dict[tuple[str, str], int],
+) -> int:  # fmt: skip
+    """Delete from the dead-letter stream each letter about a message its service had not
+    yet taken when the database was dumped: it takes the message again, and writes the
+    letter again."""
+    def after(msg_id: str) -> bool:
+        service, _, rest = msg_id.partition(":")
+        origin, _, number = rest.rpartition(":")
+        return number.isdigit() and int(number) > positions.get((service, origin), 0)
+
+    return await _drop(js, stream, source, entry, after)
+
+
+async def _drop(js: JetStreamContext, stream: str, source: Path, entry: dict[str, Any],
+                after: Callable[[str], bool]) -> int:  # fmt: skip
     dropped = 0
     lines = _lines(source / entry["file"])
     next(lines)
     for record in lines:
-        app, _, number = record["headers"].get("Nats-Msg-Id", "").partition(":")
-        if app in stored and number.isdigit() and int(number) > stored[app]:
+        if after(record["headers"].get("Nats-Msg-Id", "")):
             await js.delete_msg(stream, record["seq"])
             dropped += 1
     return dropped
@@ -278,15 +331,34 @@ async def drop_events_after_the_dump(
 
 def stored_events(database_url: str, schema: str) -> dict[str, int]:
     """Each service's last notification id in the restored database."""
-    found = {}
+    return {service: _max(database_url, sql.SQL("SELECT coalesce(max(notification_id), 0) "
+                                                "FROM {}").format(sql.Identifier(
+                                                    schema, f"{service}_events")))
+            for service in SERVICES}  # fmt: skip
+
+
+def tracked_positions(database_url: str, schema: str) -> dict[tuple[str, str], int]:
+    """(service, stream) -> the last message of the stream the service had taken."""
+    found: dict[tuple[str, str], int] = {}
     with psycopg.connect(database_url, connect_timeout=10) as conn:
         conn.execute("SET statement_timeout = '600s'")
         for service in SERVICES:
-            table = sql.Identifier(schema, f"{service}_events")
-            row = conn.execute(sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}"
-                                       ).format(table)).fetchone()  # fmt: skip
-            found[service] = int(row[0]) if row else 0
+            table = sql.Identifier(schema, f"{service}_tracking")
+            exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{service}_tracking",)
+                                  ).fetchone()  # fmt: skip
+            if not exists or exists[0] is None:
+                continue
+            rows = conn.execute(sql.SQL("SELECT application_name, max(notification_id) FROM {} "
+                                        "GROUP BY 1").format(table)).fetchall()  # fmt: skip
+            found.update({(service, name): int(last) for name, last in rows})
     return found
+
+
+def _max(database_url: str, query: sql.Composed) -> int:
+    with psycopg.connect(database_url, connect_timeout=10) as conn:
+        conn.execute("SET statement_timeout = '600s'")
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
 
 
 def restore_directories(source: Path, data_dir: Path | None, kept: list[str]) -> None:
@@ -295,7 +367,8 @@ def restore_directories(source: Path, data_dir: Path | None, kept: list[str]) ->
             continue
         target = data_dir / name
         if target.exists() and any(target.iterdir()):
-            raise BackupError(f"{target} exists already: restore into a fresh data directory")
+            raise FreshnessError(f"{target} exists already: restore into a fresh data "
+                                 "directory")  # fmt: skip
         shutil.copytree(source / name, target, dirs_exist_ok=True)
         os.chmod(target, 0o700)
 

@@ -69,7 +69,11 @@ def running(argv: list[str], env: dict[str, str], output: list[str] | None = Non
         yield Cli(env)
     finally:
         os.killpg(up.pid, signal.SIGINT)
-        rest, _ = up.communicate(timeout=90)
+        try:
+            rest, _ = up.communicate(timeout=90)
+        except subprocess.TimeoutExpired:  # never leave a stack behind
+            os.killpg(up.pid, signal.SIGKILL)
+            rest, _ = up.communicate(timeout=10)
         shown.append(rest)
 
 

@@ -40,8 +40,8 @@ def nats_passwords(data_dir: Path) -> list[str]:
             for p in (data_dir / "credentials").glob("*.json")]  # fmt: skip
 
 
-def everything_shown(data_dir: Path, env: dict[str, str], texts: list[str]) -> str:
-    """The output given, every log file, and each service's /health and /metrics."""
+def endpoints_and_output(env: dict[str, str], texts: list[str]) -> str:
+    """The output given, and each service's /health and /metrics."""
     shown = list(texts)
     for service in SERVICES:
         port = env[f"SPN_{service.upper()}_HTTP_PORT"]
@@ -51,8 +51,11 @@ def everything_shown(data_dir: Path, env: dict[str, str], texts: list[str]) -> s
                     shown.append(r.read().decode())
             except urllib.error.HTTPError as error:  # an unhealthy service still answers
                 shown.append(error.read().decode())
-    shown += [p.read_text(errors="replace") for p in (data_dir / "logs").glob("*.log")]
     return "\n".join(shown)
+
+
+def logs(data_dir: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in (data_dir / "logs").glob("*.log"))
 
 
 def test_no_password_or_credential_in_output_logs_endpoints_or_errors(
@@ -70,8 +73,8 @@ def test_no_password_or_credential_in_output_logs_endpoints_or_errors(
         ]
         assert runs[0].returncode == 0, runs[0].stderr
         assert runs[1].returncode != 0 and runs[2].returncode == 2
-        shown = everything_shown(data_dir, env, [r.stdout + r.stderr for r in runs])
-    shown += "".join(printed)
+        shown = endpoints_and_output(env, [r.stdout + r.stderr for r in runs])
+    shown += "".join(printed) + logs(data_dir)  # the logs once stopped: the stop's lines too
     assert "***" in "".join(printed)  # the banner showed the URL, redacted
     secrets = [password, *nats_passwords(data_dir)]
     assert len(secrets) >= 6  # the database's, the operator's and each service's

@@ -114,16 +114,17 @@ class Sender:
     sent: int = 0
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def publish(self, organization: str, body: bytes, msg_id: str | None) -> None:
+    async def publish(self, organization: str, body: bytes, msg_id: str | None) -> int:
+        """The message's sequence in the inbox."""
         headers = {"Nats-Msg-Id": msg_id} if msg_id else None
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             try:
-                await self.js.publish(
+                ack = await self.js.publish(
                     st.inbox_subject(NAMESPACE, organization), body,
                     stream=st.inbox_stream(NAMESPACE), headers=headers, timeout=2,
                 )  # fmt: skip
-                return
+                return ack.seq
             except (TimeoutError, nats.errors.Error, OSError):
                 assert time.monotonic() < deadline, "the inbox took no message for 2 min"
                 await asyncio.sleep(0.2)

@@ -23,31 +23,36 @@ async def test_a_stream_comes_back_at_the_same_sequences_without_what_followed_t
                                          duplicate_window=120, allow_atomic=True))  # fmt: skip
         for n in range(1, 7):  # plans:1 .. plans:6 (one a batch of its own), then status:1
             batch = {"Nats-Batch-Id": "b1", "Nats-Batch-Sequence": "1", "Nats-Batch-Commit": "1"}
+            headers = {"Nats-Msg-Id": f"plans:{n}", **(batch if n == 3 else {})}
             await js.publish(f"{namespace}.evt.plans.x", f"p{n}".encode(), stream=name,
-                             headers={"Nats-Msg-Id": f"plans:{n}", **(batch if n == 3 else {})})  # fmt: skip
+                             headers=headers)  # fmt: skip
         await js.publish(f"{namespace}.evt.status.y", b"s1", stream=name,
                          headers={"Nats-Msg-Id": "status:1"})  # fmt: skip
+        await js.publish(f"{namespace}.evt.plans.x", b"tail", stream=name)
         await js.delete_msg(name, 2)  # a hole
+        await js.delete_msg(name, 8)  # and the last message deleted: the dump still ends
         assert await bk.namespace_streams(js, namespace) == [name]
         saved = await bk.dump_stream(js, name, tmp_path / f"{name}.jsonl")
-        assert (saved.first_seq, saved.last_seq, saved.messages) == (1, 7, 6)
+        assert (saved.first_seq, saved.last_seq, saved.messages) == (1, 8, 6)
         entry = vars(saved)
         await js.delete_stream(name)
 
         restored = await bk.restore_stream(nc, js, tmp_path, entry)
         assert restored == 6
         info = await js.stream_info(name)
-        assert (info.state.first_seq, info.state.last_seq, info.state.messages) == (1, 7, 6)
+        assert (info.state.first_seq, info.state.messages) == (1, 6)
+        assert info.state.last_seq == 8  # the deleted tail too: the next message is the 9th
         assert info.config.subjects == subjects and info.config.duplicate_window == 120
         one = await js.get_msg(name, 3)  # published in an atomic batch: taken as a message
         assert one.data == b"p3" and (one.headers or {})["Nats-Msg-Id"] == "plans:3"
+        assert not any(h.startswith("Nats-Batch-") for h in one.headers or {})
 
         # the database dump holds plans events up to 4 and status's first: 5 and 6 go
         dropped = await bk.drop_events_after_the_dump(js, name, tmp_path, entry,
                                                       {"plans": 4, "status": 1})  # fmt: skip
         assert dropped == 2
         info = await js.stream_info(name)
-        assert (info.state.last_seq, info.state.messages) == (7, 4)
+        assert info.state.messages == 4
         last = await js.get_last_msg(name, f"{namespace}.evt.plans.>")
         assert last.headers and last.headers["Nats-Msg-Id"] == "plans:4"  # the relay resumes
     finally:

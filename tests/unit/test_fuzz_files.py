@@ -5,6 +5,7 @@ InvalidInputError that names the file; never another exception."""
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -36,9 +37,12 @@ def files_of(contract: type) -> hs.SearchStrategy[tuple[str, bytes]]:
     )
 
 
+DIRECTORY = Path(tempfile.gettempdir()) / f"spn-fuzz-{os.getpid()}"  # one, rewritten
+
+
 def written(suffix: str, content: bytes) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="spn-fuzz-"))
-    path = directory / f"input{suffix}"
+    DIRECTORY.mkdir(exist_ok=True)
+    path = DIRECTORY / f"input{suffix}"
     path.write_bytes(content)
     return path
 
