@@ -4,37 +4,48 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class Part(BaseModel):
-    """A value inside a versioned document: strict about unknown fields, immutable. What
-    comes in (``ALLOWS_NUL = False``: commands, reports, plan files) may hold no text with a
-    NUL character anywhere within it: PostgreSQL cannot store one, and JSON can carry it as
-    \\u0000."""
+    """A value inside a versioned document: strict about unknown fields, immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    ALLOWS_NUL: ClassVar[bool] = True
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if not cls.ALLOWS_NUL and _holds_nul(value):
-            raise ValueError("text may not contain the NUL character (\\u0000)")
-        return value
 
 
-def _holds_nul(value: Any) -> bool:
+class Inbound(BaseModel):
+    """What comes in from a client (a command, a report): no text with a NUL character
+    anywhere within it, as PostgreSQL cannot store one (JSON can carry it as \\u0000).
+    One walk of the whole value once validated; events and replies do not pay for it."""
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Any:
+        # the JSON form (pydantic-core: fast) writes a NUL as \\u0000; only a value with
+        # that text in it is walked, to tell a NUL from a backslash typed before "u0000"
+        if b"\\u0000" in self.__pydantic_serializer__.to_json(self) and holds_nul(self):
+            raise ValueError(NUL_REFUSED)
+        return self
+
+
+NUL_REFUSED = "text may not contain the NUL character (\\u0000)"
+
+
+def holds_nul(value: Any) -> bool:
     """A NUL in this text, or in any text within these lists, mappings (their keys too)
-    and contracts."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, BaseModel):
-        return any(_holds_nul(getattr(value, name)) for name in type(value).model_fields)
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_holds_nul(v) for v in value)
+    and contracts, however deep (a walk without recursion)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, BaseModel):
+            pending.extend(vars(item).values())
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend(item)
     return False
 
 
@@ -53,7 +64,7 @@ class Versioned(Part):
         return self.model_dump(mode="json", by_alias=True)
 
 
-class Command(Versioned):
+class Command(Versioned, Inbound):
     """A request/reply command or query; a successful Reply carries a RESULT.
 
     A command an organization does as itself has ``SUBJECT_PARAMETERS = ("organization",)``
@@ -63,7 +74,6 @@ class Command(Versioned):
 
     SUBJECT: ClassVar[str]
     RESULT: ClassVar[type[Versioned]]
-    ALLOWS_NUL = False
 
     def acting(self) -> str | None:
         """The organization that does this (None: not one organization's act)."""

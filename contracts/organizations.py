@@ -76,5 +76,4 @@ class Network(Versioned):
     """A file of organizations, as imported by `spn org import`; parents before children."""
 
     SCHEMA_NAME = "network"
-    ALLOWS_NUL = False  # a network file comes in
     organizations: list[Organization] = Field(min_length=1, max_length=200_000)

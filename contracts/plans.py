@@ -223,7 +223,6 @@ class ImprovementPlan(Versioned):
     """An organization's improvement plan for one plan year (Tool A)."""
 
     SCHEMA_NAME = "improvement-plan"
-    ALLOWS_NUL = False  # a plan file comes in
     organization: OrgCode
     plan_year: PlanYear
     at_a_glance: AtAGlance

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from contracts.base import Command, Part, Versioned
+from contracts.base import Command, Inbound, Part, Versioned
 from contracts.organizations import OrgCode
 from contracts.plan_events import IntegrationEvent
 from contracts.plans import (
@@ -62,11 +62,10 @@ class Reporter(Part):
     email: str | None = Field(default=None, max_length=320)
 
 
-class ActionStatusReported(Versioned):
+class ActionStatusReported(Versioned, Inbound):
     """One action's status for one month (Tool A, Monthly Action Status Reporting)."""
 
     SCHEMA_NAME = "action-status-reported"
-    ALLOWS_NUL = False  # a report comes in
     SUBJECT: ClassVar[str] = "inbox.status"
     SUBJECT_PARAMETERS: ClassVar[tuple[str, ...]] = ("organization",)  # appended to SUBJECT
     report_id: str = Field(

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from contracts.base import NUL_REFUSED, holds_nul
 from contracts.organizations import Network
 from contracts.paths import field_names_at, field_path
 from contracts.plan_rules import plan_violations
@@ -222,6 +223,8 @@ def _is_json(path: Path) -> bool:
 
 def check(path: Path, model: type[M], data: Any) -> Checked[M]:
     """``data`` read from ``path`` against ``model``: every problem, not only the first."""
+    if holds_nul(data):  # a plan or network file comes in: as a command would
+        return Checked(path, problems=[Problem(None, NUL_REFUSED)])
     try:
         return Checked(path, model.model_validate(data))
     except ValidationError as error:
