@@ -201,13 +201,19 @@ def read_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(f"{source} is not a backup (no manifest.json)") from None
     except ValueError as error:
         raise BackupError(f"{source}/manifest.json is not valid JSON: {error}") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{source}: backup format {manifest.get('format')!r}, this spn "
-                          f"reads {FORMAT}")  # fmt: skip
-    for entry in [manifest["postgres"], *manifest["streams"]]:
-        path = source / entry["file"]
-        if not path.exists() or sha256(path) != entry["sha256"]:
-            raise BackupError(f"{path} is missing or not the file backed up (checksum)")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise BackupError(f"{source}: backup format {found!r}, this spn reads {FORMAT}")
+    try:
+        for entry in [manifest["postgres"], *manifest["streams"]]:
+            path = source / entry["file"]
+            if not path.is_file() or sha256(path) != entry["sha256"]:
+                raise BackupError(f"{path} is missing or not the file backed up (checksum)")
+        for key in ("namespace", "db_schema", "taken_at", "kept"):
+            manifest[key]
+    except (KeyError, TypeError) as error:
+        raise BackupError(f"{source}/manifest.json is not a backup's manifest (no {error})"
+                          ) from None  # fmt: skip
     return manifest
 
 
