@@ -224,7 +224,7 @@ async def _restore(settings: StackSettings, source: Path, manifest: dict[str, An
         events, letters = events_stream(settings.namespace), dead_letter_stream(settings.namespace)
         for entry in manifest["streams"]:
             say(f"restoring stream {entry['name']} ...")
-            messages += await bk.restore_stream(nc, js, source, entry, counted(entry["name"]))
+            messages += await bk.restore_stream(js, source, entry, counted(entry["name"]))
             if entry["name"] == events:
                 dropped += await bk.drop_events_after_the_dump(js, events, source, entry, stored)
             elif entry["name"] == letters:

@@ -17,15 +17,12 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig, StreamInfo
 from nats.js.errors import NotFoundError
@@ -250,7 +247,7 @@ async def check_fresh_streams(js: JetStreamContext, names: list[str]) -> None:
         await js.delete_stream(name)
 
 
-async def restore_stream(nc: Client, js: JetStreamContext, source: Path, entry: dict[str, Any],
+async def restore_stream(js: JetStreamContext, source: Path, entry: dict[str, Any],
                          progress: Callable[[int], None] = lambda n: None) -> int:  # fmt: skip
     """The stream as it was: its configuration, each message at its own sequence (a hole
     filled and deleted again), deduplication off while it is written."""
@@ -388,9 +385,3 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
-
-
-@contextmanager
-def timed() -> Iterator[Callable[[], float]]:
-    started = time.monotonic()
-    yield lambda: time.monotonic() - started

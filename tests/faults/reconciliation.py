@@ -196,7 +196,7 @@ def expected_alerts(year: Year) -> dict[str, set[tuple[str, ...]]]:
     return want
 
 
-def retried_deliveries(stack: FaultStack, url: str) -> int:
+def retried_deliveries(url: str) -> int:
     with psycopg.connect(url, connect_timeout=10) as conn:
         row = conn.execute("SELECT count(*) FROM alerts_messages WHERE attempts > 1").fetchone()
     return int(row[0]) if row else 0

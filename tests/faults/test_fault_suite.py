@@ -20,7 +20,7 @@ import pytest
 
 from contracts import status as st
 from tests.faults import scenario
-from tests.faults.faults import FAULTS, Fault
+from tests.faults.faults import FAULTS, Fault, nothing
 from tests.faults.oracle import Year
 from tests.faults.reconciliation import Row, Sent, reconcile, retried_deliveries, table
 from tests.faults.rounds import NAMESPACE, Sender, close, ensure_approved, register_network, settle
@@ -66,7 +66,7 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
                     settle_timeout: float = 120) -> Row:  # fmt: skip
     stack, started = suite.stack, time.monotonic()
     restarts_before, url = len(stack.restarts()), await asyncio.to_thread(stack.database_url)
-    retried_before = await asyncio.to_thread(retried_deliveries, stack, url)
+    retried_before = await asyncio.to_thread(retried_deliveries, url)
     reports = [r for s in scenario.schools_reporting(month)
                for r in scenario.month_reports(s, month)] if month else []  # fmt: skip
     garbage, broken = scenario.poison(month) if month else (b"", None)
@@ -98,7 +98,7 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
                              settle_timeout)  # fmt: skip
     await asyncio.to_thread(wait_delivered, stack, url, settle_timeout)
     restarts = len(stack.restarts()) - restarts_before
-    retried = await asyncio.to_thread(retried_deliveries, stack, url) - retried_before
+    retried = await asyncio.to_thread(retried_deliveries, url) - retried_before
     evidence = f"{restarts} restarts, {retried} retried deliveries"
     if fault.hits_deliveries and not retried:
         unsettled.append("the fault made no delivery fail: it tested nothing")
@@ -126,17 +126,13 @@ def test_every_fault_leaves_nothing_lost_nothing_doubled(suite: Suite, capsys) -
     for index, (month, fault) in enumerate(zip(months, FAULTS, strict=True)):
         previous = months[index - 1] if index else None
         suite.rows.append(asyncio.run(run_round(suite, month, fault, previous)))
-    last = Fault("(none: the last month's close)", _nothing)
+    last = Fault("(none: the last month's close)", nothing)
     suite.rows.append(asyncio.run(run_round(suite, None, last, months[-1])))
     report = table(suite.rows)
     with capsys.disabled():
         print("\n" + report)
     (suite.stack.data_dir / "faults.txt").write_text(report + "\n")
     assert all(row.ok for row in suite.rows), report
-
-
-async def _nothing(stack: FaultStack) -> None:
-    pass
 
 
 class LossyInbox(Sender):

@@ -37,7 +37,7 @@ async def test_a_stream_comes_back_at_the_same_sequences_without_what_followed_t
         entry = vars(saved)
         await js.delete_stream(name)
 
-        restored = await bk.restore_stream(nc, js, tmp_path, entry)
+        restored = await bk.restore_stream(js, tmp_path, entry)
         assert restored == 6
         info = await js.stream_info(name)
         assert (info.state.first_seq, info.state.messages) == (1, 6)
