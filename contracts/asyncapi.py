@@ -24,7 +24,7 @@ from contracts.status import (
     dead_letter_stream,
     inbox_stream,
 )
-from contracts.subjects import DEFAULT_NAMESPACE, events_stream
+from contracts.subjects import DEFAULT_NAMESPACE, PREVIOUS_HEADER, events_stream
 
 ASYNCAPI_PATH = Path(__file__).parent / "asyncapi.yaml"
 PAYLOAD_FORMAT = "application/schema+json;version=draft-2020-12"
@@ -79,8 +79,9 @@ Addresses are shown in the default namespace `{DEFAULT_NAMESPACE}`; a deployment
 - Commands and queries answer, on the requester's reply subject, the `reply.v1` envelope:
   `ok` with the command's own `result`, or not `ok` with an `error`.
 - Events carry the header `Spn-Schema: <schema name>.v<version>` (pick a decoder without
-  reading the body) and `Nats-Msg-Id: <service>:<notification id>` (JetStream drops a
-  repeat within the stream's duplicate window; consumers deduplicate on `event_id`).
+  reading the body), `Nats-Msg-Id: <service>:<notification id>` (JetStream drops a repeat
+  within the stream's duplicate window; consumers take each event once, in its service's
+  order) and `Spn-Previous: <notification id>`, the service's event before it.
 """
 
 
@@ -154,7 +155,7 @@ def headers(contract: type[Versioned]) -> dict[str, Any] | None:
         schema_id = f"{contract.SCHEMA_NAME}.v{contract.model_fields['schema_version'].default}"
         return {
             "type": "object",
-            "required": ["Nats-Msg-Id", "Spn-Schema"],
+            "required": ["Nats-Msg-Id", "Spn-Schema", PREVIOUS_HEADER],
             "properties": {
                 "Spn-Schema": {
                     "type": "string",
@@ -163,9 +164,19 @@ def headers(contract: type[Versioned]) -> dict[str, Any] | None:
                 },
                 "Nats-Msg-Id": {
                     "type": "string",
-                    "pattern": f"^{service}:[0-9]+$",
+                    "pattern": f"^{service}:[0-9]+(~[0-9]+(\\.[0-9]+)?)?$",
                     "description": "<service>:<notification id>, the event's position in "
-                    "the publishing service's log; the same on every republish",
+                    "the publishing service's log (a consumer takes each once, and refuses "
+                    "one whose service is not its subject's). After the relay refilled a "
+                    "stream that lost events: <service>:<notification id>~<mark>, so "
+                    "JetStream does not drop the refill as the purged messages' duplicates",
+                },
+                PREVIOUS_HEADER: {
+                    "type": "string",
+                    "pattern": "^[0-9]+$",
+                    "description": "The notification id of the event the service published "
+                    "before this one (0: none): a consumer that has not taken that one yet "
+                    "waits for the refill that brings it",
                 },
             },
         }

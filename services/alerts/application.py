@@ -66,7 +66,7 @@ class AlertsApplication(Application[UUID]):
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder.max_tracking_id(source) or 0
 
-    def take(self, source: str, sequence: int, rows: Iterable[Row], facts: Iterable[Fact],
+    def take(self, tracking: Tracking, rows: Iterable[Row], facts: Iterable[Fact],
              at: datetime) -> list[str]:  # fmt: skip
         """A batch's directory rows, and an alert for each new fact, with the tracking
         record of its last message (a fact alerted already raises nothing; one about an
@@ -88,7 +88,7 @@ class AlertsApplication(Application[UUID]):
                 raised_at=at, stale=self._stale(fact, at),
             )  # fmt: skip
             rows.append(row_of_alert(raised[alert_id]))
-        processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
+        processing = ProcessingEvent[UUID](tracking=tracking)
         processing.collect_events(*raised.values(), view_rows=rows)
         self._notify(self._record(processing))
         return [alert.kind for alert in raised.values()]

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from eventsourcing.persistence import Tracking
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from services.alerts.application import AlertsApplication
 from services.alerts.domain.routing import Fact
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.recorder import Row
-from services.shared.consumer import events_consumer, sequence, source_of
+from services.shared.consumer import events_consumer, sequence
 from services.shared.dead_letters import DeadLetters
 from services.shared.replies import first_problem
 
@@ -47,19 +48,21 @@ class AlertsConsumer:
             found = translator.read(message.subject.removeprefix(self.namespace + "."),
                                     message.data)  # fmt: skip
             if isinstance(found, ValidationError):
+                source = self.consumer.source_of(message)
                 await self.consumer.dead_letters.publish("invalid_event", first_problem(found),
-                                                         source_of(message))  # fmt: skip
+                                                         source)  # fmt: skip
                 continue
             facts += [f for f in found if isinstance(f, Fact)]
             rows += [r for r in found if not isinstance(r, Fact)]
-        raised = await asyncio.to_thread(self._take, sequence(messages[-1]), rows, facts)
+        tracking = self.consumer.tracking(sequence(messages[-1]))
+        raised = await asyncio.to_thread(self._take, tracking, rows, facts)
         for kind in raised:
             self.metrics.raised.labels(kind).inc()
         if raised:
             self.on_stored()
 
-    def _skip(self, seq: int) -> None:
-        self._take(seq, [], [])
+    def _skip(self, tracking: Tracking) -> None:
+        self._take(tracking, [], [])
 
-    def _take(self, seq: int, rows: list[Row], facts: list[Fact]) -> list[str]:
-        return self.app.take(self.stream, seq, rows, facts, datetime.now(UTC))
+    def _take(self, tracking: Tracking, rows: list[Row], facts: list[Fact]) -> list[str]:
+        return self.app.take(tracking, rows, facts, datetime.now(UTC))

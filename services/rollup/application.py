@@ -75,20 +75,20 @@ class RollupApplication(Application[UUID]):
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder.max_tracking_id(source) or 0
 
-    def take(self, source: str, last_sequence: int, rows: Iterable[Row]) -> None:
+    def take(self, tracking: Tracking, rows: Iterable[Row]) -> None:
         """Store a batch's read-model rows with the tracking record of its last message."""
-        processing = ProcessingEvent[UUID](tracking=Tracking(source, last_sequence))
+        processing = ProcessingEvent[UUID](tracking=tracking)
         processing.collect_events(view_rows=list(rows))
         self._record(processing)
 
-    def judge_period(self, source: str, sequence: int, period: str) -> int:
+    def judge_period(self, tracking: Tracking, period: str) -> int:
         """At a period's close (its figures already stored): raise each waning flag once and
         clear the ones that no longer hold; open support cases up the chain; judge supports
         given two closes ago, escalating those that did not work. Returns how many flags
         hold. A period judged already (a replay of the stream) is only tracked."""
         judged = find(self, PeriodJudgment.create_id(period))
         if judged is not None:
-            self.take(source, sequence, [judged.row()])
+            self.take(tracking, [judged.row()])
             return int(judged.flags)
         rules, cases = self.rules, self.case_rules
         supported = [c for c in self.support_cases(status="supported") if c["support"]]
@@ -118,7 +118,7 @@ class RollupApplication(Application[UUID]):
             changed.append(waning)
         changed += self._open_cases(period, by_org, orgs, cases)
         changed += self._judge_supports(period, facts, orgs, cases)
-        processing = ProcessingEvent[UUID](tracking=Tracking(source, sequence))
+        processing = ProcessingEvent[UUID](tracking=tracking)
         processing.collect_events(*changed, view_rows=rows + read.case_rows(changed))
         self._notify(self._record(processing))
         return len(flags)
@@ -232,7 +232,7 @@ class RollupApplication(Application[UUID]):
         start, written = self.position(OWN_ROWS) + 1, 0
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
             rows = [self._own_row(n, whose) for n in notifications]
-            self.take(OWN_ROWS, notifications[-1].id, rows)
+            self.take(Tracking(OWN_ROWS, notifications[-1].id), rows)
             written += len(notifications)
             start = notifications[-1].id + 1
         return written

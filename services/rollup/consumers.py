@@ -15,7 +15,7 @@ from contracts.subjects import events_stream
 from services.rollup import translator
 from services.rollup.application import RollupApplication
 from services.rollup.recorder import Row
-from services.shared.consumer import events_consumer, sequence, source_of
+from services.shared.consumer import events_consumer, sequence
 from services.shared.dead_letters import DeadLetters
 from services.shared.replies import first_problem
 
@@ -36,7 +36,7 @@ class RollupConsumer:
         self.on_stored = on_stored
         self.stream = events_stream(namespace)
         self.consumer = events_consumer(
-            js, app, namespace, "rollup", lambda seq: app.take(self.stream, seq, []),
+            js, app, namespace, "rollup", lambda tracking: app.take(tracking, []),
             dead_letters, batch_size, ack_wait,
         )
         self.heartbeat = self.consumer.heartbeat
@@ -53,17 +53,19 @@ class RollupConsumer:
             period = translator.period_closed(relative, message.data)
             if period is not None:
                 if last is not None:
-                    await asyncio.to_thread(self.app.take, self.stream, last, rows)
+                    await asyncio.to_thread(self.app.take, self.consumer.tracking(last), rows)
                 rows, last = [], None
-                await asyncio.to_thread(self.app.judge_period, self.stream, seq, period)
+                await asyncio.to_thread(self.app.judge_period, self.consumer.tracking(seq),
+                                        period)  # fmt: skip
                 self.on_stored()
                 continue
             found = translator.rows_of(relative, message.data)
             if isinstance(found, ValidationError):
+                source = self.consumer.source_of(message)
                 await self.consumer.dead_letters.publish("invalid_event", first_problem(found),
-                                                         source_of(message))  # fmt: skip
+                                                         source)  # fmt: skip
             else:
                 rows.extend(found)
             last = seq
         if last is not None:
-            await asyncio.to_thread(self.app.take, self.stream, last, rows)
+            await asyncio.to_thread(self.app.take, self.consumer.tracking(last), rows)

@@ -14,6 +14,15 @@ retried, the same messages and nothing after them, with a growing delay, for as 
 takes. A batch that fails otherwise is taken apart: each message alone, and one that still
 fails is a poison message, sent down the one dead-letter path with its reason, its position
 tracked, and acked. Nothing is skipped that was not committed or dead-lettered.
+
+A consumer of the events stream (``events_namespace``) also knows each event by its
+source: ``Nats-Msg-Id: <service>:<notification id>`` must name the service of its subject
+(else it is dead-lettered as ``source_mismatch``), and the last notification it took of
+each service is tracked with every commit (``SourcedTracking``). So an event the relay
+published again (a refill of a stream that lost events) is skipped as a repeat, and one
+whose ``Spn-Previous`` it has not taken yet waits for the refill that brings the events
+before it. Its stream position is tracked per epoch of the stream (``<stream>@<epoch>``):
+a stream deleted and made again starts over from its first message.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -36,9 +45,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from contracts.subjects import events_stream, events_wildcard
+from contracts.subjects import PUBLISHERS, event_source, events_stream, events_wildcard
 from services.shared.dead_letters import DeadLetters, Source
 from services.shared.eventstore import forget_cached
+from services.shared.read_models import SourcedTracking
+from services.shared.sources import RefillRequests, Verdict, claimed
+from services.shared.streams import tracking_name
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 POISON_ATTEMPTS = 3  # a message failing this often (not an outage) is dead-lettered
 
 Process = Callable[[list[Msg]], Awaitable[None]]
+SOURCE_MISMATCH = "source_mismatch"
+
+
+class StreamReplacedError(RuntimeError):
+    """The stream was deleted and made again while the consumer subscribed to it."""
+
+
+class SourceMismatchError(ValueError):
+    """An event whose ``Nats-Msg-Id`` does not name the service its subject belongs to."""
 
 
 def is_transient(error: BaseException) -> bool:
@@ -64,8 +85,9 @@ def sequence(message: Msg) -> int:
     return int(message.metadata.sequence.stream)
 
 
-def source_of(message: Msg) -> Source:
-    return Source(message.metadata.stream, sequence(message), message.subject, message.data)
+def source_of(message: Msg, tracked_as: str | None = None) -> Source:
+    return Source(message.metadata.stream, sequence(message), message.subject, message.data,
+                  tracked_as if tracked_as != message.metadata.stream else None)  # fmt: skip
 
 
 class Backoff:
@@ -88,20 +110,31 @@ class PullConsumer:
         stream: str,
         subject: str,
         durable: str,
-        position: Callable[[], int],
-        skip: Callable[[int], None],
+        position: Callable[[str], int],
+        skip: Callable[[Tracking], None],
         forget: Callable[[], None] = lambda: None,
         dead_letters: DeadLetters,
         batch_size: int = 500,
         ack_wait: float = 300,
         heartbeat: Heartbeat | None = None,
+        events_namespace: str | None = None,
     ):
+        """``position(name)``: the last tracked of a tracking name; ``skip(tracking)``:
+        store a tracking record alone (a dead-lettered message's)."""
         self.js = js
         self.stream = stream
         self.subject = subject
         self.durable = durable
         self.position = position
         self.skip = skip
+        self.events_namespace = events_namespace
+        self.tracking_name = stream  # of its stream position: ``<stream>@<epoch>`` if sourced
+        self._sources: dict[str, int] = {}  # service -> last notification taken (loaded)
+        self.gaps: dict[str, int] = {}  # service -> last taken, where the stream lacks one
+        self._legacy = False  # tracked from before sources were: an event's previous is taken
+        self._refills = RefillRequests(js, events_namespace) if events_namespace else None
+        self._running: list[Msg] = []  # what ``process`` was handed
+        self._handed = 0  # the position of the last tracking record handed out for it
         self.forget = forget
         self.dead_letters = dead_letters.of(durable)
         self.metrics = dead_letters.metrics  # the service's, shared with its dead letters
@@ -117,7 +150,14 @@ class PullConsumer:
     async def subscribe(self) -> None:
         """(Re)create the durable consumer at the message after the tracked position."""
         await self._drop_subscription()
-        self._done = await asyncio.to_thread(self.position)
+        if self.events_namespace is not None:
+            self.tracking_name = await self._tracking_name()
+        self._done = await asyncio.to_thread(self.position, self.tracking_name)
+        self._sources = {}
+        if self.events_namespace is not None:
+            sources = [await asyncio.to_thread(self.position, f"{self.stream}/{s}")
+                       for s in PUBLISHERS]  # fmt: skip
+            self._legacy = self._done > 0 and not any(sources)
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
         config = ConsumerConfig(
@@ -128,7 +168,32 @@ class PullConsumer:
         self._subscription = await self.js.pull_subscribe(
             self.subject, durable=self.durable, stream=self.stream, config=config
         )
+        if self.events_namespace is not None and await self._tracking_name() != self.tracking_name:
+            await self._drop_subscription()  # made again meanwhile: start again
+            raise StreamReplacedError(f"{self.stream} was made again while subscribing")
         log.info("%s: consuming %s after sequence %d", self.durable, self.stream, self._done)
+
+    def source_of(self, message: Msg) -> Source:
+        """Where a message came from, for its dead letter."""
+        return source_of(message, self.tracking_name)
+
+    async def _tracking_name(self) -> str:
+        return await tracking_name(self.js, self.stream)
+
+    def tracking(self, upto: int) -> Tracking:
+        """The tracking record of the messages handed to ``process`` up to stream sequence
+        ``upto``: that position, and each source's last event among them since the record
+        handed out before (``process`` may commit in runs, each with its record)."""
+        since, self._handed = self._handed, upto
+        if self.events_namespace is None:
+            return Tracking(self.tracking_name, upto)
+        last: dict[str, int] = {}
+        for message in self._running:
+            found = event_source((message.headers or {}).get("Nats-Msg-Id", ""))
+            if found is not None and since < sequence(message) <= upto:
+                last[found[0]] = max(last.get(found[0], 0), found[1])
+        return SourcedTracking(self.tracking_name, upto, tuple(
+            Tracking(f"{self.stream}/{service}", n) for service, n in sorted(last.items())))
 
     async def take(self, process: Process, wait: float, lock: asyncio.Lock | None = None) -> bool:
         """Process one batch to the end; False when none came within ``wait`` seconds.
@@ -147,24 +212,102 @@ class PullConsumer:
         try:
             messages = await self._subscription.fetch(self.batch_size, timeout=wait)
         except (NatsTimeoutError, TimeoutError):
-            return False
+            messages = []
         except Exception:
             await self._drop_subscription()  # re-created from the tracked position next time
             raise
         if not messages:  # nats-py may answer an expired pull with no messages
+            for service, taken in list(self.gaps.items()):  # caught up, and still lacking
+                await self._ask_refill(service, taken)
             return False
         fresh = [m for m in messages if sequence(m) > self._done]
         self._last = sequence(messages[-1])
         labels = (self.metrics.service, self.durable)
         self.metrics.received.labels(*labels).inc(len(messages))
         self.metrics.batch_size.labels(*labels).observe(len(messages))
+        started = time.perf_counter()
+        runs = await self._runs(fresh)
+        for run, mismatch in runs:
+            if run:
+                await self._settle(process, run, lock)
+                self.metrics.processed.labels(*labels).inc(len(run))
+            if mismatch is not None:
+                await self._mismatched(mismatch)
+        handled = {sequence(m) for run, mismatch in runs for m in [*run, *([mismatch] if mismatch
+                                                                      else [])]}  # fmt: skip
+        if fresh and sequence(fresh[-1]) not in handled:  # it ended in repeats or gaps
+            await self._track_skipped(sequence(fresh[-1]))
         if fresh:
-            started = time.perf_counter()
-            await self._settle(process, fresh, lock)
             self.metrics.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
-            self.metrics.processed.labels(*labels).inc(len(fresh))
+        self._done = max(self._done, self._last)
         await self._ack(messages[-1])
         return True
+
+    async def _runs(self, fresh: list[Msg]) -> list[tuple[list[Msg], Msg | None]]:
+        """The messages to process, in runs, each ended by one whose source does not match
+        its subject (or by the batch's end); repeats and gaps left out."""
+        if self.events_namespace is None:
+            return [(fresh, None)]
+        runs: list[tuple[list[Msg], Msg | None]] = []
+        run: list[Msg] = []
+        for message in fresh:
+            event = claimed(self.events_namespace, message.subject, message.headers)
+            if event is None:
+                runs.append((run, message))
+                run = []
+                continue
+            taken = await self._source_position(event.service)
+            if taken == 0 and self._legacy and event.previous is not None:
+                taken = event.previous  # it took the events before this one, untracked
+            verdict = event.verdict(taken)
+            if verdict is Verdict.GAP and event.service not in self.gaps:
+                log.warning("%s: %s event %d follows %s, but the last taken is %d: asking "
+                            "for a refill", self.durable, event.service,
+                            event.notification, event.previous, taken)  # fmt: skip
+                self.gaps[event.service] = taken
+                await self._ask_refill(event.service, taken)
+            if verdict is Verdict.TAKE:
+                self._sources[event.service] = event.notification
+                self.gaps.pop(event.service, None)
+                run.append(message)
+            else:
+                self.metrics.skipped.labels(
+                    self.metrics.service, self.durable, verdict.value).inc()
+        runs.append((run, None))
+        return runs
+
+    async def _ask_refill(self, service: str, after: int) -> None:
+        assert self._refills is not None
+        try:
+            await self._refills.ask(service, after)
+        except Exception as error:  # asked again at the next gap
+            log.warning("%s: refill request to %s failed: %s", self.durable, service, error)
+
+    async def _track_skipped(self, seq: int) -> None:
+        """The position past repeats and gaps that end a batch (a refill may be long: the
+        tracked position is where a rebuild reads the stream to)."""
+        while True:
+            try:
+                self._running, self._handed = [], 0
+                await asyncio.to_thread(self.skip, self.tracking(seq))
+                return
+            except Exception as outage:
+                if not is_transient(outage):
+                    raise
+                await self._retry_later([], outage)
+
+    async def _source_position(self, service: str) -> int:
+        if service not in self._sources:
+            self._sources[service] = await asyncio.to_thread(
+                self.position, f"{self.stream}/{service}"
+            )
+        return self._sources[service]
+
+    async def _mismatched(self, message: Msg) -> None:
+        msg_id = (message.headers or {}).get("Nats-Msg-Id", "")
+        claimed = f"Nats-Msg-Id {msg_id!r}" if msg_id else "no Nats-Msg-Id"
+        await self._dead_letter(message, SourceMismatchError(
+            f"{claimed} does not name the service of subject {message.subject}"))
 
     async def run(self, process: Process, wait: float = 0.5) -> None:
         """Take batches until cancelled, surviving any outage."""
@@ -212,6 +355,7 @@ class PullConsumer:
 
     async def _settle(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
         """Until the batch's effects (or its poison's dead letters) are committed."""
+        end = sequence(batch[-1])
         while batch:
             try:
                 await self._run(process, batch, lock)
@@ -225,7 +369,7 @@ class PullConsumer:
                 await self._retry_later(batch, error)
                 batch = await self._not_done(batch)
         self._backoff.reset()
-        self._done = max(self._done, self._last)
+        self._done = max(self._done, end)
 
     async def _isolate(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
         for message in batch:
@@ -251,7 +395,7 @@ class PullConsumer:
         while True:
             try:
                 await asyncio.to_thread(self.forget)
-                self._done = await asyncio.to_thread(self.position)
+                self._done = await asyncio.to_thread(self.position, self.tracking_name)
                 return [m for m in batch if sequence(m) > self._done]
             except Exception as error:
                 if not is_transient(error):
@@ -259,15 +403,19 @@ class PullConsumer:
                 await self._retry_later(batch, error)
 
     async def _dead_letter(self, message: Msg, error: Exception) -> None:
-        reason = "invalid_payload" if isinstance(error, ValidationError) else "processing_failed"
+        reason = ("invalid_payload" if isinstance(error, ValidationError) else
+                  SOURCE_MISMATCH if isinstance(error, SourceMismatchError) else
+                  "processing_failed")  # fmt: skip
         log.error("%s: message %d is poison (%s: %s); dead-lettered as %s",
                   self.durable, sequence(message), type(error).__name__, error, reason)  # fmt: skip
         while True:  # the letter and the tracked position must both be stored
             try:
                 await self.dead_letters.publish(
-                    reason, f"{type(error).__name__}: {error}", source_of(message)
+                    reason, f"{type(error).__name__}: {error}", self.source_of(message)
                 )
-                await asyncio.to_thread(self.skip, sequence(message))
+                self._running = [] if isinstance(error, SourceMismatchError) else [message]
+                self._handed = 0
+                await asyncio.to_thread(self.skip, self.tracking(sequence(message)))
                 return
             except Exception as outage:
                 if not is_transient(outage):
@@ -275,6 +423,7 @@ class PullConsumer:
                 await self._retry_later([message], outage)
 
     async def _run(self, process: Process, batch: list[Msg], lock: asyncio.Lock | None) -> None:
+        self._running, self._handed = batch, 0
         if lock is None:
             await process(batch)
         else:
@@ -307,17 +456,19 @@ def events_consumer(
     app: Any,
     namespace: str,
     durable: str,
-    skip: Callable[[int], None],
+    skip: Callable[[Tracking], None],
     dead_letters: DeadLetters,
     batch_size: int = 500,
     ack_wait: float = 300,
+    service: str | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> PullConsumer:
-    """A durable consumer of every integration event of the namespace (``SPN_EVENTS``),
-    from the application's tracked position (``app.position(stream)``), forgetting its
-    cached aggregates after a failed batch."""
-    stream = events_stream(namespace)
+    """A durable consumer of the integration events of the namespace (``SPN_EVENTS``),
+    every service's or one ``service``'s, from the application's tracked position
+    (``app.position(name)``), forgetting its cached aggregates after a failed batch."""
     return PullConsumer(
-        js, stream=stream, subject=events_wildcard(namespace), durable=durable,
-        position=lambda: app.position(stream), skip=skip, forget=lambda: forget_cached(app),
+        js, stream=events_stream(namespace), subject=events_wildcard(namespace, service),
+        durable=durable, position=app.position, skip=skip, forget=lambda: forget_cached(app),
         dead_letters=dead_letters, batch_size=batch_size, ack_wait=ack_wait,
+        heartbeat=heartbeat, events_namespace=namespace,
     )  # fmt: skip

@@ -1,8 +1,10 @@
 """The one dead-letter path of every service: a message that can never succeed is published
 to ``<namespace>.dlq.<service>.<reason>`` in the dead-letter stream with its reason and its
 original body (truncated to fit the server's max payload), counted, and only then acked by
-its consumer. ``Nats-Msg-Id`` is ``<service>:<source stream>:<sequence>``, so a retry
-publishes it once (within the stream's duplicate window of a week).
+its consumer. ``Nats-Msg-Id`` is ``<service>:<source>:<sequence>``, so a retry publishes
+it once (within the stream's duplicate window of a week); ``<source>`` is the name the
+consumer tracks the stream under (``SPN_EVENTS@<epoch>``: a stream made again starts its
+sequences over, and its letters are new ones).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ class Source:
     sequence: int
     subject: str
     body: bytes
+    tracked_as: str | None = None  # the stream's tracking name, if not its own
+
+    @property
+    def letter_id(self) -> str:
+        """``<source>:<sequence>`` of the letter's ``Nats-Msg-Id``."""
+        return f"{self.tracked_as or self.stream}:{self.sequence}"
 
 
 def letter_for(
@@ -76,6 +84,6 @@ class DeadLetters:
         letter = letter_for(self.service, reason, message, source, self.max_payload, report_id)
         await self.js.publish(
             self.subject(reason), letter.to_json(), stream=self.stream, timeout=10,
-            headers={"Nats-Msg-Id": f"{self.service}:{source.stream}:{source.sequence}"},
+            headers={"Nats-Msg-Id": f"{self.service}:{source.letter_id}"},
         )  # fmt: skip
         self.metrics.dead_letters.labels(self.service, self.consumer, reason).inc()

@@ -72,6 +72,17 @@ class ServiceMetrics:
             "spn_relay_failures_total", "Failed relay attempts (retried)", ["service"],
             registry=registry,
         )  # fmt: skip
+        self.relay_refills = Counter(
+            "spn_relay_refills_total", "Times the relay found the events stream lacking "
+            "events it had published, and refilled it from the event store", ["service"],
+            registry=registry,
+        )  # fmt: skip
+        self.skipped = Counter(
+            "spn_consumer_skipped_total", "Events stream messages a consumer did not take: "
+            "repeat (taken already, e.g. a refill), gap (one before it is missing from the "
+            "stream; taken when a refill brings it)", ["service", "consumer", "reason"],
+            registry=registry,
+        )  # fmt: skip
         self.relay_position = Gauge(
             "spn_relay_position", "Notification id of the last event relayed", ["service"],
             registry=registry,
@@ -92,7 +103,7 @@ class ServiceMetrics:
             "spn_request_seconds", "Time from a request's arrival to its reply",
             ["service", "subject"], buckets=SECONDS, registry=registry,
         )  # fmt: skip
-        for metric in (self.relay_published, self.relay_failures):
+        for metric in (self.relay_published, self.relay_failures, self.relay_refills):
             metric.labels(service)
 
     def consumer_started(self, consumer: str) -> None:

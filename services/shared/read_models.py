@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent, Tracking
 from eventsourcing.popo import POPOProcessRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
@@ -41,6 +41,19 @@ Row = tuple[str, dict[str, Any]]
 Key = tuple[str, dict[str, Any]]
 """(table, key columns): one delete."""
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SourcedTracking(Tracking):
+    """A message's tracking record, and those of the events it took from each source
+    (``<stream>/<service>``: the service's last notification taken), stored with it."""
+
+    sources: tuple[Tracking, ...] = ()
+
+
+def trackings(tracking: Tracking) -> list[Tracking]:
+    """The records one tracking stores: itself, then its sources'."""
+    return [tracking, *getattr(tracking, "sources", ())]
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,11 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
         return SQL("{0}.{1}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.prefix}_{name}")
         )
+
+    def _insert_tracking(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        for record in trackings(tracking):
+            super()._insert_tracking(curs, Tracking(record.application_name,
+                                                    record.notification_id))  # fmt: skip
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -392,6 +410,14 @@ class MemoryReadModelRecorder(ReadModelTables, POPOProcessRecorder):
         self._delete(deletes)
         self._write(rows)
         return ids
+
+    def _assert_tracking_uniqueness(self, tracking: Tracking) -> None:
+        for record in trackings(tracking):
+            super()._assert_tracking_uniqueness(record)
+
+    def _insert_tracking(self, tracking: Tracking) -> None:
+        for record in trackings(tracking):
+            super()._insert_tracking(record)
 
     def upsert(self, rows: Sequence[Row]) -> None:
         typed = [self._typed(t, row) for t, row in rows]

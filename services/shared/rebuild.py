@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from contracts import rebuild as rb
+from contracts.subjects import PUBLISHERS
 from services.shared.errors import DomainError
 from services.shared.read_models import Positions, Query, ReadModelTables, Row, StoreMovedError
 from services.shared.routes import Route
-from services.shared.stream_reader import StreamGapError, StreamReader
+from services.shared.sources import Verdict, claimed
+from services.shared.stream_reader import Message, StreamGapError, StreamReader
 
 OwnRows = Callable[[], list[Row]]
 """The rows a service's store gives the tables it feeds from its own events."""
@@ -57,10 +60,12 @@ class StreamFed:
 
 @dataclass
 class Folded:
-    """The stream's rows as the tables would hold them, up to a stream sequence."""
+    """The stream's rows as the tables would hold them, up to a stream sequence, and the
+    last event of each service they took (each service's events once, in its order)."""
 
     upto: int = 0
     held: dict[str, dict[tuple[str, ...], dict[str, Any]]] = field(default_factory=dict)
+    taken: dict[str, int] = field(default_factory=dict)
 
     def rows(self) -> list[Row]:
         return [(t, row) for t, rows in self.held.items() for row in rows.values()]
@@ -166,7 +171,7 @@ class RebuildEndpoints:
     async def _rebuild(self, request: rb.RebuildReadModels, progress: Progress
                        ) -> rb.ReadModelsRebuilt:  # fmt: skip
         own_tables, fed_tables = await asyncio.to_thread(self._tables, request.table)
-        sources = [self.stream.stream] if self.stream and fed_tables else []
+        sources = await self._sources() if self.stream and fed_tables else []
         folded = Folded(held={t: {} for t in fed_tables})
         problems: list[str] = []
         for _ in range(ATTEMPTS):
@@ -176,6 +181,7 @@ class RebuildEndpoints:
             if sources and not problems:
                 try:
                     await self._read_on(folded, at.of(sources[0]), progress)
+                    self._check_taken(folded, at)
                 except StreamGapError as gap:
                     problems.append(str(gap))
             tables = own_tables + (fed_tables if not problems else [])
@@ -214,22 +220,50 @@ class RebuildEndpoints:
             return []
         return [(t, r) for t, r in self.own_rows() if t in tables]
 
+    async def _sources(self) -> list[str]:
+        """The tracking names of the stream position (first) and of each service's last
+        event taken (the stream's own name for a stream that is gone: nothing is read)."""
+        assert self.stream is not None
+        try:
+            name = await self.stream.tracking_name()
+        except NotFoundError:
+            name = self.stream.stream
+        return [name, *(f"{self.stream.stream}/{s}" for s in PUBLISHERS)]
+
+    def _check_taken(self, folded: Folded, at: Positions) -> None:
+        """Every event the service took is in the fold, else the stream lacks some."""
+        assert self.stream is not None
+        for service in PUBLISHERS:
+            tracked = at.of(f"{self.stream.stream}/{service}")
+            if folded.taken.get(service, 0) < tracked:
+                raise StreamGapError(
+                    f"{self.stream.stream} lacks {service} events the service has taken: "
+                    f"it holds them up to {folded.taken.get(service, 0):,}, the service took "
+                    f"them up to {tracked:,} (a purge or a deletion the relay has not yet "
+                    "refilled)")  # fmt: skip
+
     async def _read_on(self, folded: Folded, upto: int, progress: Any) -> None:
         """The stream's rows folded on from where they were up to ``upto``."""
         assert self.stream is not None and self.fed is not None
         if upto <= folded.upto:
             return
-        async for batch in self.stream.read(folded.upto + 1, upto):
+        async for batch in self.stream.read(folded.upto + 1, upto, sparse=True):
             # in a worker thread: the service's event loop keeps answering meanwhile
             await asyncio.to_thread(self._fold_batch, folded, batch.messages)
             folded.upto = batch.last
             await progress(self.stream.stream, batch.last, upto)
         folded.upto = upto
 
-    def _fold_batch(self, folded: Folded, messages: list[tuple[str, bytes]]) -> None:
-        assert self.fed is not None
-        for subject, body in messages:
-            found = self.fed.rows_of(subject, body)
+    def _fold_batch(self, folded: Folded, messages: list[Message]) -> None:
+        """As the consumer takes them: each service's events once and in order."""
+        assert self.fed is not None and self.stream is not None
+        for message in messages:
+            event = claimed(self.stream.namespace, message.subject, message.headers)
+            if event is None or event.verdict(folded.taken.get(event.service, 0)) \
+                    is not Verdict.TAKE:  # fmt: skip
+                continue
+            folded.taken[event.service] = event.notification
+            found = self.fed.rows_of(message.relative, message.body)
             if not isinstance(found, ValidationError):
                 fold(self.view, folded, found)
 

@@ -8,26 +8,52 @@ without the earlier ones; the relay resumes from the later of its tracked positi
 PostgreSQL) and the last message of its own in the stream, so a crash at any point
 publishes nothing twice and loses nothing. A failure never skips an event: the relay logs
 it, backs off, finds its position again and goes on from there.
+
+The relay also compares the stream with its store, when it resumes and every
+``check_seconds`` (not while it refills): the first and the last of its events the
+stream holds must be the first and the last it published. A stream deleted (and made
+again), purged or cut short is refilled from the store (from its last event there if
+only the end is gone, else from its first), with ``Nats-Msg-Id`` carrying a refill mark
+(``contracts.subjects.event_msg_id``); consumers skip what they already took
+(``sources``). Every event names the one published before it (``Spn-Previous``); a
+consumer that meets one whose predecessor it never got (the stream lost an event from its
+middle) asks for a refill after the last it took (``refill_subject``), and the relay
+publishes its events from there again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from contracts.plan_events import IntegrationEvent
-from contracts.subjects import events_stream, events_wildcard, subject
+from contracts.subjects import (
+    PREVIOUS_HEADER,
+    chain_start,
+    event_mark,
+    event_msg_id,
+    event_source,
+    events_stream,
+    events_wildcard,
+    refill_subject,
+    subject,
+)
 from services.shared.batches import BatchRefusedError, Outgoing, publish_batch, split
 from services.shared.metrics import ServiceMetrics
+from services.shared.streams import ensure_events_stream
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -37,6 +63,19 @@ Translate = Callable[[Any], IntegrationEvent | None]
 
 class RelayPositionError(RuntimeError):
     """The stream holds events this event store never stored: wrong database or stream."""
+
+
+REFILL_QUIET = 10.0  # seconds after a refill asked for in which a request it covers is left
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """Where the relay goes on: after ``position``, the last event of its own the stream
+    holds being ``previous``, its ids carrying ``mark`` (None: plain ids)."""
+
+    position: int
+    previous: int
+    mark: str | None = None
 
 
 class Relay:
@@ -54,6 +93,7 @@ class Relay:
         publish_timeout: float = 10.0,
         idle_seconds: float = 0.5,
         max_backoff: float = 5.0,
+        check_seconds: float = 30.0,
     ):
         self._app = app
         self._translate = translate
@@ -67,6 +107,15 @@ class Relay:
         self._publish_timeout = publish_timeout
         self._idle_seconds = idle_seconds
         self._max_backoff = max_backoff
+        self._check_seconds = check_seconds
+        self._checked = 0.0  # time.monotonic() of the last comparison with the stream
+        self._previous = 0  # the last event of its own published
+        self._mark: str | None = None  # of the ids it publishes (a refill's)
+        self._tracked = 0  # the tracked position when it resumed (a refill goes below it)
+        self._first_published: int | None = None  # cached: a store's first never changes
+        self._none_upto = 0  # notifications read up to here, none of them published
+        self._asked: int | None = None  # a consumer asked for its events after this one
+        self._refilling = (0, 0, -REFILL_QUIET)  # the last refill asked: from, up to, when
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.position = 0
@@ -81,17 +130,34 @@ class Relay:
     async def run(self) -> None:
         """Relay until cancelled."""
         self._loop = asyncio.get_running_loop()
-        self.position = await self.resume_position()
+        requests = await self._nc.subscribe(
+            refill_subject(self._namespace, self._app.name), cb=self._on_refill_request
+        )
+        try:
+            await self._run()
+        finally:
+            try:
+                await requests.unsubscribe()
+            except Exception as error:  # the connection is gone: nothing left to drop
+                log.debug("relay %s: unsubscribe failed: %s", self._app.name, error)
+
+    async def _run(self) -> None:
+        self._resume(await self.resumption())
         self._resumed = True
         log.info("relay %s resuming after notification %d", self._app.name, self.position)
         backoff, lost_place = 0.1, False
         while True:
             try:
                 with self.heartbeat.busy():
-                    if lost_place:  # what failed may have been stored after all
-                        self.position = await self.resume_position()
+                    if lost_place or self._check_due():  # what failed may be stored
+                        self._resume(await self.resumption())
                         lost_place = False
+                    asked = self._asked
+                    if asked is not None and asked < self.position:
+                        self._resume(await self._refill_after(asked))
                     relayed = await self._relay_batch()
+                    if asked is not None and self._asked == asked:  # its first batch is out
+                        self._asked = None
             except (RelayPositionError, asyncio.CancelledError):
                 raise
             except Exception as error:
@@ -116,16 +182,112 @@ class Relay:
                 await self._sleep_until_woken()
 
     async def resume_position(self) -> int:
-        tracked = await asyncio.to_thread(self._tracking.max_tracking_id, self._app.name)
-        in_stream = await self._last_in_stream()
+        return (await self.resumption()).position
+
+    async def resumption(self) -> Resumption:
+        """Where to go on: after the later of the tracked position and the stream's last
+        event of its own, unless the stream lacks events it published; then from the last
+        it holds if only the end is gone, else from the first. Makes the stream again if
+        it is gone."""
+        self._checked = time.monotonic()
+        await ensure_events_stream(self._js, self._namespace)
+        tracked = await asyncio.to_thread(self._tracking.max_tracking_id, self._app.name) or 0
+        last, mark = await self._last_in_stream()
         stored = await asyncio.to_thread(self._app.recorder.max_notification_id) or 0
-        if in_stream > stored:
+        if last > stored:
             raise RelayPositionError(
-                f"stream {self._stream} already holds {self._app.name} event {in_stream}, but "
+                f"stream {self._stream} already holds {self._app.name} event {last}, but "
                 f"this event store has only {stored}: is the service pointed at another "
                 "database than the one that filled the stream?"
             )
-        return max(tracked or 0, in_stream)
+        self._tracked = tracked
+        position = max(tracked, last)
+        published = await asyncio.to_thread(self._published_range, position)
+        first = await self._first_in_stream(chain_start(mark))
+        if published is None or (first, last) == published:
+            return Resumption(position, last, mark)
+        after = (await self._js.stream_info(self._stream)).state.last_seq
+        cut_short = last > 0 and first == published[0]
+        log.warning(
+            "relay %s: stream %s holds events %s to %s of the %s to %s published; refilling "
+            "from %d", self._app.name, self._stream, first or "none", last or "none",
+            published[0], published[1], (last if cut_short else published[0] - 1) + 1,
+        )  # fmt: skip
+        self._metrics.relay_refills.labels(self._metrics.service).inc()
+        if cut_short:  # the chain goes on, under ids JetStream has not seen
+            return Resumption(last, last, f"{chain_start(mark) - 1}.{after}")
+        return Resumption(published[0] - 1, 0, str(after))
+
+    async def _on_refill_request(self, message: Msg) -> None:
+        """A consumer lacks events after ``after``: publish them again (once for a run of
+        requests: one asking for what a refill under way brings is left)."""
+        try:
+            after = int(json.loads(message.data)["after"])
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("relay %s: a refill request it cannot read (%s)", self._app.name, error)
+            return
+        start, until, when = self._refilling
+        under_way = self.position < until or time.monotonic() - when < REFILL_QUIET
+        if after < 0 or after >= max(self.position, self._tracked) or (
+                start <= after and under_way):  # fmt: skip
+            return
+        self._asked = after if self._asked is None else min(self._asked, after)
+        self.wake()
+
+    async def _refill_after(self, after: int) -> Resumption:
+        last_seq = (await self._js.stream_info(self._stream)).state.last_seq
+        log.warning("relay %s: a consumer lacks events after %d; publishing them again",
+                    self._app.name, after)  # fmt: skip
+        self._metrics.relay_refills.labels(self._metrics.service).inc()
+        until = max(self.position, self._tracked, self._refilling[1])
+        self._refilling = (after, until, time.monotonic())
+        return Resumption(after, after, f"{chain_start(self._mark) - 1}.{last_seq}")
+
+    def _resume(self, resumption: Resumption) -> None:
+        self.position, self._previous = resumption.position, resumption.previous
+        self._mark = resumption.mark
+
+    def _check_due(self) -> bool:
+        """Time to compare the stream with the store again (not while a refill is under
+        way: the stream lacks the end it is bringing)."""
+        refilling = self.position < self._tracked
+        return not refilling and time.monotonic() - self._checked >= self._check_seconds
+
+    def _published_range(self, position: int) -> tuple[int, int] | None:
+        """The first and the last notification up to ``position`` that is published (None:
+        none is); blocking, a worker thread's."""
+        if self._first_published is None and position > self._none_upto:
+            self._first_published = self._first_translated(self._none_upto + 1, position)
+            if self._first_published is None:
+                self._none_upto = position  # nothing published up to there: not read again
+        if self._first_published is None or self._first_published > position:
+            return None
+        return self._first_published, self._last_translated(position)
+
+    def _first_translated(self, start: int, upto: int) -> int | None:
+        while start <= upto:
+            notifications = self._app.recorder.select_notifications(
+                start, self._batch_size, stop=upto
+            )
+            for n in notifications:
+                if self._translate(self._app.mapper.to_domain_event(n)) is not None:
+                    return n.id
+            if not notifications:
+                return None
+            start = notifications[-1].id + 1
+        return None
+
+    def _last_translated(self, upto: int) -> int:
+        """The last published notification at or before ``upto`` (one is: the first)."""
+        window = 64
+        while True:
+            start = max(upto - window + 1, 1)
+            notifications = self._app.recorder.select_notifications(start, window, stop=upto)
+            for n in reversed(notifications):
+                if self._translate(self._app.mapper.to_domain_event(n)) is not None:
+                    return n.id
+            assert self._first_published is not None and start > self._first_published
+            upto, window = start - 1, min(window * 4, self._batch_size)
 
     async def _relay_batch(self) -> bool:
         """Publish the next notifications; False when there was nothing to relay."""
@@ -142,9 +304,11 @@ class Relay:
             done += len(batch)
             self._advance(numbers[done - 1])
         self._advance(translated[-1][0])  # and past any event that is not published
-        await asyncio.to_thread(
-            self._tracking.insert_tracking, Tracking(self._app.name, self.position)
-        )
+        if self.position > self._tracked:  # a refill is below it until it catches up
+            await asyncio.to_thread(
+                self._tracking.insert_tracking, Tracking(self._app.name, self.position)
+            )
+            self._tracked = self.position
         return True
 
     def _advance(self, notification_id: int) -> None:
@@ -163,9 +327,11 @@ class Relay:
 
     def _outgoing(self, notification_id: int, message: IntegrationEvent) -> Outgoing:
         headers = {
-            "Nats-Msg-Id": f"{self._app.name}:{notification_id}",
+            "Nats-Msg-Id": event_msg_id(self._app.name, notification_id, self._mark),
             "Spn-Schema": f"{message.SCHEMA_NAME}.v{message.schema_version}",
+            PREVIOUS_HEADER: str(self._previous),
         }
+        self._previous = notification_id
         return Outgoing(subject(self._namespace, message.SUBJECT), message.to_json(), headers)
 
     def _next_batch(self) -> list[tuple[int, IntegrationEvent | None]]:
@@ -173,16 +339,32 @@ class Relay:
         notifications = self._app.recorder.select_notifications(self.position + 1, self._batch_size)
         return [(n.id, self._translate(self._app.mapper.to_domain_event(n))) for n in notifications]
 
-    async def _last_in_stream(self) -> int:
+    async def _last_in_stream(self) -> tuple[int, str | None]:
+        """The notification id (0: none) and mark of the stream's last event of its own."""
         try:
             last = await self._js.get_last_msg(
                 self._stream, events_wildcard(self._namespace, self._app.name)
             )
         except NotFoundError:
-            return 0
+            return 0, None
         msg_id = (last.headers or {}).get("Nats-Msg-Id", "")
-        app_name, _, number = msg_id.partition(":")
-        return int(number) if app_name == self._app.name and number.isdigit() else 0
+        return self._own_id(msg_id), event_mark(msg_id)
+
+    async def _first_in_stream(self, start: int) -> int:
+        """The notification id of the first event of its own from stream message ``start``
+        on (0: none)."""
+        try:
+            first = await self._js.get_msg(
+                self._stream, seq=start, subject=events_wildcard(self._namespace, self._app.name),
+                next=True,
+            )  # fmt: skip
+        except NotFoundError:
+            return 0
+        return self._own_id((first.headers or {}).get("Nats-Msg-Id", ""))
+
+    def _own_id(self, msg_id: str) -> int:
+        found = event_source(msg_id)
+        return found[1] if found is not None and found[0] == self._app.name else 0
 
     async def _sleep_until_woken(self) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation

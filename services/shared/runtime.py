@@ -169,6 +169,7 @@ class ServiceRuntime(ABC, Generic[A]):
             namespace=self.settings.namespace,
             tracking=await asyncio.to_thread(self._relay_tracking),
             metrics=self.metrics,
+            check_seconds=self.settings.relay_check_seconds,
         )
         self.broker.include_router(self.create_router())
         audit, audit_routes = await asyncio.to_thread(self._audit)

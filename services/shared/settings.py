@@ -35,6 +35,11 @@ class ServiceSettings(BaseSettings):
         description="seconds a message fetched from a stream may go unacknowledged before "
         "NATS delivers it again (the tracked position keeps a redelivery from counting twice)",
     )  # fmt: skip
+    relay_check_seconds: float = Field(
+        30.0, gt=0, validation_alias="SPN_RELAY_CHECK_SECONDS",
+        description="how often a relay compares the events stream with its event store "
+        "(and refills the stream if it lacks events, e.g. after a purge); also at every start",
+    )  # fmt: skip
     audit_key_dir: Path = Field(
         Path(".spn-data/audit"), validation_alias="SPN_AUDIT_KEY_DIR",
         description="where each service keeps the Ed25519 key that signs its checkpoints "

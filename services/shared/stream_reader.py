@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import APIError
+from nats.js.errors import APIError, NotFoundError
 
 from contracts.subjects import events_stream, events_wildcard
+from services.shared.streams import tracking_name
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,16 @@ class StreamGapError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Message:
+    subject: str  # the whole subject
+    relative: str  # below the namespace
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Batch:
-    messages: list[tuple[str, bytes]]  # (subject below the namespace, body)
+    messages: list[Message]
     last: int  # the stream sequence of its last message
 
 
@@ -38,9 +47,24 @@ class StreamReader:
         self.namespace = namespace
         self.stream = events_stream(namespace)
 
-    async def read(self, first: int, last: int) -> AsyncIterator[Batch]:
-        """Messages ``first`` to ``last`` of the stream, in order."""
-        state = (await self.js.stream_info(self.stream)).state
+    async def tracking_name(self) -> str:
+        """The name its consumers track their position in the stream under."""
+        return await tracking_name(self.js, self.stream)
+
+    async def read(self, first: int, last: int, sparse: bool = False
+                   ) -> AsyncIterator[Batch]:  # fmt: skip
+        """Messages ``first`` to ``last`` of the stream, in order; ``sparse``: those of
+        them the stream holds (it may lack some: a purge, deletions), the caller judging
+        what is missing."""
+        try:
+            state = (await self.js.stream_info(self.stream)).state
+        except NotFoundError:
+            raise StreamGapError(f"{self.stream} does not exist (deleted, and not yet made "
+                                 "again by a relay)") from None  # fmt: skip
+        if sparse:
+            first, last = max(first, state.first_seq), min(last, state.last_seq)
+            if first > last or state.messages == 0:
+                return
         if state.first_seq > first:
             raise StreamGapError(
                 f"{self.stream} begins at message {state.first_seq:,}: messages {first:,} to "
@@ -54,26 +78,32 @@ class StreamReader:
                                 inactive_threshold=60.0, mem_storage=True)  # fmt: skip
         subscription = await self.js.pull_subscribe(
             events_wildcard(self.namespace), stream=self.stream, config=config)
-        consumer = (await subscription.consumer_info()).name
+        info = await subscription.consumer_info()
+        consumer = info.name
         try:
+            if sparse and not info.num_pending:  # what is left of the range was deleted
+                return
             expected = first
             while expected <= last:
                 batch = await self._fetch(subscription, min(BATCH, last - expected + 1))
-                messages: list[tuple[str, bytes]] = []
+                messages: list[Message] = []
                 for message in batch:
                     seq = message.metadata.sequence.stream
                     if seq > last:
                         break
-                    if seq != expected:
+                    if seq != expected and not sparse:
                         raise StreamGapError(
                             f"{self.stream} lacks messages {expected:,} to {seq - 1:,} "
                             "(deleted)")  # fmt: skip
-                    messages.append((message.subject.removeprefix(self.namespace + "."),
-                                     message.data))  # fmt: skip
+                    messages.append(Message(
+                        message.subject, message.subject.removeprefix(self.namespace + "."),
+                        message.data, dict(message.headers or {})))  # fmt: skip
                     expected = seq + 1
                 yield Batch(messages, expected - 1)
+                if sparse and batch and batch[-1].metadata.num_pending == 0:
+                    break  # it holds no more
                 if batch and batch[-1].metadata.sequence.stream > last:
-                    if expected <= last:
+                    if expected <= last and not sparse:
                         raise StreamGapError(f"{self.stream} lacks messages {expected:,} to "
                                              f"{last:,} (deleted)")  # fmt: skip
                     break

@@ -141,16 +141,17 @@ class StatusApplication(Application[UUID]):
         self._commit(batch.aggregates.values(), batch.tracking, view_rows=rows,
                      view_deletes=taken)  # fmt: skip
 
-    def skip(self, source: str, sequence: int) -> None:
+    def skip(self, tracking: Tracking) -> None:
         """Track a message that has no effect (it was dead-lettered)."""
-        self._commit([], Tracking(source, sequence))
+        self._commit([], tracking)
 
     # -- inbound: plan events --------------------------------------------------------------
 
-    def prepare_plan_events(self, source: str, deliveries: list[Delivery]) -> PreparedBatch:
+    def prepare_plan_events(self, tracking: Tracking, deliveries: list[Delivery]
+                            ) -> PreparedBatch:  # fmt: skip
         """Adopt approved plans (and take the reports parked for them), revise adjusted
         ones, end closed ones (other events: tracked only)."""
-        batch = PreparedBatch(tracking=Tracking(source, max(d.sequence for d in deliveries)))
+        batch = PreparedBatch(tracking=tracking)
         active = self._load(batch, ActivePlans.ID) or ActivePlans()
         batch.aggregates[ActivePlans.ID] = active
         for delivery in deliveries:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from contracts import status as st
 from contracts.subjects import events_stream
-from services.shared.consumer import Process, PullConsumer, sequence, source_of
+from services.shared.consumer import Process, PullConsumer, events_consumer, sequence, source_of
 from services.shared.dead_letters import DeadLetters, Source
 from services.shared.eventstore import forget_cached
 from services.shared.replies import first_problem
@@ -54,17 +54,14 @@ class StatusConsumers:
         self.inbox = st.inbox_stream(namespace)
         self.events = events_stream(namespace)
         self._next_sweep = 0.0
-        self.plans = PullConsumer(
-            js, stream=self.events, subject=f"{namespace}.evt.plans.plan.>",
-            durable="status-plans", position=lambda: app.position(self.events),
-            skip=lambda seq: app.skip(self.events, seq), forget=lambda: forget_cached(app),
-            dead_letters=dead_letters,
-            batch_size=batch_size, ack_wait=ack_wait, heartbeat=self.heartbeat,
+        self.plans = events_consumer(  # every plans event: each names the one before it
+            js, app, namespace, "status-plans", app.skip, dead_letters, batch_size, ack_wait,
+            service="plans", heartbeat=self.heartbeat,
         )  # fmt: skip
         self.reports = PullConsumer(
             js, stream=self.inbox, subject=f"{namespace}.{st.ActionStatusReported.SUBJECT}.>",
-            durable="status-inbox", position=lambda: app.position(self.inbox),
-            skip=lambda seq: app.skip(self.inbox, seq), forget=lambda: forget_cached(app),
+            durable="status-inbox", position=app.position,
+            skip=app.skip, forget=lambda: forget_cached(app),
             dead_letters=dead_letters,
             batch_size=batch_size, ack_wait=ack_wait, heartbeat=self.heartbeat,
         )  # fmt: skip
@@ -96,7 +93,8 @@ class StatusConsumers:
                                                               m.data))
             for m in messages
         ]  # fmt: skip
-        batch = await asyncio.to_thread(self.app.prepare_plan_events, self.events, deliveries)
+        tracking = self.plans.tracking(sequence(messages[-1]))
+        batch = await asyncio.to_thread(self.app.prepare_plan_events, tracking, deliveries)
         await self._settle(batch, {})
 
     async def _report_batch(self, messages: list[Msg]) -> None:
@@ -147,8 +145,8 @@ class StatusConsumers:
         message = f"no approved plan arrived within {self.park_seconds:.0f}s"
         cutoff = datetime.now(UTC) - timedelta(seconds=self.park_seconds)
         try:
-            if await self.plans.pending():
-                return  # an approval may still be on its way
+            if await self.plans.pending() or self.plans.gaps:
+                return  # an approval may still be on its way (or be refilled)
             async with self.lock:
                 await asyncio.to_thread(self.app.expire_parked, cutoff, message)
                 expired = await asyncio.to_thread(self.app.expired_parked)

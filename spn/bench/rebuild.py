@@ -89,8 +89,8 @@ def _position(database_url: str, stream: str) -> int:
     with psycopg.connect(database_url, connect_timeout=5) as conn:
         try:
             row = conn.execute(
-                "SELECT max(notification_id) FROM rollup_tracking WHERE application_name = %s",
-                (stream,),
+                "SELECT max(notification_id) FROM rollup_tracking WHERE application_name = %s "
+                "OR starts_with(application_name, %s)", (stream, f"{stream}@"),
             ).fetchone()
         except psycopg.errors.UndefinedTable:  # not created yet
             return 0

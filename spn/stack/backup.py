@@ -29,7 +29,7 @@ from nats.js.errors import NotFoundError
 from psycopg import sql
 
 from contracts.status import dead_letter_stream, inbox_stream
-from contracts.subjects import events_stream
+from contracts.subjects import event_source, events_stream
 from services.shared.secrets import redact
 
 FORMAT = 1  # of the manifest
@@ -299,8 +299,8 @@ async def drop_events_after_the_dump(
     """Delete from the events stream each event relayed after the database was dumped (its
     store does not hold it); the relays resume from what is left."""
     def after(msg_id: str) -> bool:
-        app, _, number = msg_id.partition(":")
-        return app in stored and number.isdigit() and int(number) > stored[app]
+        found = event_source(msg_id)  # a refill's id too
+        return found is not None and found[0] in stored and found[1] > stored[found[0]]
 
     return await _drop(js, stream, source, entry, after)
 
@@ -311,7 +311,8 @@ async def drop_letters_after_the_dump(
 ) -> int:  # fmt: skip
     """Delete from the dead-letter stream each letter about a message its service had not
     yet taken when the database was dumped: it takes the message again, and writes the
-    letter again."""
+    letter again. (A letter's id names the stream as the service tracks it: with the
+    events stream's epoch.)"""
     def after(msg_id: str) -> bool:
         service, _, rest = msg_id.partition(":")
         origin, _, number = rest.rpartition(":")

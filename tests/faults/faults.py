@@ -8,7 +8,14 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import nats
+from nats.js.errors import NotFoundError
+
+from contracts.subjects import events_stream
+from services.shared.credentials import connect_options
+from tests.faults.rounds import NAMESPACE
 from tests.faults.stack import ACK_WAIT, FaultStack
+from tests.integration.helpers import Walk, stream_headers, walk
 
 Inject = Callable[[FaultStack], Awaitable[None]]
 
@@ -20,6 +27,7 @@ class Fault:
     copies: int = 1  # each report sent this many times (under different message ids)
     shuffle: bool = False
     hits_deliveries: bool = False  # it must have made alert deliveries fail and be retried
+    hits_stream: bool = False  # it must have made the relays refill SPN_EVENTS
 
 
 def killed(part: str) -> Inject:
@@ -74,6 +82,43 @@ def webhook_down(seconds: float) -> Inject:
     return inject
 
 
+def events_lost(how: str) -> Inject:
+    """SPN_EVENTS purged or deleted by a careless operator; back once the relays have
+    refilled it with every event it held."""
+
+    async def inject(stack: FaultStack) -> None:
+        options = connect_options(stack.credentials)
+        before = walk(NAMESPACE, await stream_headers(stack.nats_url, NAMESPACE, **options))
+        nc = await nats.connect(stack.nats_url, **options)
+        try:
+            js = nc.jetstream()
+            stream = events_stream(NAMESPACE)
+            await (js.purge_stream(stream) if how == "purged" else js.delete_stream(stream))
+        finally:
+            await nc.close()
+        deadline = asyncio.get_running_loop().time() + 120
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                now = walk(NAMESPACE, await stream_headers(stack.nats_url, NAMESPACE, **options))
+            except NotFoundError:  # not made again yet
+                now = Walk()
+            if all(set(ids) <= set(now.taken.get(s, [])) for s, ids in before.taken.items()):
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"SPN_EVENTS {how}: not refilled within 120 s")
+
+    return inject
+
+
+def together(*injects: Inject) -> Inject:
+    """Faults at the same time; back when every part is."""
+
+    async def inject(stack: FaultStack) -> None:
+        await asyncio.gather(*(one(stack) for one in injects))
+
+    return inject
+
+
 async def nothing(stack: FaultStack) -> None:
     """No process is hurt: the messages are (duplicated and out of order)."""
 
@@ -87,6 +132,9 @@ FAULTS = [
     Fault("nats-server SIGKILL", killed("nats")),
     Fault(f"status SIGSTOP {3 * ACK_WAIT:g}s (past the ack wait)", paused("status", 3 * ACK_WAIT)),
     Fault("SMTP server SIGKILLed for 5s", held_down("smtp-sink", 5), hits_deliveries=True),
-    Fault("webhook receiver down 5s", webhook_down(5), hits_deliveries=True),
-    Fault("inbox: every report twice, out of order", nothing, copies=2, shuffle=True),
+    Fault("webhook receiver down 5s; SPN_EVENTS deleted meanwhile",
+          together(webhook_down(5), events_lost("deleted")), hits_deliveries=True,
+          hits_stream=True),
+    Fault("SPN_EVENTS purged; inbox: every report twice, out of order", events_lost("purged"),
+          copies=2, shuffle=True, hits_stream=True),
 ]

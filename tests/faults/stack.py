@@ -80,6 +80,7 @@ class FaultStack:
         self.env = stack_env(self.data_dir)
         self.env.update(
             SPN_ACK_WAIT=str(ACK_WAIT),
+            SPN_RELAY_CHECK_SECONDS="1",  # a relay finds a purged stream within a second
             SPN_RESTART_LIMIT="50",  # the suite kills every part, some of them twice
             SPN_HEALTH_INTERVAL="1",
             SPN_ALERTS_RETRY_FIRST="0.5",

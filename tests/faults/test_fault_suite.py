@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,15 @@ import psycopg
 import pytest
 
 from contracts import status as st
+from contracts.subjects import event_mark
+from services.shared.credentials import connect_options
 from tests.faults import scenario
 from tests.faults.faults import FAULTS, Fault, nothing
 from tests.faults.oracle import Year
 from tests.faults.reconciliation import Row, Sent, reconcile, retried_deliveries, table
 from tests.faults.rounds import NAMESPACE, Sender, close, ensure_approved, register_network, settle
 from tests.faults.stack import FaultStack, Receiver
+from tests.integration.helpers import stream_messages
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -61,12 +65,20 @@ async def prepare(suite: Suite) -> None:
         suite.year.plans[school] = scenario.plan(school)
 
 
+async def refill_marks(stack: FaultStack) -> Counter[str]:
+    """How many events of the stream carry each refill mark."""
+    options = connect_options(stack.credentials)
+    found = await stream_messages(stack.nats_url, NAMESPACE, **options)
+    return Counter(mark for _, msg_id in found if (mark := event_mark(msg_id)))
+
+
 async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str | None,
                     sender_type: type[Sender] = Sender,
                     settle_timeout: float = 120) -> Row:  # fmt: skip
     stack, started = suite.stack, time.monotonic()
     restarts_before, url = len(stack.restarts()), await asyncio.to_thread(stack.database_url)
     retried_before = await asyncio.to_thread(retried_deliveries, url)
+    marks_before = await refill_marks(stack)
     reports = [r for s in scenario.schools_reporting(month)
                for r in scenario.month_reports(s, month)] if month else []  # fmt: skip
     garbage, broken = scenario.poison(month) if month else (b"", None)
@@ -99,9 +111,13 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     await asyncio.to_thread(wait_delivered, stack, url, settle_timeout)
     restarts = len(stack.restarts()) - restarts_before
     retried = await asyncio.to_thread(retried_deliveries, url) - retried_before
-    evidence = f"{restarts} restarts, {retried} retried deliveries"
+    refilled = sum(n for mark, n in (await refill_marks(stack)).items()
+                   if mark not in marks_before)  # fmt: skip
+    evidence = f"{restarts} restarts, {retried} retried deliveries, {refilled} refilled events"
     if fault.hits_deliveries and not retried:
         unsettled.append("the fault made no delivery fail: it tested nothing")
+    if fault.hits_stream and not refilled:
+        unsettled.append("no relay refilled the stream: it tested nothing")
     problems = {"settled": unsettled, **await reconcile(stack, suite.year, suite.sent)}
     return Row(fault.name, time.monotonic() - started, sender.sent, evidence, problems)
 

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from contracts import plan_commands as cmd
 from contracts import rollup as ru
 from contracts import status as st
-from contracts.subjects import events_stream, subject
+from contracts.subjects import PREVIOUS_HEADER, event_source, events_stream, subject
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
 from services.rollup.bootstrap import RollupService
@@ -280,6 +280,23 @@ async def test_an_oversized_binary_report_is_dead_lettered_and_intake_goes_on(
     assert books.problems([r["report_id"] for r in valid]) == []
 
 
+async def publish_next_plans_event(nats_url: str, namespace: str, body: bytes) -> None:
+    """A body on plan.approved under the id that follows the plans service's last event,
+    as its relay would publish it."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        last = await js.get_last_msg(events_stream(namespace), f"{namespace}.evt.plans.>")
+        found = event_source((last.headers or {})["Nats-Msg-Id"])
+        assert found is not None
+        await js.publish(subject(namespace, "evt.plans.plan.approved"), body,
+                         stream=events_stream(namespace),
+                         headers={"Nats-Msg-Id": f"plans:{found[1] + 1}",
+                                  PREVIOUS_HEADER: str(found[1])})  # fmt: skip
+    finally:
+        await nc.close()
+
+
 async def test_garbage_on_an_event_subject_is_dead_lettered_and_what_follows_is_taken(
     client: SpnClient, status_service: StatusService, rollup_service: RollupService,
     nats_url: str, namespace: str,
@@ -294,6 +311,7 @@ async def test_garbage_on_an_event_subject_is_dead_lettered_and_what_follows_is_
         await nc.close()
     await approved_plan(client)  # a valid approval behind the garbage
     assert await until(lambda: adopted(client))
+    await publish_next_plans_event(nats_url, namespace, b"{not an approval")  # a buggy relay
     valid = reports("valid", 5)
     await publish(nats_url, namespace, valid)
     assert await until(lambda: recorded(client, [r["report_id"] for r in valid]))
@@ -303,10 +321,12 @@ async def test_garbage_on_an_event_subject_is_dead_lettered_and_what_follows_is_
     letters = await dead_letters(nats_url, namespace)
     found = sorted((d["service"], d["reason"], d["source_subject"]) for d in letters)
     ns = namespace
-    assert found == [
+    assert found == [  # no Nats-Msg-Id naming its service: refused before it is read
         ("rollup", "invalid_event", f"{ns}.evt.plans.plan.approved"),  # its own check
-        ("rollup", "invalid_payload", f"{ns}.evt.status.period.closed"),  # the shared path
+        ("rollup", "source_mismatch", f"{ns}.evt.plans.plan.approved"),
+        ("rollup", "source_mismatch", f"{ns}.evt.status.period.closed"),
         ("status", "invalid_payload", f"{ns}.evt.plans.plan.approved"),  # the shared path
+        ("status", "source_mismatch", f"{ns}.evt.plans.plan.approved"),
     ]
 
 

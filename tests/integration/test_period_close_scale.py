@@ -15,6 +15,7 @@ import nats
 import psycopg
 import psycopg.errors
 import pytest
+from eventsourcing.persistence import Tracking
 from psycopg import sql
 
 from contracts import plan_events as pe
@@ -91,8 +92,9 @@ async def publish_network(nats_url: str, namespace: str, schools: list[str]) -> 
         stream = events_stream(namespace)
         for chunk in range(0, len(events), 200):
             await asyncio.gather(*(
-                js.publish(subject(namespace, e.SUBJECT), e.to_json(), stream=stream)
-                for e in events[chunk : chunk + 200]
+                js.publish(subject(namespace, e.SUBJECT), e.to_json(), stream=stream,
+                           headers={"Nats-Msg-Id": f"plans:{n}"})
+                for n, e in enumerate(events[chunk : chunk + 200], start=chunk + 1)
             ))  # fmt: skip
     finally:
         await nc.close()
@@ -165,7 +167,7 @@ def adopt(app: StatusApplication, school: str, count: int) -> list[str]:
     """``count`` large plans of schools named ``<school>-<n>``, approved and adopted."""
     keys = [f"{school}-{i}/2026-27" for i in range(count)]
     structure = plan_structure(large_plan(f"{school}-0"))
-    app.commit(app.prepare_plan_events("T_EVENTS", [
+    app.commit(app.prepare_plan_events(Tracking("T_EVENTS", count), [
         Delivery(i + 1, {"kind": "approved", "plan_id": str(uuid5(IDS, key)), "key": key,
                          "organization": key.split("/")[0], "plan_year": "2026-27",
                          "structure": structure})

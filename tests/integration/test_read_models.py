@@ -175,10 +175,11 @@ def test_a_rebuild_writes_only_while_the_store_stands_where_its_rows_were_worked
     """The rows of a rebuild are worked out at one position; a write since (a message
     tracked, an event stored) moves it, and the rebuild then writes nothing."""
     source = "SPN_EVENTS"
-    rollup.take(source, 1, [("judged_periods", {"period": "2026-09", "flags": 1})])
+    rollup.take(Tracking(source, 1), [("judged_periods", {"period": "2026-09", "flags": 1})])
     at = rollup.view.positions([source])
     assert at.of(source) == 1
-    rollup.take(source, 2, [("judged_periods", {"period": "2026-10", "flags": 2})])  # meanwhile
+    meanwhile = [("judged_periods", {"period": "2026-10", "flags": 2})]
+    rollup.take(Tracking(source, 2), meanwhile)
     with pytest.raises(StoreMovedError):
         rollup.view.replace_tables(["judged_periods"], [], at)
     assert len(rollup.view._rows(Query("judged_periods"))) == 2  # nothing was lost

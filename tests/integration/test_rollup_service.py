@@ -21,7 +21,7 @@ from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from tests.factories import plan_document
 from tests.integration import network
-from tests.integration.helpers import stream_bodies
+from tests.integration.helpers import events_tracking_name, stream_bodies
 from tests.integration.test_status_service import all_decided, publish, until
 
 SCHOOLS = ("oak-school", "elm-school")
@@ -173,7 +173,8 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
         assert await until(lambda: lea_rollup(client)) == before  # figures and flags
         oak = await client.request(GetRollup(organization="oak-school", period="2026-10"))
         assert oak == oak_before  # measure values, from the rollup's own events
-        rebuilt = await asyncio.to_thread(second.app.position, events_stream(namespace))
+        name = await events_tracking_name(nats_url, namespace)
+        rebuilt = await asyncio.to_thread(second.app.position, name)
         assert rebuilt >= await last_status_sequence(nats_url, namespace)
         assert (await second.health())["relay"] == "ok"
 

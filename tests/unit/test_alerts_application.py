@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from services.alerts.application import AlertsApplication
 from services.alerts.domain.errors import AlertsError
@@ -30,7 +31,7 @@ def memory_app(policy: RetryPolicy | None = None) -> AlertsApplication:
     app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"}, policy=policy)
     rows = [contact("sea", "SEA", None), contact("lea", "LEA", "sea"),
             contact("elm", "SCHOOL", "lea"), contact("oak", "SCHOOL", "lea")]  # fmt: skip
-    app.take(EVENTS, 1, rows, [], T0)
+    app.take(Tracking(EVENTS, 1), rows, [], T0)
     return app
 
 
@@ -49,11 +50,11 @@ def test_a_school_is_its_liaisons_and_a_case_goes_to_the_addressees_person():
 
 def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait():
     app = memory_app()
-    assert app.take(EVENTS, 2, [], [waning("elm"), waning("elm"), waning("oak")], T0) == [
+    assert app.take(Tracking(EVENTS, 2), [], [waning("elm"), waning("elm"), waning("oak")], T0) == [
         "waning", "waning"]
-    assert app.take(EVENTS, 3, [], [waning("elm")], T0) == []  # the same fact again
+    assert app.take(Tracking(EVENTS, 3), [], [waning("elm")], T0) == []  # the same fact again
     assert app.compose_due(T0 + WAIT - timedelta(seconds=1), WAIT) == []  # still gathering
-    app.take(EVENTS, 4, [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
+    app.take(Tracking(EVENTS, 4), [], [Fact("report_missing", "elm", "2026-10", "report")], T0)
     messages = app.compose_due(T0 + WAIT, WAIT)
     assert sorted((m.recipient, m.target, len(m.alerts)) for m in messages) == [
         ("elm liaison", "elm@liaisons.example.org", 2),
@@ -67,7 +68,7 @@ def test_one_alert_per_fact_and_one_message_per_recipient_after_the_group_wait()
 
 def test_a_failing_delivery_backs_off_then_fails_and_can_be_resent():
     app = memory_app(RetryPolicy(first_delay=10, max_delay=40, max_attempts=4))
-    app.take(EVENTS, 2, [], [waning("elm")], T0)
+    app.take(Tracking(EVENTS, 2), [], [waning("elm")], T0)
     [message] = app.compose_due(T0 + WAIT, WAIT)
     now, waits = T0 + WAIT, []
     for _ in range(3):
@@ -90,15 +91,15 @@ def test_a_failing_delivery_backs_off_then_fails_and_can_be_resent():
 
 def test_an_alert_for_someone_with_no_address_yet_waits_for_one():
     app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.take(EVENTS, 1, [contact("lea", "LEA", "sea")], [], T0)
-    app.take(EVENTS, 2, [], [waning("elm"), waning("sea")], T0)  # neither known yet
+    app.take(Tracking(EVENTS, 1), [contact("lea", "LEA", "sea")], [], T0)
+    app.take(Tracking(EVENTS, 2), [], [waning("elm"), waning("sea")], T0)  # neither known yet
     assert app.compose_due(T0 + WAIT, WAIT) == []  # kept, waiting to be routed
-    app.take(EVENTS, 3, [("contacts", {**contact("elm", "SCHOOL", "lea")[1],
+    app.take(Tracking(EVENTS, 3), [("contacts", {**contact("elm", "SCHOOL", "lea")[1],
                                        "liaison_email": None}), contact("sea", "SEA", None)],
              [waning("elm", "silent"), waning("sea", "silent")], T0)  # fmt: skip
     assert app.compose_due(T0 + WAIT, WAIT) == []  # routed to elm, no address yet
     assert [a["key"] for a in app.view.alerts("sea")] == ["waning:sea:behind:2026-10"]
-    app.take(EVENTS, 4, [contact("elm", "SCHOOL", "lea")], [], T0)
+    app.take(Tracking(EVENTS, 4), [contact("elm", "SCHOOL", "lea")], [], T0)
     [message] = app.compose_due(T0 + WAIT, WAIT)
     assert (message.target, len(message.alerts)) == ("elm@liaisons.example.org", 2)
 
@@ -106,7 +107,7 @@ def test_an_alert_for_someone_with_no_address_yet_waits_for_one():
 def test_one_liaison_of_several_schools_gets_one_message():
     app = memory_app()
     shared = {"liaison_name": "Pat", "liaison_email": "pat@lea.example.org"}
-    app.take(EVENTS, 2, [("contacts", contact("elm", "SCHOOL", "lea")[1] | shared),
+    app.take(Tracking(EVENTS, 2), [("contacts", contact("elm", "SCHOOL", "lea")[1] | shared),
                          ("contacts", contact("oak", "SCHOOL", "lea")[1] | shared)],
              [waning("elm"), waning("oak")], T0)  # fmt: skip
     [message] = app.compose_due(T0 + WAIT, WAIT)
@@ -119,10 +120,11 @@ def test_a_digest_recipient_gets_one_message_a_day_in_their_time_zone():
     app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"}, digest_hour=7,
                             preferences={"elm@liaisons.example.org": Preference(
                                 "digest", "America/Chicago")})  # fmt: skip
-    app.take(EVENTS, 1, [contact("lea", "LEA", "sea"), contact("elm", "SCHOOL", "lea")], [], T0)
-    app.take(EVENTS, 2, [], [waning("elm")], T0)  # 09:00 UTC, 03:00 in Chicago
+    contacts = [contact("lea", "LEA", "sea"), contact("elm", "SCHOOL", "lea")]
+    app.take(Tracking(EVENTS, 1), contacts, [], T0)
+    app.take(Tracking(EVENTS, 2), [], [waning("elm")], T0)  # 09:00 UTC, 03:00 in Chicago
     assert app.compose_due(T0 + WAIT, WAIT) == []  # not before 07:00 Chicago (13:00 UTC)
-    app.take(EVENTS, 3, [], [waning("elm", "silent")], T0 + timedelta(hours=2))
+    app.take(Tracking(EVENTS, 3), [], [waning("elm", "silent")], T0 + timedelta(hours=2))
     [message] = app.compose_due(datetime(2026, 11, 5, 13, 0, tzinfo=UTC), WAIT)
     assert len(message.alerts) == 2 and "07:00 CST" in message.text
 
@@ -134,8 +136,8 @@ def test_an_alert_reaches_each_of_its_targets_each_on_its_own_schedule():
                             webhooks={"lea": {"url": "https://hooks.example.org/t/secret"}})
     rows = [contact("sea", "SEA", None), contact("lea", "LEA", "sea"),
             contact("elm", "SCHOOL", "lea"), contact("oak", "SCHOOL", "lea")]  # fmt: skip
-    app.take(EVENTS, 1, rows, [waning("elm")], T0)
-    app.take(EVENTS, 2, [], [waning("oak")], T0 + timedelta(seconds=100))
+    app.take(Tracking(EVENTS, 1), rows, [waning("elm")], T0)
+    app.take(Tracking(EVENTS, 2), [], [waning("oak")], T0 + timedelta(seconds=100))
     first = app.compose_due(T0 + WAIT, WAIT)
     assert sorted((m.target, len(m.alerts)) for m in first) == [
         ("elm@liaisons.example.org", 1), ("https://hooks.example.org/t/secret", 2)]
@@ -155,9 +157,9 @@ def test_a_fact_older_than_the_age_limit_is_kept_as_stale_and_never_sent():
     app.max_age = timedelta(days=14)
     old = replace(waning("elm"), occurred_at=T0 - timedelta(days=15))
     fresh = replace(waning("oak"), occurred_at=T0 - timedelta(days=13))
-    assert app.take(EVENTS, 2, [], [old, fresh], T0) == ["waning", "waning"]
+    assert app.take(Tracking(EVENTS, 2), [], [old, fresh], T0) == ["waning", "waning"]
     messages = app.compose_due(T0 + WAIT, WAIT)
     assert [m.target for m in messages] == ["oak@liaisons.example.org"]
     status = {r["organization"]: r["status"] for r in app.alert_rows(None, None)}
     assert status == {"elm": "stale", "oak": "sending"}
-    assert app.take(EVENTS, 3, [], [old], T0) == []  # told once, stale or not
+    assert app.take(Tracking(EVENTS, 3), [], [old], T0) == []  # told once, stale or not

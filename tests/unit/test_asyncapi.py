@@ -165,11 +165,18 @@ def test_event_headers_are_the_ones_the_relay_sets(document):
     assert outgoing.subject == document["channels"]["plan-submitted"]["address"]
     assert outgoing.headers["Spn-Schema"] == "plan-submitted.v1"
     Draft7Validator(message["headers"]).validate(outgoing.headers)
+    assert outgoing.headers["Spn-Previous"] == "0"
+    relay._mark = "1200.7"  # a refill's
+    refilled = relay._outgoing(42, event).headers
+    Draft7Validator(message["headers"]).validate(refilled)
+    assert (refilled["Nats-Msg-Id"], refilled["Spn-Previous"]) == ("plans:42~1200.7", "41")
     assert not Draft7Validator(message["headers"]).is_valid({"Nats-Msg-Id": "plans:41"})
+    assert not Draft7Validator(message["headers"]).is_valid(
+        {**refilled, "Nats-Msg-Id": "status:42"})
 
 
-def test_every_event_documents_both_headers(document):
+def test_every_event_documents_its_headers(document):
     for event in (c for c in versioned_contracts() if issubclass(c, IntegrationEvent)):
         headers = message_of(document, event)["headers"]
-        assert set(headers["required"]) == {"Spn-Schema", "Nats-Msg-Id"}, event
+        assert set(headers["required"]) == {"Spn-Schema", "Nats-Msg-Id", "Spn-Previous"}, event
         assert headers["properties"]["Spn-Schema"]["const"] == f"{event.SCHEMA_NAME}.v1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from eventsourcing.persistence import Tracking
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -91,7 +92,7 @@ def test_a_school_that_recovered_this_year_stays_watched_after_the_open_ones():
                          "change": "raised", "evidence": {}, "strategies": []}),
              ("waning", {"organization": "elm", "rule": "behind", "period": "2026-11",
                          "change": "cleared", "evidence": None, "strategies": None})]  # fmt: skip
-    app.take(EVENTS, 5, rows)
+    app.take(Tracking(EVENTS, 5), rows)
     [behind] = [f for f in exporter(app).compute() if f.name == "spn_org_actions_behind_percent"]
     watched = [s.labels["organization"] for s in behind.samples if s.labels["level"] == "SCHOOL"]
     assert watched == ["elm"]  # recovered, still watched; oak never flagged
@@ -119,7 +120,7 @@ def test_the_series_are_bounded_by_the_leas_and_the_watch_list_not_the_schools()
         rows.append(("waning", {"organization": f"s{n:03d}", "rule": "behind",
                                 "period": "2026-10", "change": "raised", "evidence": {},
                                 "strategies": [{"number": "1.1", "practice": "1A"}]}))  # fmt: skip
-    app.take(EVENTS, 2, rows)
+    app.take(Tracking(EVENTS, 2), rows)
     families = {f.name: f for f in exporter(app, watch_limit=50).compute()}
     watched = {s.labels["organization"] for s in families["spn_strategy_actions_on_time_percent"]
                .samples}  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from eventsourcing.persistence import Tracking
 
 from services.rollup.application import RollupApplication
 from services.rollup.domain.support_case import SupportCaseError
@@ -19,7 +20,7 @@ ORGS = [("sea", "SEA", None), ("lea", "LEA", "sea"), ("elm", "SCHOOL", "lea"),
 
 def memory_app() -> RollupApplication:
     app = RollupApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    app.take(EVENTS, 1, [("organizations", {"code": c, "kind": k, "name": c.title(),
+    app.take(Tracking(EVENTS, 1), [("organizations", {"code": c, "kind": k, "name": c.title(),
                                             "parent": p}) for c, k, p in ORGS])  # fmt: skip
     return app
 
@@ -40,8 +41,8 @@ def closed(app: RollupApplication, sequence: int, period: str, elm: dict) -> Non
         rows += [("plan_periods", key | {"as_of": date(2026, 10, 31), "figures": figs}),
                  ("strategy_periods", key | {"strategy": "1.1", "practice": "1A",
                                              "figures": figs, "milestones": []})]  # fmt: skip
-    app.take(EVENTS, sequence, rows)
-    app.judge_period(EVENTS, sequence + 1, period)
+    app.take(Tracking(EVENTS, sequence), rows)
+    app.judge_period(Tracking(EVENTS, sequence + 1), period)
 
 
 def test_a_waning_school_gets_a_case_and_an_ineffective_support_escalates():
@@ -78,13 +79,13 @@ def test_judging_a_period_again_changes_nothing():
         return app.support_cases(), app.view.flags(["elm"], None), events
 
     before = state()
-    app.judge_period(EVENTS, 12, "2026-10")  # a rebuild judges again
+    app.judge_period(Tracking(EVENTS, 12), "2026-10")  # a rebuild judges again
     assert state() == before
 
 
 def test_measure_values_are_events_and_rebuild_their_rows():
     app = memory_app()
-    app.take(EVENTS, 50, [("measures", {
+    app.take(Tracking(EVENTS, 50), [("measures", {
         "plan_key": "elm/2026-27", "measure": "goal:1:1", "organization": "elm",
         "plan_year": "2026-27", "owner": "goal:1", "indicator": "Growth", "unit": "%",
         "direction": "increase", "baseline": 18, "targets": [{"year": "2026-27", "value": 25}],
@@ -110,7 +111,7 @@ def test_a_replay_after_a_case_was_resolved_opens_no_case_that_never_was():
     assert [c["status"] for c in app.support_cases()] == ["resolved"]
     stored = app.recorder.max_notification_id()
     for sequence, period in ((41, "2026-10"), (42, "2026-11"), (43, "2026-12")):
-        app.judge_period(EVENTS, sequence, period)  # the stream replayed
+        app.judge_period(Tracking(EVENTS, sequence), period)  # the stream replayed
     assert [c["status"] for c in app.support_cases()] == ["resolved"]
     assert app.recorder.max_notification_id() == stored
     assert app.view.judged("2026-11") and app.position(EVENTS) == 43
@@ -131,7 +132,7 @@ def test_a_support_after_the_plan_year_of_its_case_is_refused_with_no_figures_to
 def test_measures_of_another_plan_year_are_not_shown():
     app = memory_app()
     for year, target in (("2026-27", 25), ("2027-28", 30)):
-        app.take(EVENTS, 60 if year == "2026-27" else 61, [("measures", {
+        app.take(Tracking(EVENTS, 60 if year == "2026-27" else 61), [("measures", {
             "plan_key": f"elm/{year}", "measure": "goal:1:1", "organization": "elm",
             "plan_year": year, "owner": "goal:1", "indicator": "Growth", "unit": "%",
             "direction": "increase", "baseline": 18, "targets": [{"year": year, "value": target}],

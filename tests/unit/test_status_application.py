@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from eventsourcing.persistence import Tracking
+
 from contracts import status as st
 from services.status.application import Delivery, StatusApplication
 from services.status.domain.plan_progress import plan_structure
@@ -49,7 +51,7 @@ def test_a_report_before_its_plan_waits_and_is_recorded_when_the_plan_comes():
     app = memory_app()
     take_reports(app, report(1, "r1"))
     assert outcome(app, "r1") == "parked"
-    app.commit(app.prepare_plan_events(EVENTS, [approved(1, "oak-school")]))
+    app.commit(app.prepare_plan_events(Tracking(EVENTS, 1), [approved(1, "oak-school")]))
     assert outcome(app, "r1") == "recorded"
     assert app.plan_row("oak-school/2026-27")["reports_recorded"] == 1
     app.expire_parked(datetime.now(UTC) + timedelta(days=1), "no plan")
@@ -59,7 +61,7 @@ def test_a_report_before_its_plan_waits_and_is_recorded_when_the_plan_comes():
 
 def test_the_same_report_twice_is_recorded_once_and_a_recorded_outcome_stays():
     app = memory_app()
-    app.commit(app.prepare_plan_events(EVENTS, [approved(1, "oak-school")]))
+    app.commit(app.prepare_plan_events(Tracking(EVENTS, 1), [approved(1, "oak-school")]))
     take_reports(app, report(1, "r1"), report(2, "r1"))
     take_reports(app, report(3, "r1"))
     assert outcome(app, "r1") == "recorded"
@@ -84,8 +86,8 @@ def test_a_parked_report_whose_plan_never_comes_expires_as_unknown_plan():
 
 def test_a_period_closes_once_with_each_plans_figures():
     app = memory_app()
-    app.commit(app.prepare_plan_events(EVENTS, [approved(1, "oak-school"),
-                                                approved(2, "elm-school")]))  # fmt: skip
+    both = [approved(1, "oak-school"), approved(2, "elm-school")]
+    app.commit(app.prepare_plan_events(Tracking(EVENTS, 2), both))
     take_reports(app, report(1, "r1"))
     step = app.close_period_step("2026-10", chunk=1)
     while not step.finished:
