@@ -45,12 +45,17 @@ def read_credential(path: Path) -> NatsCredential:
 
 def write_credential(path: Path, user: str, inbox_prefix: str | None = None) -> NatsCredential:
     """A new credential for ``user`` (a random password) in a file only its owner reads,
-    written whole before it is in place; an existing file is kept as it is."""
+    written whole before it is in place; an existing file is kept as it is (with the inbox
+    prefix added, if it had none)."""
     if path.exists():
-        return read_credential(path)
+        found = read_credential(path)
+        if inbox_prefix is None or found.inbox_prefix == inbox_prefix:
+            return found
+        password = found.password
+    else:
+        password = secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    credential = NatsCredential(user=user, password=secrets.token_urlsafe(32),
-                                inbox_prefix=inbox_prefix)  # fmt: skip
+    credential = NatsCredential(user=user, password=password, inbox_prefix=inbox_prefix)
     data = {"user": user, "password": credential.password}
     write_private(path, json.dumps(data | ({"inbox_prefix": inbox_prefix} if inbox_prefix
                                            else {})))  # fmt: skip
@@ -70,12 +75,14 @@ def write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def broker_security(path: Path | None) -> NatsUserPassword | None:
-    """The same credential as faststream's broker takes it."""
+def broker_options(path: Path | None) -> dict[str, Any]:
+    """The same credential as faststream's broker takes it: its security, and its inbox
+    prefix if it names one."""
     if path is None:
-        return None
+        return {}
     credential = read_credential(path)
-    return NatsUserPassword(credential.user, credential.password)
+    found: dict[str, Any] = {"security": NatsUserPassword(credential.user, credential.password)}
+    return found | ({"inbox_prefix": credential.inbox_prefix} if credential.inbox_prefix else {})
 
 
 def connect_options(path: Path | None) -> dict[str, Any]:

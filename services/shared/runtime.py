@@ -30,7 +30,7 @@ from services.shared.audit.builder import AuditBuilder
 from services.shared.audit.checkpoint import load_or_create_key, verifier_key
 from services.shared.audit.endpoints import AuditEndpoints
 from services.shared.audit.log import AuditLog
-from services.shared.credentials import broker_security, connect_options
+from services.shared.credentials import broker_options, connect_options
 from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.metrics import ServiceMetrics
@@ -74,7 +74,7 @@ class ServiceRuntime(ABC, Generic[A]):
         self.env = postgres_env(settings.database_url, settings.db_schema)
         self.broker = NatsBroker(
             settings.nats_url,
-            security=broker_security(settings.nats_credentials),
+            **broker_options(settings.nats_credentials),
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,  # an outage of any length: reconnect when NATS is back
             reconnect_time_wait=1,

@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_parser(sub)
     backup.add_parser(sub)
     boards.add_parser(sub)
+    credentials.add_nats_parser(sub)
     return parser
 
 

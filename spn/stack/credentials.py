@@ -5,9 +5,15 @@ for a credential (``spn org credentials ORG``). The credentials live in
 block is written from them, beside its config, and read again when one is added.
 
 - **operator** (``spn-admin``): everything (the state IT staff who run the stack).
-- **a service** (``svc-<name>``): every subject, except publishing another service's
-  integration events (a forged ``plan.approved``), deleting or purging a stream, and
-  acting as an organization (its inbox, its commands).
+- **a service** (``svc-<name>``): exactly what it needs. It publishes its own integration
+  events and dead letters, refill requests to the relays, replies (``allow_responses``)
+  and rebuild progress (to the operator's ``_INBOX.``), and the JetStream API calls of its
+  streams: make one (not change, purge or delete it), read its state and messages,
+  create, read and delete consumers, fetch and acknowledge. It receives its own commands
+  and queries, the questions every service answers for itself (``<subject>.<service>``),
+  its relay's refill requests and its own replies (``_INBOX_svc-<name>.>``, the prefix its
+  credential file names). It cannot publish another service's events (a forged
+  ``plan.approved``), report into an inbox, act as an organization, or change a stream.
 - **an organization** (``org-<code>``): publish its own inbox subject
   (``<ns>.inbox.status.<code>``), the commands it does as itself
   (``<ns>.cmd.<service>.<command>.<code>``, each named: the services take the acting
@@ -24,7 +30,14 @@ from pathlib import Path
 
 from contracts.base import Command
 from contracts.export import versioned_contracts
-from services.shared.credentials import NatsCredential, read_credential, write_credential
+from contracts.status import dead_letter_stream, inbox_stream
+from contracts.subjects import events_stream, refill_subject
+from services.shared.credentials import (
+    NatsCredential,
+    read_credential,
+    write_credential,
+    write_private,
+)
 
 OPERATOR = "spn-admin"
 ORG_PREFIX = "org-"
@@ -55,9 +68,11 @@ class Credentials:
         return self.path(SERVICE_PREFIX + service)
 
     def ensure(self) -> None:
-        """The operator's and each service's credential (made once, kept after)."""
-        for user in [OPERATOR, *(SERVICE_PREFIX + s for s in self.services)]:
-            write_credential(self.path(user), user)
+        """The operator's and each service's credential (made once, kept after; one made
+        before services had an inbox prefix of their own gets it)."""
+        write_credential(self.path(OPERATOR), OPERATOR)
+        for user in (SERVICE_PREFIX + s for s in self.services):
+            write_credential(self.path(user), user, inbox_prefix=f"_INBOX_{user}")
 
     def for_organization(self, code: str) -> Path:
         """The organization's credential file (made on first asking)."""
@@ -88,17 +103,45 @@ class Credentials:
         if user == OPERATOR:
             return None
         if user.startswith(SERVICE_PREFIX):
-            service = user.removeprefix(SERVICE_PREFIX)
-            others = [f"{ns}.evt.{s}.>" for s in self.services if s != service]
-            streams = ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>",
-                       "$JS.API.STREAM.MSG.DELETE.>"]  # fmt: skip
-            as_anyone = [f"{ns}.inbox.>", *(f"{ns}.{c.SUBJECT}.*" for c in acting_commands())]
-            return {"publish": {"allow": [">"], "deny": others + streams + as_anyone},
-                    "subscribe": {"allow": [">"]}}  # fmt: skip
+            return service_permissions(ns, user.removeprefix(SERVICE_PREFIX))
         code = user.removeprefix(ORG_PREFIX)
         own = [f"{ns}.{c.SUBJECT}.{code}" for c in acting_commands()]
         return {"publish": {"allow": [f"{ns}.inbox.status.{code}", *own, f"{ns}.qry.>"]},
                 "subscribe": {"allow": [f"_INBOX_{user}.>"]}}  # its own replies only  # fmt: skip
+
+
+def write_users(credentials: Credentials, path: Path) -> Path:
+    """The operator's and each service's credential (made once), and the server's
+    ``authorization`` block of every credential there is in ``path`` (owner-only), for an
+    external NATS whose configuration includes it."""
+    credentials.ensure()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, credentials.authorization())
+    return path
+
+
+def service_permissions(ns: str, service: str) -> dict[str, object]:
+    """What one service may publish and receive (see the module's docstring)."""
+    streams = [events_stream(ns), inbox_stream(ns), dead_letter_stream(ns)]
+    api = "$JS.API"
+    jetstream = [
+        *(f"{api}.STREAM.{call}.{s}" for s in streams for call in ("INFO", "CREATE")),
+        f"{api}.STREAM.MSG.GET.{events_stream(ns)}",
+        *(f"{api}.CONSUMER.{call}.{s}" for s in streams for call in ("CREATE",)),
+        *(f"{api}.CONSUMER.{call}.{s}.>" for s in streams
+          for call in ("CREATE", "DURABLE.CREATE", "INFO", "DELETE", "MSG.NEXT")),
+        *(f"$JS.ACK.{s}.>" for s in streams),
+    ]  # fmt: skip
+    answered = [f"{ns}.{c.SUBJECT}.{service}" for c in versioned_contracts()
+                if issubclass(c, Command) and getattr(c, "SUBJECT_PARAMETERS", ()) == ("service",)]
+    return {
+        "publish": {"allow": [f"{ns}.evt.{service}.>", f"{ns}.dlq.{service}.>",
+                              refill_subject(ns, "*"), "_INBOX.>", *jetstream]},
+        "subscribe": {"allow": [f"{ns}.cmd.{service}.>", f"{ns}.qry.{service}.>", *answered,
+                                refill_subject(ns, service),
+                                f"_INBOX_{SERVICE_PREFIX}{service}.>"]},
+        "allow_responses": True,
+    }  # fmt: skip
 
 
 def acting_commands() -> list[type[Command]]:

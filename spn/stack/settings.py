@@ -20,6 +20,10 @@ class StackSettings(BaseSettings):
     nats_credentials: Path | None = Field(
         None, description="the CLI's NATS credential file (an organization's, from spn org "
         "credentials); unset: the operator's of the data directory, when there is one")
+    nats_auth_file: Path | None = Field(
+        None, description="with an external NATS: the file spn writes its users to (the "
+        "operator's, each service's, each organization's; spn nats users), which the "
+        "server's configuration includes; unset: spn makes no users for an external NATS")
     database_url: str | None = Field(None, description="an external PostgreSQL; unset: embedded")
     namespace: str = DEFAULT_NAMESPACE
     http_host: str = "127.0.0.1"
@@ -54,10 +58,16 @@ class StackSettings(BaseSettings):
         the embedded stack (made by spn up), else none."""
         if self.nats_credentials is not None:
             return self.nats_credentials
-        if self.nats_url is not None:  # an external server: never the embedded one's secret
-            return None
+        if self.nats_url is not None and self.nats_auth_file is None:
+            return None  # an external server spn made no users for: never the embedded one's
         operator = operator_path(self.data_dir)
         return operator if operator.exists() else None
+
+    @property
+    def spn_users(self) -> bool:
+        """spn makes the NATS users: of its embedded server, or of an external one given
+        an authorization file."""
+        return self.nats_url is None or self.nats_auth_file is not None
 
     @property
     def client_nats_url(self) -> str:

@@ -36,7 +36,7 @@ from typing import IO, Protocol
 from services.shared.eventstore import unreachable_reason as database_unreachable_reason
 from services.shared.secrets import redact
 from spn.stack import nats_server
-from spn.stack.credentials import Credentials
+from spn.stack.credentials import Credentials, write_users
 from spn.stack.nats_server import NatsServer, StackError
 from spn.stack.postgres import EmbeddedPostgres
 from spn.stack.processes import STOP_TIMEOUT, OwnProcess, spawn
@@ -411,6 +411,10 @@ class Stack:
 
     def start(self) -> None:
         self._acquire_lock()
+        if self.settings.nats_url and self.settings.nats_auth_file:
+            write_users(self.credentials, self.settings.nats_auth_file)
+            self.say(f"NATS users written to {self.settings.nats_auth_file} (the external "
+                     "server includes it; reload it after a new organization's credential)")
         self.nats_url = self.settings.nats_url or self._start_nats()
         self.database_url = self.settings.database_url or self._start_postgres()
         if not self.settings.smtp_host:
@@ -575,7 +579,7 @@ class Stack:
         smtp = ({"SPN_SMTP_HOST": "127.0.0.1", "SPN_SMTP_PORT": str(self.smtp_sink.port),
                  "SPN_SMTP_SECURITY": "none"} if self.smtp_sink else {})  # fmt: skip
         own = {"SPN_NATS_CREDENTIALS": str(self.credentials.service_path(spec.name))
-               } if self.nats else {}  # an external NATS: the credential given, if any  # fmt: skip
+               } if self.settings.spn_users else {}  # fmt: skip  # else: the one given, if any
         env = dict(
             os.environ,
             **own,

@@ -149,3 +149,61 @@ def test_the_cli_with_a_school_credential_acts_as_that_school(network: Cli):
     assert listed.returncode == 0, listed.stderr
     approved = network.run("plan", "approve", KEY, "--as", LEA)  # the operator may
     assert approved.returncode == 0, approved.stderr
+
+
+def test_a_service_credential_does_only_what_the_service_needs(network: Cli):
+    """The rollup's own credential: it reads the events stream, but cannot forge the plans
+    service's events, report into an inbox, purge, delete or change a stream, or listen to
+    another service's commands or to everyone's replies."""
+    rollup = Path(network.env["SPN_DATA_DIR"]) / "credentials" / "svc-rollup.json"
+    assert read_credential(rollup).inbox_prefix == "_INBOX_svc-rollup"
+
+    async def attempts(nc: Any, refused: list[str]) -> dict[str, str]:
+        js = nc.jetstream(timeout=3)
+        events = "SPN_EVENTS"
+        found: dict[str, str] = {}
+        info = await js.stream_info(events)
+        found["stream_info"] = "answered"
+
+        async def tried(name: str, call: Any) -> None:
+            try:
+                await call()
+                found[name] = "done"
+            except (nats.errors.Error, TimeoutError) as error:
+                found[name] = type(error).__name__
+
+        await tried("forged_plans_event", lambda: js.publish(
+            "spn.evt.plans.plan.approved", b"{}", headers={"Nats-Msg-Id": "plans:999999"}))
+        await tried("into_an_inbox", lambda: js.publish(
+            st.inbox_subject("spn", SCHOOL), report(SCHOOL, "by-a-service")))
+        await tried("purge", lambda: js.purge_stream(events))
+        await tried("delete", lambda: js.delete_stream(events))
+        info.config.max_msgs = 1  # a retention limit would throw events away
+        await tried("update", lambda: js.update_stream(info.config))
+        before = len(refused)
+        await nc.subscribe("spn.cmd.plans.>")
+        await nc.subscribe("_INBOX.>")
+        for _ in range(50):  # until the server's two -ERRs have come
+            await nc.flush()
+            if len(refused) >= before + 2:
+                break
+            await asyncio.sleep(0.1)
+        found["subscriptions_refused"] = str(len(refused) - before)
+        return found
+
+    found = asyncio.run(as_user(network, rollup, attempts))
+    assert found.pop("stream_info") == "answered"
+    assert found.pop("subscriptions_refused") == "2", found
+    assert all(outcome != "done" for outcome in found.values()), found
+    assert asyncio.run(stream_state(network))[0] > 0  # still there, and not cut
+
+async def stream_state(cli: Cli) -> tuple[int, int | None]:
+    operator = Path(cli.env["SPN_DATA_DIR"]) / "credentials" / "spn-admin.json"
+
+    async def state(nc: Any, _: list[str]) -> tuple[int, int | None]:
+        info = await nc.jetstream().stream_info("SPN_EVENTS")
+        return int(info.state.messages), info.config.max_msgs
+
+    found = await as_user(cli, operator, state)
+    assert found[1] in (None, -1, 0), found
+    return found
