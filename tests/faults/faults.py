@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import nats
 from nats.js.errors import NotFoundError
 
+from contracts.status import inbox_stream
 from contracts.subjects import events_stream
 from services.shared.credentials import connect_options
 from tests.faults.rounds import NAMESPACE
@@ -28,6 +29,7 @@ class Fault:
     shuffle: bool = False
     hits_deliveries: bool = False  # it must have made alert deliveries fail and be retried
     hits_stream: bool = False  # it must have made the relays refill SPN_EVENTS
+    holds_unacked: bool = False  # the paused service must have held unacknowledged messages
 
 
 def killed(part: str) -> Inject:
@@ -55,11 +57,14 @@ def held_down(part: str, seconds: float) -> Inject:
     return inject
 
 
-def paused(part: str, seconds: float) -> Inject:
-    """SIGSTOP for ``seconds`` (longer than the ack wait: NATS delivers its batch again),
-    then SIGCONT, as a VM pause or a swap storm would."""
+def paused(part: str, seconds: float, holding: str | None = None) -> Inject:
+    """SIGSTOP for ``seconds`` (longer than the ack wait), then SIGCONT, as a VM pause or a
+    swap storm would; with ``holding`` (a consumer of the inbox), once it holds messages it
+    fetched and has not acknowledged: they are acknowledged after their ack wait."""
 
     async def inject(stack: FaultStack) -> None:
+        if holding is not None:
+            stack.evidence.append(f"held {await mid_batch(stack, holding)} unacked")
         await asyncio.to_thread(stack.signal, part, signal.SIGSTOP)
         try:
             await asyncio.sleep(seconds)
@@ -67,6 +72,23 @@ def paused(part: str, seconds: float) -> Inject:
             await asyncio.to_thread(stack.signal, part, signal.SIGCONT)
 
     return inject
+
+
+async def mid_batch(stack: FaultStack, consumer: str) -> int:
+    """Wait until the inbox consumer holds messages it fetched and has not acknowledged;
+    how many (0: it never did within 30 s)."""
+    nc = await nats.connect(stack.nats_url, **connect_options(stack.credentials))
+    try:
+        js = nc.jetstream(timeout=5)
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
+            info = await js.consumer_info(inbox_stream(NAMESPACE), consumer)
+            if info.num_ack_pending:
+                return int(info.num_ack_pending)
+            await asyncio.sleep(0.002)
+        return 0
+    finally:
+        await nc.close()
 
 
 def webhook_down(seconds: float) -> Inject:
@@ -130,7 +152,8 @@ FAULTS = [
     Fault("alerts SIGKILL", killed("alerts")),
     Fault("PostgreSQL SIGKILL", killed("postgresql")),
     Fault("nats-server SIGKILL", killed("nats")),
-    Fault(f"status SIGSTOP {3 * ACK_WAIT:g}s (past the ack wait)", paused("status", 3 * ACK_WAIT)),
+    Fault(f"status SIGSTOP {3 * ACK_WAIT:g}s mid-batch (acked past the ack wait)",
+          paused("status", 3 * ACK_WAIT, holding="status-inbox"), holds_unacked=True),
     Fault("SMTP server SIGKILLed for 5s", held_down("smtp-sink", 5), hits_deliveries=True),
     Fault("webhook receiver down 5s; SPN_EVENTS deleted meanwhile",
           together(webhook_down(5), events_lost("deleted")), hits_deliveries=True,

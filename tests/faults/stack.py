@@ -27,7 +27,7 @@ from spn.stack.postgres import EmbeddedPostgres
 from tests.e2e.conftest import SPN, stack_env
 
 WEBHOOK_SECRET = "whsec_" + "c3BuLWZhdWx0LXN1aXRlLXNlY3JldA=="
-ACK_WAIT = 2.0  # seconds: a paused service is redelivered its batch soon
+ACK_WAIT = 2.0  # seconds: a paused service's batch is past its ack wait soon
 
 
 class Receiver:
@@ -74,6 +74,7 @@ class FaultStack:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)  # what a fault saw as it hit
     _database_url: str = ""
 
     def start(self) -> None:

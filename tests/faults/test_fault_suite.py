@@ -79,6 +79,7 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     restarts_before, url = len(stack.restarts()), await asyncio.to_thread(stack.database_url)
     retried_before = await asyncio.to_thread(retried_deliveries, url)
     marks_before = await refill_marks(stack)
+    stack.evidence.clear()
     reports = [r for s in scenario.schools_reporting(month)
                for r in scenario.month_reports(s, month)] if month else []  # fmt: skip
     garbage, broken = scenario.poison(month) if month else (b"", None)
@@ -113,7 +114,10 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     retried = await asyncio.to_thread(retried_deliveries, url) - retried_before
     refilled = sum(n for mark, n in (await refill_marks(stack)).items()
                    if mark not in marks_before)  # fmt: skip
-    evidence = f"{restarts} restarts, {retried} retried deliveries, {refilled} refilled events"
+    evidence = ", ".join([f"{restarts} restarts", f"{retried} retried deliveries",
+                          f"{refilled} refilled events", *stack.evidence])
+    if fault.holds_unacked and any(e.startswith("held 0 ") for e in stack.evidence):
+        unsettled.append("the service held no unacknowledged message when paused")
     if fault.hits_deliveries and not retried:
         unsettled.append("the fault made no delivery fail: it tested nothing")
     if fault.hits_stream and not refilled:
