@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ SERVICES = ("plans", "status", "rollup", "alerts")
 KEPT_DIRECTORIES = ("audit", "credentials")  # an embedded stack's signing keys and NATS users
 GAP_SUBJECT = "restore.gap"  # fills a hole in a stream's sequences, deleted at once
 DEDUPE_WHILE_RESTORING = 0.1  # seconds (the server's least): one id twice is two messages
+WINDOW = 500  # messages a restore has in flight at once
 PUBLISH_HEADERS = ("Nats-Batch-", "Nats-Expected-", "Nats-Rollup", "Nats-TTL", "Nats-Schedule",
                    "Nats-Incr")  # fmt: skip
 PG_TIMEOUT = 3600  # seconds pg_dump or pg_restore may take (a nation's store)
@@ -259,6 +261,30 @@ async def restore_stream(js: JetStreamContext, source: Path, entry: dict[str, An
     config.subjects = [*(saved.subjects or []), f"{saved.name}.{GAP_SUBJECT}"]
     await js.add_stream(config)
     expected, written = entry["first_seq"], 0
+    window: list[dict[str, Any]] = []
+    in_window: set[str] = set()  # their message ids
+    recent: dict[str, float] = {}  # message id -> when it was published
+
+    async def flush() -> None:  # in flight together: one connection keeps their order
+        nonlocal written
+        if not window:
+            return
+        acks = await asyncio.gather(*(
+            js.publish(r["subject"], base64.b64decode(r["data"]), stream=saved.name,
+                       headers=kept_headers(r["headers"])) for r in window))  # fmt: skip
+        for record, ack in zip(window, acks, strict=True):
+            if ack.duplicate or ack.seq != record["seq"]:
+                raise BackupError(f"stream {saved.name}: message {record['seq']} came back as "
+                                  f"{ack.seq}{' (a duplicate)' if ack.duplicate else ''}")
+            recent[(record["headers"] or {}).get("Nats-Msg-Id", "")] = time.monotonic()
+        written += len(window)
+        progress(written)
+        window.clear()
+        in_window.clear()
+        horizon = time.monotonic() - DEDUPE_WHILE_RESTORING * 2  # long past their window
+        for old in [k for k, when in recent.items() if when < horizon]:
+            del recent[old]
+
     async def hole_up_to(seq: int) -> None:  # messages deleted before the backup
         nonlocal expected
         while expected < seq:
@@ -267,19 +293,21 @@ async def restore_stream(js: JetStreamContext, source: Path, entry: dict[str, An
             expected += 1
 
     for record in lines:
-        await hole_up_to(record["seq"])
-        headers = kept_headers(record["headers"])
-        body = base64.b64decode(record["data"])
-        ack = await js.publish(record["subject"], body, stream=saved.name, headers=headers)
-        if ack.duplicate:  # the same id twice within the window: two messages, as before
-            await asyncio.sleep(DEDUPE_WHILE_RESTORING * 1.5)
-            ack = await js.publish(record["subject"], body, stream=saved.name, headers=headers)
-        if ack.seq != record["seq"]:
-            raise BackupError(f"stream {saved.name}: message {record['seq']} came back as "
-                              f"{ack.seq}")  # fmt: skip
-        expected, written = expected + 1, written + 1
-        if written % 1000 == 0:
-            progress(written)
+        if record["seq"] != expected:
+            await flush()
+            await hole_up_to(record["seq"])
+        msg_id = (record["headers"] or {}).get("Nats-Msg-Id")
+        if msg_id and (msg_id in recent or msg_id in in_window):
+            await flush()  # the same id again: only after the duplicate window, as before
+            since = time.monotonic() - recent[msg_id]
+            await asyncio.sleep(max(DEDUPE_WHILE_RESTORING * 1.5 - since, 0))
+        window.append(record)
+        if msg_id:
+            in_window.add(msg_id)
+        expected += 1
+        if len(window) >= WINDOW:
+            await flush()
+    await flush()
     await hole_up_to(entry["last_seq"] + 1)  # a deleted tail too: the next message is the next
     saved.first_seq = None
     await js.update_stream(saved)  # its own subjects and window again

@@ -4,10 +4,13 @@ and the events a relay published after the database dump removed."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import nats
+import pytest
 from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
 
 from spn.stack import backup as bk
 
@@ -55,5 +58,45 @@ async def test_a_stream_comes_back_at_the_same_sequences_without_what_followed_t
         assert info.state.messages == 4
         last = await js.get_last_msg(name, f"{namespace}.evt.plans.>")
         assert last.headers and last.headers["Nats-Msg-Id"] == "plans:4"  # the relay resumes
+    finally:
+        await nc.close()
+
+
+async def test_a_stream_with_one_id_twice_and_more_than_a_window_comes_back_whole(
+    nats_url: str, namespace: str, tmp_path: Path
+):
+    """1,200 messages (more than one window of publishes in flight), a hole among them,
+    and one id stored twice (a minute apart, as a retried letter could be): all back at
+    their sequences, the repeated id twice."""
+    name, subjects = f"{namespace.upper()}_LETTERS", [f"{namespace}.dlq.>"]
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name=name, subjects=subjects, storage=StorageType.FILE,
+                                         duplicate_window=0.5))  # fmt: skip
+        await js.publish(f"{namespace}.dlq.x", b"first", stream=name,
+                         headers={"Nats-Msg-Id": "again"})  # fmt: skip
+        for n in range(2, 601):
+            await js.publish(f"{namespace}.dlq.x", f"m{n}".encode(), stream=name,
+                             headers={"Nats-Msg-Id": f"id-{n}"})  # fmt: skip
+        await asyncio.sleep(0.6)  # past the window: the same id is a second message
+        ack = await js.publish(f"{namespace}.dlq.x", b"second", stream=name,
+                               headers={"Nats-Msg-Id": "again"})  # fmt: skip
+        assert ack.seq == 601 and not ack.duplicate
+        for n in range(602, 1201):
+            await js.publish(f"{namespace}.dlq.x", f"m{n}".encode(), stream=name)
+        await js.delete_msg(name, 700)
+        saved = await bk.dump_stream(js, name, tmp_path / f"{name}.jsonl")
+        await js.delete_stream(name)
+
+        assert await bk.restore_stream(js, tmp_path, vars(saved)) == 1199
+        info = await js.stream_info(name)
+        assert (info.state.messages, info.state.last_seq) == (1199, 1200)
+        assert info.config.duplicate_window == 0.5
+        assert (await js.get_msg(name, 1)).data == b"first"
+        assert (await js.get_msg(name, 601)).data == b"second"
+        assert (await js.get_msg(name, 1200)).data == b"m1200"
+        with pytest.raises(NotFoundError):
+            await js.get_msg(name, 700)
     finally:
         await nc.close()
