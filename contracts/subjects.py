@@ -9,6 +9,20 @@ DEFAULT_NAMESPACE = "spn"
 PUBLISHERS = ("plans", "status", "rollup", "alerts")
 """The services whose relays publish integration events."""
 
+DURABLES = {
+    "status-inbox": ("status", "inbox"),
+    "status-plans": ("status", "events"),
+    "rollup": ("rollup", "events"),
+    "alerts": ("alerts", "events"),
+}
+"""Each durable consumer: its service, and the stream it reads (the NATS permissions let a
+service make, read, fetch from and acknowledge only its own)."""
+
+
+def rebuild_consumer(service: str) -> str:
+    """The consumer a service's rebuild reads the events stream with (one at a time)."""
+    return f"{service}-rebuild"
+
 
 def subject(namespace: str, relative: str) -> str:
     """``subject("spn", "cmd.plans.import_plan") == "spn.cmd.plans.import_plan"``."""

@@ -156,6 +156,7 @@ class RebuildEndpoints:
         self.publish = publish
         self.stream = stream if fed is not None else None
         self.fed = fed
+        self._one_at_a_time = asyncio.Lock()  # the stream is read with one named consumer
 
     def routes(self) -> list[Route]:
         return [(rb.RebuildReadModels, self.rebuild)]
@@ -164,7 +165,8 @@ class RebuildEndpoints:
         progress = Progress(self.service, request.progress, self.publish)
         alive = asyncio.create_task(progress.keep_alive())
         try:
-            return await self._rebuild(request, progress)
+            async with self._one_at_a_time:
+                return await self._rebuild(request, progress)
         finally:
             alive.cancel()
 

@@ -175,7 +175,8 @@ class ServiceRuntime(ABC, Generic[A]):
         audit, audit_routes = await asyncio.to_thread(self._audit)
         own = (list(self.OWN_TABLES), self.own_rows)
         rebuild = RebuildEndpoints(self.name, self._view(), own,
-                                   self._nc.publish, StreamReader(js, self.settings.namespace),
+                                   self._nc.publish,
+                                   StreamReader(js, self.settings.namespace, self.name),
                                    self.stream_fed())  # fmt: skip
         self.broker.include_router(create_router(  # what every service answers for itself
             self.metrics, self.settings.namespace, audit_routes + rebuild.routes()))

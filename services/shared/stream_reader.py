@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 
-from contracts.subjects import events_stream, events_wildcard
+from contracts.subjects import events_stream, events_wildcard, rebuild_consumer
 from services.shared.streams import tracking_name
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ class Batch:
 
 
 class StreamReader:
-    def __init__(self, js: JetStreamContext, namespace: str):
+    def __init__(self, js: JetStreamContext, namespace: str, service: str):
         self.js = js
         self.namespace = namespace
+        self.consumer = rebuild_consumer(service)  # its name: the service may make only it
         self.stream = events_stream(namespace)
 
     async def tracking_name(self) -> str:
@@ -73,11 +75,17 @@ class StreamReader:
             raise StreamGapError(
                 f"{self.stream} ends at message {state.last_seq:,}, before message {last:,} "
                 "the service has already taken (the stream was truncated or replaced)")  # fmt: skip
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                                opt_start_seq=first, ack_policy=AckPolicy.NONE,
-                                inactive_threshold=60.0, mem_storage=True)  # fmt: skip
-        subscription = await self.js.pull_subscribe(
-            events_wildcard(self.namespace), stream=self.stream, config=config)
+        config = ConsumerConfig(
+            name=self.consumer, filter_subject=events_wildcard(self.namespace),
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first,
+            ack_policy=AckPolicy.NONE, inactive_threshold=60.0, mem_storage=True,
+        )  # fmt: skip
+        with contextlib.suppress(NotFoundError):  # one left by a rebuild cut short
+            await self.js.delete_consumer(self.stream, self.consumer)
+        # made by name (pull_subscribe would name it at random, which the service's NATS
+        # user may not), then bound to
+        await self.js.add_consumer(self.stream, config=config)
+        subscription = await self.js.pull_subscribe_bind(stream=self.stream, name=self.consumer)
         info = await subscription.consumer_info()
         consumer = info.name
         try:

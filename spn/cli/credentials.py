@@ -69,16 +69,17 @@ def nats_users(args: argparse.Namespace, settings: StackSettings) -> int:
         raise CliError("name the file: --out FILE, or SPN_NATS_AUTH_FILE")
     credentials = Credentials(settings.data_dir.resolve(), settings.namespace,
                               [s.name for s in SERVICES])  # fmt: skip
-    path = write_users(credentials, target.resolve())
+    path = target.resolve()
+    write_users(credentials, path)
     shown = {"file": str(path), "credentials": str(credentials.directory),
              "users": [c.user for c in credentials.users()]}  # fmt: skip
     if args.json:
         output.emit_json(shown)
     else:
-        print(f"NATS users written to {path} ({len(shown['users'])} users; the secrets stay "
-              f"in {credentials.directory}).")
-        print(f'  In the server\'s configuration: include "{path}"; JetStream on; then '
-              "reload or start it.")
+        print(f"NATS users written to {path} ({len(shown['users'])} users, with their "
+              "passwords: keep it readable by you and the NATS server only).")
+        print(f'  Beside the server\'s configuration file, which says: include "{path.name}" '
+              "(JetStream on); then reload or start the server.")
         print(f"  For spn up and the CLI: SPN_NATS_URL=<the server> SPN_NATS_AUTH_FILE={path}")
     return 0
 

@@ -7,9 +7,11 @@ block is written from them, beside its config, and read again when one is added.
 - **operator** (``spn-admin``): everything (the state IT staff who run the stack).
 - **a service** (``svc-<name>``): exactly what it needs. It publishes its own integration
   events and dead letters, refill requests to the relays, replies (``allow_responses``)
-  and rebuild progress (to the operator's ``_INBOX.``), and the JetStream API calls of its
-  streams: make one (not change, purge or delete it), read its state and messages,
-  create, read and delete consumers, fetch and acknowledge. It receives its own commands
+  and rebuild progress (to the operator's ``_INBOX.``), and the JetStream calls it makes:
+  read the streams' state and the events stream's messages, make the events and
+  dead-letter streams (the status service also the inbox; none changed, purged or
+  deleted), and make, read, delete, fetch from and acknowledge its own consumers only
+  (``contracts.subjects.DURABLES``, and its rebuild's reader). It receives its own commands
   and queries, the questions every service answers for itself (``<subject>.<service>``),
   its relay's refill requests and its own replies (``_INBOX_svc-<name>.>``, the prefix its
   credential file names). It cannot publish another service's events (a forged
@@ -31,7 +33,7 @@ from pathlib import Path
 from contracts.base import Command
 from contracts.export import versioned_contracts
 from contracts.status import dead_letter_stream, inbox_stream
-from contracts.subjects import events_stream, refill_subject
+from contracts.subjects import DURABLES, events_stream, rebuild_consumer, refill_subject
 from services.shared.credentials import (
     NatsCredential,
     read_credential,
@@ -110,27 +112,39 @@ class Credentials:
                 "subscribe": {"allow": [f"_INBOX_{user}.>"]}}  # its own replies only  # fmt: skip
 
 
-def write_users(credentials: Credentials, path: Path) -> Path:
+def write_users(credentials: Credentials, path: Path) -> bool:
     """The operator's and each service's credential (made once), and the server's
     ``authorization`` block of every credential there is in ``path`` (owner-only), for an
-    external NATS whose configuration includes it."""
+    external NATS whose configuration includes it. Whether the file changed (the server
+    must be reloaded to take it)."""
     credentials.ensure()
+    text = credentials.authorization()
+    if path.exists() and path.read_text() == text:
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, credentials.authorization())
-    return path
+    write_private(path, text)
+    return True
 
 
 def service_permissions(ns: str, service: str) -> dict[str, object]:
     """What one service may publish and receive (see the module's docstring)."""
-    streams = [events_stream(ns), inbox_stream(ns), dead_letter_stream(ns)]
+    events, inbox, letters = events_stream(ns), inbox_stream(ns), dead_letter_stream(ns)
+    stream_of = {"events": events, "inbox": inbox}
+    own = [(stream_of[kind], name) for name, (owner, kind) in DURABLES.items()
+           if owner == service]  # fmt: skip
+    made = [events, letters, *([inbox] if service == "status" else [])]  # the inbox's owner
     api = "$JS.API"
     jetstream = [
-        *(f"{api}.STREAM.{call}.{s}" for s in streams for call in ("INFO", "CREATE")),
-        f"{api}.STREAM.MSG.GET.{events_stream(ns)}",
-        *(f"{api}.CONSUMER.{call}.{s}" for s in streams for call in ("CREATE",)),
-        *(f"{api}.CONSUMER.{call}.{s}.>" for s in streams
-          for call in ("CREATE", "DURABLE.CREATE", "INFO", "DELETE", "MSG.NEXT")),
-        *(f"$JS.ACK.{s}.>" for s in streams),
+        *(f"{api}.STREAM.INFO.{s}" for s in (events, inbox, letters)),
+        *(f"{api}.STREAM.CREATE.{s}" for s in made),
+        f"{api}.STREAM.MSG.GET.{events}",
+        *(f"{api}.CONSUMER.{call}.{s}.{name}" for s, name in own
+          for call in ("INFO", "DELETE", "MSG.NEXT")),  # its own durables only
+        *(f"{api}.CONSUMER.CREATE.{s}.{name}.>" for s, name in own),
+        *(f"$JS.ACK.{s}.{name}.>" for s, name in own),
+        *(f"{api}.CONSUMER.{call}.{events}.{rebuild_consumer(service)}"
+          for call in ("INFO", "DELETE", "MSG.NEXT")),  # its rebuild's reader (no acks)
+        f"{api}.CONSUMER.CREATE.{events}.{rebuild_consumer(service)}.>",
     ]  # fmt: skip
     answered = [f"{ns}.{c.SUBJECT}.{service}" for c in versioned_contracts()
                 if issubclass(c, Command) and getattr(c, "SUBJECT_PARAMETERS", ()) == ("service",)]

@@ -412,9 +412,12 @@ class Stack:
     def start(self) -> None:
         self._acquire_lock()
         if self.settings.nats_url and self.settings.nats_auth_file:
-            write_users(self.credentials, self.settings.nats_auth_file)
-            self.say(f"NATS users written to {self.settings.nats_auth_file} (the external "
-                     "server includes it; reload it after a new organization's credential)")
+            users = self.settings.nats_auth_file
+            if write_users(self.credentials, users):
+                raise StackError(f"NATS users written to {users}, which the external server "
+                                 "has not read yet: reload it (nats-server --signal reload), "
+                                 "then run spn up again")  # fmt: skip
+            self.say(f"NATS users as in {users} (the external server includes it)")
         self.nats_url = self.settings.nats_url or self._start_nats()
         self.database_url = self.settings.database_url or self._start_postgres()
         if not self.settings.smtp_host:

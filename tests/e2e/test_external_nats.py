@@ -121,4 +121,4 @@ def test_an_external_nats_gets_spn_users_and_each_keeps_to_its_own(
         service = Path(env["SPN_DATA_DIR"]) / "credentials" / "svc-rollup.json"
         forged = asyncio.run(published(url, service, "spn.evt.plans.plan.approved", b"{}"))
         assert forged != "accepted"
-    assert any("NATS users written to" in line for line in output), "".join(output)
+    assert any("NATS users as in" in line for line in output), "".join(output)

@@ -4,6 +4,7 @@ before is closing; each returns once the part hurt is back."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -64,8 +65,10 @@ def paused(part: str, seconds: float, holding: str | None = None) -> Inject:
 
     async def inject(stack: FaultStack) -> None:
         if holding is not None:
-            stack.evidence.append(f"held {await mid_batch(stack, holding)} unacked")
-        await asyncio.to_thread(stack.signal, part, signal.SIGSTOP)
+            stack.evidence.append(f"held {await stopped_mid_batch(stack, part, holding)} "
+                                  "unacked")  # fmt: skip
+        else:
+            await asyncio.to_thread(stack.signal, part, signal.SIGSTOP)
         try:
             await asyncio.sleep(seconds)
         finally:
@@ -74,19 +77,24 @@ def paused(part: str, seconds: float, holding: str | None = None) -> Inject:
     return inject
 
 
-async def mid_batch(stack: FaultStack, consumer: str) -> int:
-    """Wait until the inbox consumer holds messages it fetched and has not acknowledged;
-    how many (0: it never did within 30 s)."""
+async def stopped_mid_batch(stack: FaultStack, part: str, consumer: str) -> int:
+    """SIGSTOP ``part`` while its inbox consumer holds messages it fetched and has not
+    acknowledged (a stopped process acknowledges nothing: counted after the stop; if it
+    held none, SIGCONT and try again); how many (0: never within 30 s, left stopped)."""
     nc = await nats.connect(stack.nats_url, **connect_options(stack.credentials))
     try:
         js = nc.jetstream(timeout=5)
         deadline = asyncio.get_running_loop().time() + 30
-        while asyncio.get_running_loop().time() < deadline:
+        while True:
             info = await js.consumer_info(inbox_stream(NAMESPACE), consumer)
-            if info.num_ack_pending:
-                return int(info.num_ack_pending)
-            await asyncio.sleep(0.002)
-        return 0
+            if info.num_ack_pending or asyncio.get_running_loop().time() > deadline:
+                pid = await asyncio.to_thread(stack.signal, part, signal.SIGSTOP)
+                held = int((await js.consumer_info(inbox_stream(NAMESPACE), consumer)
+                            ).num_ack_pending or 0)  # fmt: skip
+                if held or asyncio.get_running_loop().time() > deadline:
+                    return held
+                os.kill(pid, signal.SIGCONT)
+            await asyncio.sleep(0.02)
     finally:
         await nc.close()
 
