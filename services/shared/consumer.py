@@ -45,7 +45,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from contracts.subjects import PUBLISHERS, event_source, events_stream, events_wildcard
+from contracts.subjects import event_source, events_stream, events_wildcard
 from services.shared.dead_letters import DeadLetters, Source
 from services.shared.eventstore import forget_cached
 from services.shared.read_models import SourcedTracking
@@ -131,7 +131,7 @@ class PullConsumer:
         self.tracking_name = stream  # of its stream position: ``<stream>@<epoch>`` if sourced
         self._sources: dict[str, int] = {}  # service -> last notification taken (loaded)
         self.gaps: dict[str, int] = {}  # service -> last taken, where the stream lacks one
-        self._legacy = False  # tracked from before sources were: an event's previous is taken
+        self._legacy = False  # tracked on a stream from before sources were (no epoch)
         self._refills = RefillRequests(js, events_namespace) if events_namespace else None
         self._running: list[Msg] = []  # what ``process`` was handed
         self._handed = 0  # the position of the last tracking record handed out for it
@@ -154,10 +154,10 @@ class PullConsumer:
             self.tracking_name = await self._tracking_name()
         self._done = await asyncio.to_thread(self.position, self.tracking_name)
         self._sources = {}
-        if self.events_namespace is not None:
-            sources = [await asyncio.to_thread(self.position, f"{self.stream}/{s}")
-                       for s in PUBLISHERS]  # fmt: skip
-            self._legacy = self._done > 0 and not any(sources)
+        # a stream without an epoch was made before sources were tracked: what a consumer
+        # took of it before then has no source row, and a service's next event follows it
+        self._legacy = self.events_namespace is not None and self._done > 0 and \
+            self.tracking_name == self.stream  # fmt: skip
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
         config = ConsumerConfig(
