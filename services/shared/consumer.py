@@ -226,16 +226,14 @@ class PullConsumer:
         self.metrics.received.labels(*labels).inc(len(messages))
         self.metrics.batch_size.labels(*labels).observe(len(messages))
         started = time.perf_counter()
-        runs = await self._runs(fresh)
+        runs, skipped_last = await self._runs(fresh)
         for run, mismatch in runs:
             if run:
                 await self._settle(process, run, lock)
                 self.metrics.processed.labels(*labels).inc(len(run))
             if mismatch is not None:
                 await self._mismatched(mismatch)
-        handled = {sequence(m) for run, mismatch in runs for m in [*run, *([mismatch] if mismatch
-                                                                      else [])]}  # fmt: skip
-        if fresh and sequence(fresh[-1]) not in handled:  # it ended in repeats or gaps
+        if skipped_last:  # the batch ended in repeats or gaps
             await self._track_skipped(sequence(fresh[-1]))
         if fresh:
             self.metrics.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
@@ -243,15 +241,18 @@ class PullConsumer:
         await self._ack(messages[-1])
         return True
 
-    async def _runs(self, fresh: list[Msg]) -> list[tuple[list[Msg], Msg | None]]:
+    async def _runs(self, fresh: list[Msg]) -> tuple[list[tuple[list[Msg], Msg | None]], bool]:
         """The messages to process, in runs, each ended by one whose source does not match
-        its subject (or by the batch's end); repeats and gaps left out."""
+        its subject (or by the batch's end); repeats and gaps left out. And whether the
+        last message is one of those left out."""
         if self.events_namespace is None:
-            return [(fresh, None)]
+            return [(fresh, None)], False
         runs: list[tuple[list[Msg], Msg | None]] = []
         run: list[Msg] = []
+        skipped = False
         for message in fresh:
             event = claimed(self.events_namespace, message.subject, message.headers)
+            skipped = False
             if event is None:
                 runs.append((run, message))
                 run = []
@@ -271,10 +272,11 @@ class PullConsumer:
                 self.gaps.pop(event.service, None)
                 run.append(message)
             else:
+                skipped = True
                 self.metrics.skipped.labels(
                     self.metrics.service, self.durable, verdict.value).inc()
         runs.append((run, None))
-        return runs
+        return runs, skipped
 
     async def _ask_refill(self, service: str, after: int) -> None:
         assert self._refills is not None

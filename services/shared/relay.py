@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import Notification, Tracking, TrackingRecorder
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -206,7 +206,6 @@ class Relay:
         first = await self._first_in_stream(chain_start(mark))
         if published is None or (first, last) == published:
             return Resumption(position, last, mark)
-        after = (await self._js.stream_info(self._stream)).state.last_seq
         cut_short = last > 0 and first == published[0]
         log.warning(
             "relay %s: stream %s holds events %s to %s of the %s to %s published; refilling "
@@ -215,8 +214,8 @@ class Relay:
         )  # fmt: skip
         self._metrics.relay_refills.labels(self._metrics.service).inc()
         if cut_short:  # the chain goes on, under ids JetStream has not seen
-            return Resumption(last, last, f"{chain_start(mark) - 1}.{after}")
-        return Resumption(published[0] - 1, 0, str(after))
+            return Resumption(last, last, await self._continued(mark))
+        return Resumption(published[0] - 1, 0, str(await self._stream_last_seq()))
 
     async def _on_refill_request(self, message: Msg) -> None:
         """A consumer lacks events after ``after``: publish them again (once for a run of
@@ -235,13 +234,21 @@ class Relay:
         self.wake()
 
     async def _refill_after(self, after: int) -> Resumption:
-        last_seq = (await self._js.stream_info(self._stream)).state.last_seq
+        mark = await self._continued(self._mark)
         log.warning("relay %s: a consumer lacks events after %d; publishing them again",
                     self._app.name, after)  # fmt: skip
         self._metrics.relay_refills.labels(self._metrics.service).inc()
         until = max(self.position, self._tracked, self._refilling[1])
         self._refilling = (after, until, time.monotonic())
-        return Resumption(after, after, f"{chain_start(self._mark) - 1}.{last_seq}")
+        return Resumption(after, after, mark)
+
+    async def _continued(self, mark: str | None) -> str:
+        """The mark of events that go on the chain of ``mark`` (a new one: JetStream may
+        remember the ids published under the old)."""
+        return f"{chain_start(mark) - 1}.{await self._stream_last_seq()}"
+
+    async def _stream_last_seq(self) -> int:
+        return int((await self._js.stream_info(self._stream)).state.last_seq)
 
     def _resume(self, resumption: Resumption) -> None:
         self.position, self._previous = resumption.position, resumption.previous
@@ -270,12 +277,16 @@ class Relay:
                 start, self._batch_size, stop=upto
             )
             for n in notifications:
-                if self._translate(self._app.mapper.to_domain_event(n)) is not None:
+                if self._publishes(n):
                     return n.id
             if not notifications:
                 return None
             start = notifications[-1].id + 1
         return None
+
+    def _publishes(self, notification: Notification) -> bool:
+        """Whether the notification is published (translates to an integration event)."""
+        return self._translate(self._app.mapper.to_domain_event(notification)) is not None
 
     def _last_translated(self, upto: int) -> int:
         """The last published notification at or before ``upto`` (one is: the first)."""
@@ -284,7 +295,7 @@ class Relay:
             start = max(upto - window + 1, 1)
             notifications = self._app.recorder.select_notifications(start, window, stop=upto)
             for n in reversed(notifications):
-                if self._translate(self._app.mapper.to_domain_event(n)) is not None:
+                if self._publishes(n):
                     return n.id
             assert self._first_published is not None and start > self._first_published
             upto, window = start - 1, min(window * 4, self._batch_size)
