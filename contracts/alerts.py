@@ -58,10 +58,12 @@ class MessageView(Versioned):
 
 
 class ListAlerts(Command):
-    """Alerts raised, newest last: of an organization, a status, a period."""
+    """Alerts raised, newest last: about an organization and every one beneath it (default:
+    all), of a status, in a period."""
 
     SCHEMA_NAME = "list-alerts"
     SUBJECT = "qry.alerts.list_alerts"
+    SCOPE = "organization"
     RESULT = AlertList
     organization: OrgCode | None = None
     status: AlertStatus | None = None
@@ -74,6 +76,7 @@ class ShowMessage(Command):
 
     SCHEMA_NAME = "show-message"
     SUBJECT = "qry.alerts.show_message"
+    SCOPE = "answer"
     RESULT = MessageView
     id: UUID = Field(description="An alert id or a message id")
 

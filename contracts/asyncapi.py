@@ -78,6 +78,11 @@ Addresses are shown in the default namespace `{DEFAULT_NAMESPACE}`; a deployment
 
 - Commands and queries answer, on the requester's reply subject, the `reply.v1` envelope:
   `ok` with the command's own `result`, or not `ok` with an `error`.
+- A query an organization may ask is answered on its subject and on
+  `<subject>.<organization>`: the bare subject is the operator's (everything), the other
+  the organization's own (only its credential may publish there), answered with what it
+  and the organizations beneath it may see; about anything else the answer is an error
+  `not_authorized`. An organization's credential may publish no other query.
 - Events carry the header `Spn-Schema: <schema name>.v<version>` (pick a decoder without
   reading the body), `Nats-Msg-Id: <service>:<notification id>` (JetStream drops a repeat
   within the stream's duplicate window; consumers take each event once, in its service's
@@ -186,9 +191,11 @@ def headers(contract: type[Versioned]) -> dict[str, Any] | None:
             "properties": {
                 "Nats-Msg-Id": {
                     "type": "string",
-                    "description": "Set it to the report_id: the inbox stream stores a "
-                    "report repeated within its duplicate window once (and the status service "
-                    "records a report_id once in any case)",
+                    "description": "Optional: a random id per message (the same for each "
+                    "retry of it), never the report id: the inbox is every organization's, "
+                    "and another could take that id up first for the stream's duplicate "
+                    "window, dropping the report. The status service records a report id "
+                    "once per plan, and a sender's ids are its own",
                 }
             },
         }
@@ -225,7 +232,11 @@ def channel_description(contract: type[Versioned]) -> str:
     if issubclass(contract, Command):
         answered = (f"the {service_of(contract)} service" if service_of(contract)
                     else "the service the subject names, for its own log")  # fmt: skip
-        return f"Request/reply (core NATS), answered by {answered}."
+        scoped = (f" An organization asks it on `{address(contract)}.{{organization}}` and is "
+                  f"answered in its scope (by the {contract.SCOPE}): what it and the "
+                  "organizations beneath it may see; the bare subject is the operator's."
+                  if contract.SCOPE else "")  # fmt: skip
+        return f"Request/reply (core NATS), answered by {answered}.{scoped}"
     if contract is ActionStatusReported:
         return (
             f"Stored in the JetStream stream {inbox_stream(DEFAULT_NAMESPACE)}: the status "

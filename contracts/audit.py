@@ -100,6 +100,7 @@ class PlanProofs(Versioned):
 class ProvePlan(_AuditCommand):
     SCHEMA_NAME = "prove-plan"
     SUBJECT = "qry.audit.prove"
+    SCOPE = "plan"
     RESULT = PlanProofs
     plan: PlanKey
     offset: int = Field(default=0, ge=0, description="The first of the plan's events")

@@ -70,10 +70,17 @@ class Command(Versioned, Inbound):
     A command an organization does as itself has ``SUBJECT_PARAMETERS = ("organization",)``
     and names it in ``acting()``: it is sent on ``<SUBJECT>.<organization>``, which NATS
     lets only that organization's credential (and the operator's) publish, and the
-    service refuses one whose subject and body disagree."""
+    service refuses one whose subject and body disagree.
+
+    A query an organization may ask names how its answer is scoped (``SCOPE``): by the
+    ``plan`` it names, by the ``organization`` it names (none: the one asking), or by its
+    ``answer``. An organization asks on ``<SUBJECT>.<organization>`` and sees itself and
+    what is beneath it; the operator asks on ``<SUBJECT>`` and sees everything. A query
+    without a scope is the operator's only."""
 
     SUBJECT: ClassVar[str]
     RESULT: ClassVar[type[Versioned]]
+    SCOPE: ClassVar[Literal["plan", "organization", "answer"] | None] = None
 
     def acting(self) -> str | None:
         """The organization that does this (None: not one organization's act)."""

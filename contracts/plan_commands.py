@@ -171,6 +171,7 @@ class ClosePlan(PlanCommand):
 class GetPlan(Command):
     SCHEMA_NAME = "get-plan"
     SUBJECT = "qry.plans.get_plan"
+    SCOPE = "plan"
     RESULT = PlanDetail
     plan: PlanRef
 
@@ -178,20 +179,28 @@ class GetPlan(Command):
 class GetPlanHistory(Command):
     SCHEMA_NAME = "get-plan-history"
     SUBJECT = "qry.plans.get_plan_history"
+    SCOPE = "plan"
     RESULT = PlanHistory
     plan: PlanRef
 
 
 class ListOrganizations(Command):
+    """The directory: an organization and every one beneath it (default: all), of a kind."""
+
     SCHEMA_NAME = "list-organizations"
     SUBJECT = "qry.plans.list_organizations"
+    SCOPE = "organization"
     RESULT = OrganizationList
     kind: OrgKind | None = None
+    organization: OrgCode | None = None
 
 
 class ListPlans(Command):
+    """Plans of an organization and every one beneath it (default: all), of a year."""
+
     SCHEMA_NAME = "list-plans"
     SUBJECT = "qry.plans.list_plans"
+    SCOPE = "organization"
     RESULT = PlanList
     organization: OrgCode | None = None
     plan_year: PlanYear | None = None

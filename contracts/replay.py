@@ -34,6 +34,7 @@ class ReplayPlanDocument(Command):
 
     SCHEMA_NAME = "replay-plan-document"
     SUBJECT = "qry.plans.replay"
+    SCOPE = "plan"
     RESULT = PlanAsOf
     plan: PlanKey
     as_of: AwareDatetime | None = AS_OF
@@ -68,6 +69,7 @@ class DiffPlanDocument(Command):
 
     SCHEMA_NAME = "diff-plan-document"
     SUBJECT = "qry.plans.diff"
+    SCOPE = "plan"
     RESULT = PlanDiff
     plan: PlanKey
     from_version: int | None = Field(default=None, ge=1)
@@ -101,6 +103,7 @@ class PlanStatusAsOf(Versioned):
 class ReplayPlanStatus(Command):
     SCHEMA_NAME = "replay-plan-status"
     SUBJECT = "qry.status.replay"
+    SCOPE = "plan"
     RESULT = PlanStatusAsOf
     plan: PlanKey
     as_of: AwareDatetime
@@ -129,6 +132,7 @@ class PlanRollupAsOf(Versioned):
 class ReplayPlanRollup(Command):
     SCHEMA_NAME = "replay-plan-rollup"
     SUBJECT = "qry.rollup.replay"
+    SCOPE = "plan"
     RESULT = PlanRollupAsOf
     plan: PlanKey
     as_of: AwareDatetime

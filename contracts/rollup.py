@@ -176,6 +176,7 @@ class ListFlags(Command):
 
     SCHEMA_NAME = "list-flags"
     SUBJECT = "qry.rollup.list_flags"
+    SCOPE = "organization"
     RESULT = FlagList
     organization: OrgCode | None = None
     period: Period | None = None
@@ -187,6 +188,7 @@ class GetRollup(Command):
 
     SCHEMA_NAME = "get-rollup"
     SUBJECT = "qry.rollup.get_rollup"
+    SCOPE = "organization"
     RESULT = RollupReport
     organization: OrgCode | None = None
     period: Period | None = None
@@ -245,6 +247,7 @@ class SupportCaseList(Versioned):
 class ListSupportCases(Command):
     SCHEMA_NAME = "list-support-cases"
     SUBJECT = "qry.rollup.list_support_cases"
+    SCOPE = "organization"
     RESULT = SupportCaseList
     organization: OrgCode | None = Field(default=None, description="As recipient or addressee")
     status: str | None = None

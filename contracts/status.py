@@ -2,8 +2,11 @@
 reports in, and what slipped out.
 
 Reports are published to the JetStream inbox ``<NS>_INBOX`` on
-``<namespace>.inbox.status.<organization>`` with ``Nats-Msg-Id: <report_id>``; the status
-service takes them even while it is down.
+``<namespace>.inbox.status.<organization>``, kept while the status service is down. The
+status service takes a report id once per plan, and a sender's ids are its own. Never
+send the report id as ``Nats-Msg-Id``: the inbox is every organization's, and another
+could take that id up first, for the stream's duplicate window (its report would be
+dropped); a client that retries a publish sends a random id of its own per message.
 """
 
 from __future__ import annotations
@@ -144,8 +147,8 @@ class DeadLetter(Versioned):
 class ReportOutcome(Part):
     report_id: str
     outcome: str = Field(
-        description="recorded, duplicate, rejected, parked (its plan is not yet known to the "
-        "status service: recorded when the plan's approval arrives) or pending"
+        description="recorded (also when it came again), rejected, parked (its plan is not yet "
+        "known to the status service: recorded when the plan's approval arrives) or pending"
     )
     reason: str | None = None
     message: str | None = None
@@ -235,8 +238,13 @@ class ClosePeriod(Command):
 class GetReportOutcomes(Command):
     SCHEMA_NAME = "get-report-outcomes"
     SUBJECT = "qry.status.get_report_outcomes"
+    SCOPE = "answer"
     RESULT = ReportOutcomes
     report_ids: list[str] = Field(min_length=1, max_length=5000)
+    sender: OrgCode | None = Field(
+        default=None, description="Only the reports this organization sent (its inbox's): a "
+        "report id is its sender's own (default: any sender's the asker may see, a recorded "
+        "one first)")
 
 
 class GetPlanProgress(Command):
@@ -244,6 +252,7 @@ class GetPlanProgress(Command):
 
     SCHEMA_NAME = "get-plan-progress"
     SUBJECT = "qry.status.get_plan_progress"
+    SCOPE = "plan"
     RESULT = PlanProgressReport
     plan: PlanKey
 

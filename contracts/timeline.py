@@ -43,6 +43,7 @@ class PlanTimeline(Versioned):
 
 class _TimelineQuery(Command):
     RESULT = PlanTimeline
+    SCOPE = "plan"
     plan: PlanKey
 
 

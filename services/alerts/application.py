@@ -214,10 +214,12 @@ class AlertsApplication(Application[UUID]):
         return message
 
     def alert_rows(self, organization: str | None, period: str | None) -> list[dict[str, Any]]:
-        """Alerts with the state of the messages they went out in: failed if one failed,
-        delivered once every target's is, sending while one is on its way, stale if it
-        was never to be sent (too old when first seen), else pending."""
-        alerts = self.view.alerts(organization, period)
+        """Alerts about an organization and every one beneath it (None: all), with the
+        state of the messages they went out in: failed if one failed, delivered once
+        every target's is, sending while one is on its way, stale if it was never to be
+        sent (too old when first seen), else pending."""
+        among = self.view.family(organization) if organization else None
+        alerts = self.view.alerts(period=period, among=among)
         targets = self.view.targets_of([a["alert_id"] for a in alerts])
         ids = sorted({m for sent in targets.values() for m in sent.values()})
         messages = {m["message_id"]: m for m in self.view.messages_of(ids)}
@@ -266,6 +268,11 @@ class AlertsApplication(Application[UUID]):
             else:
                 rows.append(row_of_message(aggregate))
         return rows
+
+    def organizations_of(self, message: dict[str, Any]) -> list[str]:
+        """The organizations a message's alerts are about (``""`` for one not found)."""
+        alerts = [self.view.alert(UUID(str(a))) for a in message["alerts"]]
+        return [a["organization"] if a is not None else "" for a in alerts]
 
     def message_row(self, some_id: UUID) -> dict[str, Any]:
         """The message of this id, or the one this alert went out in."""

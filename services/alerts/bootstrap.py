@@ -59,7 +59,7 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = AlertsEndpoints(self.app, self.wake_relay, SmtpChannel(self.settings))
-        return create_router(self.metrics, self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints, self.directory())
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         s = self.settings

@@ -13,6 +13,7 @@ from contracts import timeline as tl
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError, SmtpChannel
 from services.alerts.domain.routing import shown_target
+from services.shared.scope import OutOfScopeError, Scope
 
 
 class AlertsEndpoints:
@@ -52,8 +53,15 @@ class AlertsEndpoints:
         found = self._app.timeline(request.plan)
         return tl.PlanTimeline(plan=request.plan, service="alerts", entries=found)
 
-    def show_message(self, request: al.ShowMessage) -> al.MessageView:
-        return _view(self._app.message_row(request.id))
+    def show_message(self, request: al.ShowMessage, scope: Scope) -> al.MessageView:
+        """A message whose every alert is about the asker or an organization beneath it."""
+        row = self._app.message_row(request.id)
+        family = scope.family()
+        about = set(self._app.organizations_of(row))
+        if family is not None and not (about and about <= family):
+            raise OutOfScopeError(f"message {row['message_id']} is not about {scope.organization}"
+                                  " or organizations beneath it only")  # fmt: skip
+        return _view(row)
 
     def resend_message(self, request: al.ResendMessage) -> al.MessageView:
         message_id = self._app.message_row(request.id)["message_id"]

@@ -11,15 +11,16 @@ from services.shared.read_models import (
     MemoryReadModelRecorder,
     Query,
     ReadModelRecorder,
-    ReadModelTables,
     Row,
 )
+from services.shared.scope import DirectoryTables
 
 __all__ = ["AlertsMemoryRecorder", "AlertsReadModels", "AlertsRecorder", "Row"]
 Record = dict[str, Any]
 
 
-class AlertsReadModels(ReadModelTables):
+class AlertsReadModels(DirectoryTables):
+    ORGANIZATIONS = "contacts"
     TABLES = {
         "contacts": "code text PRIMARY KEY, kind text NOT NULL, name text NOT NULL, parent "
         "text, liaison_name text, liaison_email text",
@@ -81,11 +82,14 @@ class AlertsReadModels(ReadModelTables):
             found.setdefault(row["alert_id"], {})[row["target"]] = row["message"]
         return found
 
-    def alerts(self, organization: str | None = None, period: str | None = None
-               ) -> list[Record]:  # fmt: skip
+    def alerts(self, organization: str | None = None, period: str | None = None,
+               among: set[str] | None = None) -> list[Record]:  # fmt: skip
+        """Alerts about an organization (None: any), in a period, about one of ``among``."""
         equal = {"organization": organization} if organization else {}
         equal |= {"period": period} if period else {}
-        return self._rows(Query("alerts", equal=equal, order_by=("raised_at", "key")))
+        of = {"organization": sorted(among)} if among is not None else {}
+        return self._rows(Query("alerts", equal=equal, any_of=of,
+                                order_by=("raised_at", "key")))  # fmt: skip
 
     def message(self, message_id: UUID) -> Record | None:
         found = self._rows(Query("messages", equal={"message_id": message_id}))

@@ -9,10 +9,12 @@ from contracts import timeline as tl
 from services.alerts.endpoints import AlertsEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
+from services.shared.scope import DirectoryTables
 
 
 def create_router(
-    metrics: ServiceMetrics, namespace: str, endpoints: AlertsEndpoints
+    metrics: ServiceMetrics, namespace: str, endpoints: AlertsEndpoints,
+    directory: DirectoryTables | None = None,
 ) -> NatsRouter:
     return routes.create_router(metrics, namespace, [
         (al.ListAlerts, endpoints.list_alerts),
@@ -20,4 +22,4 @@ def create_router(
         (al.ResendMessage, endpoints.resend_message),
         (al.SendTestMessage, endpoints.send_test_message),
         (tl.GetPlanAlertsTimeline, endpoints.get_timeline),
-    ])  # fmt: skip
+    ], directory)  # fmt: skip

@@ -53,4 +53,4 @@ class PlansService(ServiceRuntime[PlansApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = PlansEndpoints(self.app, self.wake_relay)
-        return create_router(self.metrics, self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints, self.directory())

@@ -123,20 +123,26 @@ class PlansEndpoints:
                            changes=[rp.FieldChange(**c) for c in changes])  # fmt: skip
 
     def list_organizations(self, request: cmd.ListOrganizations) -> cmd.OrganizationList:
+        family = self._family(request.organization)
         plans_by_org: dict[str, list[cmd.PlanSummary]] = {}
-        for row in self._app.view.plans():
+        for row in self._app.view.plans(family):
             plans_by_org.setdefault(row["organization"], []).append(_summary(row))
         kind = request.kind.value if request.kind else None
         return cmd.OrganizationList(
             organizations=[
                 cmd.OrganizationEntry(**row, plans=plans_by_org.get(row["code"], []))
                 for row in self._app.view.organizations(kind)
+                if family is None or row["code"] in family
             ]
         )
 
     def list_plans(self, request: cmd.ListPlans) -> cmd.PlanList:
-        rows = self._app.view.plans(request.organization, request.plan_year)
+        rows = self._app.view.plans(self._family(request.organization), request.plan_year)
         return cmd.PlanList(plans=[_summary(row) for row in rows])
+
+    def _family(self, organization: str | None) -> set[str] | None:
+        """The organization and every one beneath it (None: every one)."""
+        return self._app.view.family(organization) if organization else None
 
     def _result(self, outcome: Outcome) -> cmd.CommandResult:
         if outcome.changed:

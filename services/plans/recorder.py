@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
@@ -14,15 +15,15 @@ from services.shared.read_models import (
     MemoryReadModelRecorder,
     Query,
     ReadModelRecorder,
-    ReadModelTables,
     Row,
 )
+from services.shared.scope import DirectoryTables
 
 Record = dict[str, Any]
 KIND_ORDER = {"SEA": 0, "LEA": 1, "SCHOOL": 2}
 
 
-class PlansReadModels(ReadModelTables):
+class PlansReadModels(DirectoryTables):
     """``organizations`` and ``plans``, for the list queries."""
 
     TABLES = {
@@ -41,11 +42,24 @@ class PlansReadModels(ReadModelTables):
         return sorted(rows, key=lambda r: (KIND_ORDER.get(r["kind"], 3), r["parent"] is not None,
                                            r["parent"] or "", r["code"]))  # fmt: skip
 
-    def plans(self, organization: str | None = None, plan_year: str | None = None
+    def plans(self, organizations: set[str] | None = None, plan_year: str | None = None
               ) -> list[Record]:  # fmt: skip
-        equal = {"organization": organization} if organization else {}
-        equal |= {"plan_year": plan_year} if plan_year else {}
-        return self._rows(Query("plans", equal=equal, order_by=("organization", "plan_year")))
+        """Plans of these organizations (None: every one's), of a year."""
+        of = {"organization": sorted(organizations)} if organizations is not None else {}
+        equal = {"plan_year": plan_year} if plan_year else {}
+        return self._rows(Query("plans", equal=equal, any_of=of,
+                                order_by=("organization", "plan_year")))  # fmt: skip
+
+    def plan_owner(self, ref: str) -> str | None:
+        """The organization of a plan named by its key or its id (None: no such plan)."""
+        if "/" in ref:
+            return super().plan_owner(ref)
+        try:
+            plan_id = UUID(ref)
+        except ValueError:
+            return None
+        rows = self._rows(Query("plans", equal={"plan_id": plan_id}, columns=("organization",)))
+        return rows[0]["organization"] if rows else None
 
     def incomplete(self) -> bool:
         """A table is empty (dropped, or older than the store's plans): rebuild them."""

@@ -10,10 +10,12 @@ from contracts import timeline as tl
 from services.plans.endpoints import PlansEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
+from services.shared.scope import DirectoryTables
 
 
 def create_router(
-    metrics: ServiceMetrics, namespace: str, endpoints: PlansEndpoints
+    metrics: ServiceMetrics, namespace: str, endpoints: PlansEndpoints,
+    directory: DirectoryTables | None = None,
 ) -> NatsRouter:
     return routes.create_router(metrics, namespace, [
         (cmd.RegisterOrganization, endpoints.register_organization),
@@ -29,4 +31,4 @@ def create_router(
         (cmd.GetPlanHistory, endpoints.get_plan_history),
         (cmd.ListOrganizations, endpoints.list_organizations),
         (cmd.ListPlans, endpoints.list_plans),
-    ])  # fmt: skip
+    ], directory)  # fmt: skip

@@ -55,7 +55,7 @@ class RollupService(ServiceRuntime[RollupApplication]):
 
     def create_router(self) -> NatsRouter:
         endpoints = RollupEndpoints(self.app, self.stored)
-        return create_router(self.metrics, self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints, self.directory())
 
     async def prepare(self, js: JetStreamContext) -> None:
         await asyncio.to_thread(self.app.rebuild_own_rows)

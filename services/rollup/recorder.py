@@ -14,9 +14,9 @@ from services.shared.read_models import (
     MemoryReadModelRecorder,
     Query,
     ReadModelRecorder,
-    ReadModelTables,
     Row,
 )
+from services.shared.scope import DirectoryTables
 
 __all__ = ["TABLES", "RollupMemoryRecorder", "RollupReadModels", "RollupRecorder", "Row"]
 
@@ -65,7 +65,7 @@ KEYS = {
 Record = dict[str, Any]
 
 
-class RollupReadModels(ReadModelTables):
+class RollupReadModels(DirectoryTables):
     """The rollup's tables and the questions its application asks of them."""
 
     TABLES = TABLES

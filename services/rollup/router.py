@@ -10,10 +10,12 @@ from contracts import timeline as tl
 from services.rollup.endpoints import RollupEndpoints
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
+from services.shared.scope import DirectoryTables
 
 
 def create_router(
-    metrics: ServiceMetrics, namespace: str, endpoints: RollupEndpoints
+    metrics: ServiceMetrics, namespace: str, endpoints: RollupEndpoints,
+    directory: DirectoryTables | None = None,
 ) -> NatsRouter:
     return routes.create_router(metrics, namespace, [
         (ru.GetRollup, endpoints.get_rollup),
@@ -23,4 +25,4 @@ def create_router(
         (ru.ProvideSupport, endpoints.provide_support),
         (tl.GetPlanRollupTimeline, endpoints.get_timeline),
         (rp.ReplayPlanRollup, endpoints.replay),
-    ])  # fmt: skip
+    ], directory)  # fmt: skip

@@ -207,17 +207,12 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
     @RETRIED
     def update(self, table: str, values: Mapping[str, Any], keys: Sequence[Mapping[str, Any]]
                ) -> None:  # fmt: skip
-        columns = self.KEYS[table]
-        statement = SQL("UPDATE {0} SET {1} WHERE {2}").format(
-            self.table(table),
-            SQL(", ").join(SQL("{0} = %s").format(Identifier(c)) for c in values),
-            SQL(" AND ").join(SQL("{0} = ANY(%s)").format(Identifier(c)) for c in columns),
-        )  # one key column: one statement; several: a statement a key
-        runs = [keys] if len(columns) == 1 else [[k] for k in keys]
+        setting = SQL(", ").join(SQL("{0} = %s").format(Identifier(c)) for c in values)
         with self.datastore.transaction(commit=True) as curs:
-            for run in runs if keys else []:
-                params = [_adapt(v) for v in values.values()]
-                curs.execute(statement, params + [[k[c] for k in run] for c in columns])
+            for where, params in _matching(self.KEYS[table], keys):
+                curs.execute(SQL("UPDATE {0} SET {1} WHERE {2}").format(
+                    self.table(table), setting, where),
+                    [_adapt(v) for v in values.values()] + params)  # fmt: skip
 
     @RETRIED
     def delete(self, keys: Sequence[Key]) -> None:
@@ -251,21 +246,15 @@ class ReadModelRecorder(ReadModelTables, NonPipelinedInsertMixin, PostgresProces
             self._write(curs, rows)
 
     def _delete(self, curs: Cursor[DictRow], keys: Sequence[Key]) -> None:
-        """One statement for the keys of a one-column key; a key with more columns (or a
-        condition besides its key) one statement each."""
-        by_table: dict[str, list[Any]] = {}
+        """One statement for the keys of each table and set of columns (a few hundred a
+        statement where a key has several)."""
+        by_shape: dict[tuple[str, tuple[str, ...]], list[Mapping[str, Any]]] = {}
         for table, key in keys:
-            if tuple(key) == self.KEYS[table] and len(key) == 1:
-                by_table.setdefault(table, []).extend(key.values())
-                continue
-            curs.execute(
-                SQL("DELETE FROM {0} WHERE {1}").format(self.table(table), SQL(" AND ").join(
-                    SQL("{0} = %s").format(Identifier(c)) for c in key)),
-                list(key.values()),
-            )  # fmt: skip
-        for table, values in by_table.items():
-            curs.execute(SQL("DELETE FROM {0} WHERE {1} = ANY(%s)").format(
-                self.table(table), Identifier(self.KEYS[table][0])), [values])  # fmt: skip
+            by_shape.setdefault((table, tuple(key)), []).append(key)
+        for (table, columns), found in by_shape.items():
+            for where, params in _matching(columns, found):
+                curs.execute(SQL("DELETE FROM {0} WHERE {1}").format(self.table(table), where),
+                             params)  # fmt: skip
 
     def _rows(self, query: Query) -> list[Record]:
         where: list[Composable] = [SQL("TRUE")]
@@ -520,6 +509,27 @@ def _column_types(columns: str) -> dict[str, Callable[[Any], Any]]:
 
 def _typed(columns: Mapping[str, Any], types: Mapping[str, Callable[[Any], Any]]) -> Record:
     return {c: types[c](v) if c in types and v is not None else v for c, v in columns.items()}
+
+
+KEYS_PER_STATEMENT = 500
+
+
+def _matching(columns: Sequence[str], keys: Sequence[Mapping[str, Any]]
+              ) -> list[tuple[Composable, list[Any]]]:  # fmt: skip
+    """WHERE clauses (and their parameters) matching these keys, a few hundred a clause:
+    ``c = ANY(%s)`` for one column, ``(a = %s AND b = %s) OR …`` for several."""
+    found: list[tuple[Composable, list[Any]]] = []
+    for start in range(0, len(keys), KEYS_PER_STATEMENT):
+        part = keys[start : start + KEYS_PER_STATEMENT]
+        if len(columns) == 1:
+            found.append((SQL("{0} = ANY(%s)").format(Identifier(columns[0])),
+                          [[k[columns[0]] for k in part]]))  # fmt: skip
+            continue
+        one = SQL("({0})").format(SQL(" AND ").join(
+            SQL("{0} = %s").format(Identifier(c)) for c in columns))  # fmt: skip
+        found.append((SQL(" OR ").join([one] * len(part)),
+                      [k[c] for k in part for c in columns]))  # fmt: skip
+    return found
 
 
 def _adapt(value: Any) -> Any:

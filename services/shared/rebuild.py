@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,11 @@ from contracts.subjects import PUBLISHERS
 from services.shared.errors import DomainError
 from services.shared.read_models import Positions, Query, ReadModelTables, Row, StoreMovedError
 from services.shared.routes import Route
+from services.shared.scope import DirectoryTables
 from services.shared.sources import Verdict, claimed
 from services.shared.stream_reader import Message, StreamGapError, StreamReader
+
+log = logging.getLogger(__name__)
 
 OwnRows = Callable[[], list[Row]]
 """The rows a service's store gives the tables it feeds from its own events."""
@@ -283,3 +287,20 @@ class RebuildEndpoints:
         except StoreMovedError:
             return None
         return compared, True
+
+
+async def fill_directory(rebuild: RebuildEndpoints, view: DirectoryTables, source: str) -> None:
+    """A directory the events of ``source`` (the plans service's, ``<stream>/plans``) feed,
+    incomplete though the service took some of them (it took them before it kept one: an
+    upgrade), rebuilt from the stream. Run before the consumers start: nothing writes the
+    directory meanwhile, and the events they take after their position apply again, in
+    order, over what the stream gave."""
+    incomplete = await asyncio.to_thread(view.directory_incomplete)
+    if not incomplete or (await asyncio.to_thread(view.positions, [source])).of(source) == 0:
+        return
+    log.info("%s: directory incomplete; rebuilding it from the stream", rebuild.service)
+    done = await rebuild.rebuild(rb.RebuildReadModels(table=view.ORGANIZATIONS))
+    if done.problems:
+        raise StreamGapError("; ".join(done.problems))
+    log.info("%s: directory rebuilt from the stream (%d rows)", rebuild.service,
+             sum(t.rebuilt for t in done.tables))  # fmt: skip

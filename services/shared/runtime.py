@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
 from contracts.status import dead_letter_stream
+from contracts.subjects import events_stream
 from services.shared.audit.builder import AuditBuilder
 from services.shared.audit.checkpoint import load_or_create_key, verifier_key
 from services.shared.audit.endpoints import AuditEndpoints
@@ -35,9 +36,10 @@ from services.shared.dead_letters import DUPLICATE_WINDOW_SECONDS, DeadLetters
 from services.shared.eventstore import postgres_env, unreachable_reason
 from services.shared.metrics import ServiceMetrics
 from services.shared.read_models import ReadModelTables, Row
-from services.shared.rebuild import RebuildEndpoints, StreamFed
+from services.shared.rebuild import RebuildEndpoints, StreamFed, fill_directory
 from services.shared.relay import Relay, Translate
 from services.shared.routes import Route, create_router
+from services.shared.scope import DirectoryTables
 from services.shared.secrets import redact
 from services.shared.settings import ServiceSettings
 from services.shared.stream_reader import StreamReader
@@ -179,7 +181,9 @@ class ServiceRuntime(ABC, Generic[A]):
                                    StreamReader(js, self.settings.namespace, self.name),
                                    self.stream_fed())  # fmt: skip
         self.broker.include_router(create_router(  # what every service answers for itself
-            self.metrics, self.settings.namespace, audit_routes + rebuild.routes()))
+            self.metrics, self.settings.namespace, audit_routes + rebuild.routes(),
+            self.directory()))
+        await self._fill_directory(rebuild)
         relay = self.relay
         tasks = {
             "relay": Background(relay.run, relay.heartbeat,
@@ -307,6 +311,27 @@ class ServiceRuntime(ABC, Generic[A]):
     def _view(self) -> ReadModelTables:
         view = self.app.recorder
         assert isinstance(view, ReadModelTables), f"{self.name} keeps no read models"
+        return view
+
+    async def _fill_directory(self, rebuild: RebuildEndpoints) -> None:
+        """Before the consumers start: a stream-fed directory an upgrade left incomplete
+        is rebuilt (if that fails, the service starts anyway, and says how to retry)."""
+        fed, directory = self.stream_fed(), self.directory()
+        if fed is None or directory.ORGANIZATIONS not in fed.tables:
+            return
+        source = f"{events_stream(self.settings.namespace)}/plans"
+        try:
+            await fill_directory(rebuild, directory, source)
+        except Exception as error:  # queries fail closed meanwhile: organizations see less
+            log.warning("%s: its directory could not be rebuilt from the stream (%s: %s); "
+                        "organizations may be refused what is beneath them until `spn "
+                        "rebuild %s.%s` succeeds", self.name, type(error).__name__,
+                        error, self.name, directory.ORGANIZATIONS)  # fmt: skip
+
+    def directory(self) -> DirectoryTables:
+        """The service's directory of organizations: what an organization's query may see."""
+        view = self.app.recorder
+        assert isinstance(view, DirectoryTables), f"{self.name} keeps no directory"
         return view
 
     def _relay_tracking(self) -> TrackingRecorder:

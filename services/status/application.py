@@ -41,6 +41,7 @@ from services.status.recorder import (
     StatusReadModels,
     StatusRecorder,
     outcome_row,
+    sender_of,
 )
 
 
@@ -61,6 +62,7 @@ class Rejection:
     report_id: str | None
     reason: str
     message: str
+    sender: str  # whose inbox it came on
 
 
 @dataclass
@@ -72,7 +74,8 @@ class PreparedBatch:
     outcomes: list[Row] = field(default_factory=list)  # ("report_outcomes", row)
     rejections: list[Rejection] = field(default_factory=list)
     parked: list[dict[str, Any]] = field(default_factory=list)  # rows to keep
-    unparked: list[str] = field(default_factory=list)  # report ids taken from the parked
+    unparked: list[tuple[str, str]] = field(default_factory=list)  # taken from the parked
+    rows: list[Row] = field(default_factory=list)  # other read-model rows (the directory)
     released: dict[int, Delivery] = field(default_factory=dict)  # inbox sequence -> parked
     recorded: int = 0
     duplicates: int = 0
@@ -80,9 +83,8 @@ class PreparedBatch:
     def reject(self, rejection: Rejection) -> None:
         self.rejections.append(rejection)
         if rejection.report_id is not None:
-            self.outcomes.append(
-                outcome_row(rejection.report_id, "rejected", rejection.reason, rejection.message)
-            )
+            self.outcomes.append(outcome_row(rejection.sender, rejection.report_id, "rejected",
+                                             rejection.reason, rejection.message))  # fmt: skip
 
 
 CLOSE_CHUNK = 20  # plans per transaction of a period close: bounded writes, ingest between
@@ -136,8 +138,8 @@ class StatusApplication(Application[UUID]):
 
     def commit(self, batch: PreparedBatch) -> None:
         rows = [*batch.outcomes, *(("parked_reports", p) for p in batch.parked),
-                *_plan_rows(batch.aggregates.values())]  # fmt: skip
-        taken = [("parked_reports", {"report_id": r}) for r in batch.unparked]
+                *_plan_rows(batch.aggregates.values()), *batch.rows]  # fmt: skip
+        taken = [("parked_reports", {"sender": s, "report_id": r}) for s, r in batch.unparked]
         self._commit(batch.aggregates.values(), batch.tracking, view_rows=rows,
                      view_deletes=taken)  # fmt: skip
 
@@ -150,13 +152,15 @@ class StatusApplication(Application[UUID]):
     def prepare_plan_events(self, tracking: Tracking, deliveries: list[Delivery]
                             ) -> PreparedBatch:  # fmt: skip
         """Adopt approved plans (and take the reports parked for them), revise adjusted
-        ones, end closed ones (other events: tracked only)."""
+        ones, end closed ones, keep the directory (other events: tracked only)."""
         batch = PreparedBatch(tracking=tracking)
         active = self._load(batch, ActivePlans.ID) or ActivePlans()
         batch.aggregates[ActivePlans.ID] = active
         for delivery in deliveries:
             event = delivery.payload
             kind = event.get("kind")
+            if kind == "organization":
+                batch.rows.append(("organizations", event["row"]))
             if kind not in ("approved", "adjusted", "closed"):
                 continue
             progress = self._load(batch, PlanProgress.create_id(event["key"]))
@@ -192,17 +196,18 @@ class StatusApplication(Application[UUID]):
 
     def forget_expired(self, deliveries: list[Delivery]) -> None:
         """Their dead letters are stored."""
-        self._view.forget_parked([d.payload["report_id"] for d in deliveries])
+        self._view.forget_parked([(sender_of(d.subject), d.payload["report_id"])
+                                  for d in deliveries])  # fmt: skip
 
     def _take_parked(self, batch: PreparedBatch, key: str) -> None:
         for row in self._view.parked_for([key]):
             delivery = _parked_delivery(row)
-            batch.unparked.append(delivery.payload["report_id"])
+            batch.unparked.append((sender_of(delivery.subject), delivery.payload["report_id"]))
             batch.released[delivery.sequence] = delivery
             self._apply_report(batch, delivery, park=False)
 
     def _apply_report(self, batch: PreparedBatch, delivery: Delivery, park: bool) -> None:
-        report = delivery.payload
+        report, sender = delivery.payload, sender_of(delivery.subject)
         try:
             progress = self._load(batch, PlanProgress.create_id(report["plan"]))
             if progress is None:
@@ -214,17 +219,18 @@ class StatusApplication(Application[UUID]):
             if not park:
                 raise AssertionError("a parked report's plan was just adopted") from error
             batch.parked.append(_parked_row(delivery))
-            parked = outcome_row(report["report_id"], "parked", error.code, str(error))
+            parked = outcome_row(sender, report["report_id"], "parked", error.code, str(error))
             batch.outcomes.append(parked)
             return
         except StatusError as error:
-            batch.reject(Rejection(delivery.sequence, report["report_id"], error.code, str(error)))
+            batch.reject(Rejection(delivery.sequence, report["report_id"], error.code,
+                                   str(error), sender))  # fmt: skip
             return
         if recorded:
             batch.recorded += 1
-            batch.outcomes.append(outcome_row(report["report_id"], "recorded"))
         else:
-            batch.duplicates += 1
+            batch.duplicates += 1  # recorded before: its sender asks under its own id
+        batch.outcomes.append(outcome_row(sender, report["report_id"], "recorded"))
 
     # -- period close ----------------------------------------------------------------------
 
@@ -322,8 +328,10 @@ class StatusApplication(Application[UUID]):
         """Each closed period's figures of a plan, by period."""
         return self._view.period_figures(key)
 
-    def report_outcomes(self, report_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return self._view.report_outcomes(report_ids)
+    def report_outcomes(self, report_ids: list[str], senders: set[str] | None = None
+                        ) -> dict[str, dict[str, Any]]:  # fmt: skip
+        """What became of each report (of these senders; None: any sender's)."""
+        return self._view.report_outcomes(report_ids, senders)
 
     @property
     def _view(self) -> StatusReadModels:
@@ -359,6 +367,7 @@ def _plan_rows(aggregates: Iterable[Any]) -> list[Row]:
 
 def _parked_row(delivery: Delivery) -> dict[str, Any]:
     return {
+        "sender": sender_of(delivery.subject),
         "report_id": delivery.payload["report_id"], "plan": delivery.payload["plan"],
         "sequence": delivery.sequence, "subject": delivery.subject, "body": delivery.body,
         "payload": json.dumps(delivery.payload), "parked_at": datetime.now(UTC),

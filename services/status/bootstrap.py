@@ -14,10 +14,12 @@ from faststream.nats import NatsRouter
 from nats.js import JetStreamContext
 
 from contracts import status as st
+from services.shared.rebuild import StreamFed
 from services.shared.relay import Translate
 from services.shared.runtime import Background, ServiceRuntime
 from services.shared.streams import ensure_stream
 from services.shared.tasks import Heartbeat
+from services.status import translator
 from services.status.application import StatusApplication
 from services.status.autoclose import due_periods
 from services.status.closing import close_period
@@ -61,12 +63,15 @@ class StatusService(ServiceRuntime[StatusApplication]):
     def own_rows(self) -> list[Row]:
         return self.app.own_rows()
 
+    def stream_fed(self) -> StreamFed:
+        return StreamFed(translator.STREAM_TABLES, translator.rows_of)
+
     def plan_aggregates(self, key: str) -> list[UUID]:
         return [PlanProgress.create_id(key)]
 
     def create_router(self) -> NatsRouter:
         endpoints = StatusEndpoints(self.app, self.wake_relay, self.write_lock, self.today)
-        return create_router(self.metrics, self.settings.namespace, endpoints)
+        return create_router(self.metrics, self.settings.namespace, endpoints, self.directory())
 
     def background(self, js: JetStreamContext) -> dict[str, Background]:
         consumers = StatusConsumers(

@@ -25,6 +25,7 @@ from services.shared.replies import first_problem
 from services.shared.tasks import Heartbeat
 from services.status import translator
 from services.status.application import Delivery, PreparedBatch, Rejection, StatusApplication
+from services.status.domain.errors import ForeignReporterError
 from services.status.metrics import StatusMetrics
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,16 @@ class StatusConsumers:
             parsed = translator.parse_report(message.data)
             inbox_of = message.subject.rsplit(".", 1)[-1]  # whom NATS let publish there
             if isinstance(parsed, ValidationError):
-                invalid.append(_invalid(sequence(message), message.data, parsed))
+                invalid.append(_invalid(sequence(message), message.data, parsed, inbox_of))
             elif parsed.reporter.organization != inbox_of:
                 invalid.append(Rejection(
                     sequence(message), parsed.report_id, "inbox_of_another_organization",
-                    f"a report by {parsed.reporter.organization} on the inbox of {inbox_of}"))
+                    f"a report by {parsed.reporter.organization} on the inbox of {inbox_of}",
+                    inbox_of))
+            elif parsed.plan.split("/", 1)[0] != inbox_of:  # not parked for another's plan
+                invalid.append(Rejection(
+                    sequence(message), parsed.report_id, ForeignReporterError.code,
+                    f"reporter of {inbox_of} cannot report for plan {parsed.plan}", inbox_of))
             else:
                 payload = translator.report_input(parsed)
                 deliveries.append(
@@ -169,8 +175,8 @@ class StatusConsumers:
             log.info("status: %d parked reports rejected as unknown_plan", len(expired))
 
 
-def _invalid(seq: int, body: bytes, error: ValidationError) -> Rejection:
-    return Rejection(seq, _report_id(body), "invalid_payload", first_problem(error))
+def _invalid(seq: int, body: bytes, error: ValidationError, sender: str) -> Rejection:
+    return Rejection(seq, _report_id(body), "invalid_payload", first_problem(error), sender)
 
 
 def _report_id(body: bytes) -> str | None:

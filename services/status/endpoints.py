@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
 from contracts.periods import last_day
+from services.shared.scope import Scope
 from services.status import closing, translator
 from services.status.application import StatusApplication
 from services.status.domain.errors import PeriodNotEndedError
@@ -46,11 +48,17 @@ class StatusEndpoints:
             plans_evaluated=evaluated,
         )
 
-    def get_report_outcomes(self, request: st.GetReportOutcomes) -> st.ReportOutcomes:
-        found = self._app.report_outcomes(request.report_ids)
+    def get_report_outcomes(self, request: st.GetReportOutcomes, scope: Scope
+                            ) -> st.ReportOutcomes:  # fmt: skip
+        """Of the reports the asker and those beneath it sent (another's: pending)."""
+        senders = scope.family()
+        if request.sender is not None:
+            scope.require(request.sender, f"the reports of {request.sender}")
+            senders = {request.sender}
+        found = self._app.report_outcomes(request.report_ids, senders)
         return st.ReportOutcomes(
             outcomes=[
-                st.ReportOutcome(**found[r]) if r in found else st.ReportOutcome(
+                st.ReportOutcome(**_without_sender(found[r])) if r in found else st.ReportOutcome(
                     report_id=r, outcome="pending")
                 for r in request.report_ids
             ]
@@ -66,3 +74,7 @@ class StatusEndpoints:
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
         plan = self._app.plan_row(request.plan)
         return translator.progress_result(plan, self._app.period_figures(request.plan))
+
+
+def _without_sender(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "sender"}

@@ -10,11 +10,13 @@ from contracts import status as st
 from contracts import timeline as tl
 from services.shared import routes
 from services.shared.metrics import ServiceMetrics
+from services.shared.scope import DirectoryTables
 from services.status.endpoints import StatusEndpoints
 
 
 def create_router(
-    metrics: ServiceMetrics, namespace: str, endpoints: StatusEndpoints
+    metrics: ServiceMetrics, namespace: str, endpoints: StatusEndpoints,
+    directory: DirectoryTables | None = None,
 ) -> NatsRouter:
     return routes.create_router(metrics, namespace, [
         (st.ClosePeriod, endpoints.close_period),
@@ -22,4 +24,4 @@ def create_router(
         (st.GetPlanProgress, endpoints.get_plan_progress),
         (tl.GetPlanStatusTimeline, endpoints.get_timeline),
         (rp.ReplayPlanStatus, endpoints.replay),
-    ])  # fmt: skip
+    ], directory)  # fmt: skip

@@ -13,6 +13,7 @@ from services.shared.translation import FirstVersions, envelope
 from services.status.application import StatusApplication
 from services.status.domain.plan_progress import PlanProgress, plan_structure
 from services.status.domain.registers import ReportingPeriod
+from services.status.recorder import Row
 
 PLAN_EVENT_KINDS: dict[str, type[plans_evt.PlanEvent]] = {
     plans_evt.PlanApproved.SUBJECT: plans_evt.PlanApproved,
@@ -29,7 +30,10 @@ def report_input(report: st.ActionStatusReported) -> dict[str, Any]:
 
 
 def plan_event_input(relative_subject: str, body: bytes) -> dict[str, Any]:
-    """A plans integration event as the status application takes it (``kind`` names it)."""
+    """A plans integration event as the status application takes it (``kind`` names it;
+    an organization's is its directory row)."""
+    if relative_subject in ORGANIZATION_EVENTS:
+        return {"kind": "organization", "row": directory_row(relative_subject, body)}
     contract = PLAN_EVENT_KINDS.get(relative_subject)
     if contract is None:
         return {"kind": "other"}
@@ -45,6 +49,33 @@ def plan_event_input(relative_subject: str, body: bytes) -> dict[str, Any]:
     if plan is not None:
         data["structure"] = plan_structure(plan.to_jsonable())
     return data
+
+
+OrganizationEvent = plans_evt.OrganizationRegistered | plans_evt.OrganizationUpdated
+ORGANIZATION_EVENTS: dict[str, type[OrganizationEvent]] = {
+    plans_evt.OrganizationRegistered.SUBJECT: plans_evt.OrganizationRegistered,
+    plans_evt.OrganizationUpdated.SUBJECT: plans_evt.OrganizationUpdated,
+}
+
+
+def directory_row(relative_subject: str, body: bytes) -> dict[str, Any]:
+    """An organization event's row of the directory (code and parent)."""
+    event = ORGANIZATION_EVENTS[relative_subject].model_validate_json(body)
+    return {"code": event.organization.code, "parent": event.organization.parent}
+
+
+def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:
+    """The directory rows an integration event gives (a rebuild of the directory)."""
+    if relative_subject not in ORGANIZATION_EVENTS:
+        return []
+    try:
+        return [("organizations", directory_row(relative_subject, body))]
+    except ValidationError as error:
+        return error
+
+
+STREAM_TABLES = ["organizations"]
+"""The read models other services' events feed."""
 
 
 def parse_report(body: bytes) -> st.ActionStatusReported | ValidationError:

@@ -28,6 +28,7 @@ from spn.cli.errors import (
     RefusedError,
     StackUnreachableError,
 )
+from spn.stack.credentials import organization_of
 
 PERMISSIONS = "permissions violation"
 
@@ -71,12 +72,14 @@ class SpnClient:
         self.credentials = credentials
         self._nc: Client | None = None
         self._refused: str | None = None  # the server's last permissions violation
+        self.asker: str | None = None  # the organization whose credential this is
 
     async def __aenter__(self) -> SpnClient:
         try:
             options = connect_options(self.credentials)
         except CredentialError as error:
             raise InvalidInputError(str(error)) from None
+        self.asker = organization_of(str(options.get("user", "")))
         self._nc = await connect(self.nats_url, options, self._on_error)
         return self
 
@@ -123,11 +126,14 @@ class SpnClient:
     async def request(self, command: Command, *parameters: str,
                       timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
         """Send a command or query (its SUBJECT_PARAMETERS given, e.g. the service asked);
-        return its result, or raise RefusedError."""
+        return its result, or raise RefusedError. With an organization's credential, a
+        query is asked as that organization (on ``<subject>.<organization>``)."""
         assert self._nc, "use SpnClient as an async context manager"
         self.check_size(command)
         if not parameters and getattr(command, "SUBJECT_PARAMETERS", ()) == ("organization",):
             parameters = (str(command.acting()),)  # the organization acting, as itself
+        if command.SCOPE and self.asker:
+            parameters = (*parameters, self.asker)  # answered in its scope
         target = subject(self.namespace, ".".join([command.SUBJECT, *parameters]))
         try:
             message = await self._nc.request(target, command.to_json(),

@@ -283,8 +283,7 @@ def report_submit(args: argparse.Namespace, settings: StackSettings) -> int:
                                             settings.client_credentials))
 
     async def work(client: SpnClient) -> dict[str, dict[str, Any]]:
-        ids = [r.report_id for r in valid]
-        return await reports.wait_for_outcomes(client, ids, args.timeout, not args.json)
+        return await reports.wait_for_outcomes(client, valid, args.timeout, not args.json)
 
     outcomes = with_client_result(settings, work) if valid and not args.no_wait else {}
     numbers = first_row

@@ -144,7 +144,7 @@ async def _school_year(
         ]  # fmt: skip
         await reports.publish_reports(settings.client_nats_url, settings.namespace, batch,
                                       settings.client_credentials)
-        await reports.wait_for_outcomes(client, [r.report_id for r in batch], 120, False)
+        await reports.wait_for_outcomes(client, batch, 120, False)
         await client.request(st.ClosePeriod(period=period, early=True))
         rollup = await _judged(client, period)
         on_time = {r["code"]: r["figures"]["actions_on_time_pct"] for r in rollup["rows"]}

@@ -157,7 +157,8 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     progress.set_defaults(handler=commands.plan_progress)
 
     lst = plan_sub.add_parser("list", help="plans and their status")
-    lst.add_argument("--org", help="only this organization's plans")
+    lst.add_argument("--org", help="plans of an organization and every one beneath it "
+                     "(default: all; with an organization's credential, its own)")
     lst.add_argument("--year", help="only this plan year, e.g. 2026-27")
     _json_flag(lst)
     lst.set_defaults(handler=commands.plan_list)
@@ -213,7 +214,8 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="For an LEA or the SEA: one row per school or LEA (their schools' plans "
         "summed), the organization's own plan, and rows per practice (1A-4C) and domain.",
     )
-    rollup.add_argument("--org", help="organization code (default: the SEA)")
+    rollup.add_argument("--org", help="organization code (default: the SEA; with an "
+                        "organization's credential, itself)")
     rollup.add_argument("--period", help="closed period YYYY-MM (default: the latest)")
     _json_flag(rollup)
     rollup.set_defaults(handler=commands.rollup)
@@ -225,7 +227,8 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "lagging, silent, milestone_slipped), with their evidence, and the ones cleared when "
         "an organization recovered.",
     )
-    flags.add_argument("--org", help="an organization and every one beneath it (default: all)")
+    flags.add_argument("--org", help="an organization and every one beneath it (default: all; "
+                       "with an organization's credential, itself)")
     flags.add_argument("--period", help="one closed period YYYY-MM (default: every period)")
     _json_flag(flags)
     flags.set_defaults(handler=commands.flags)
@@ -254,7 +257,9 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "last attempt, or refused for good by the server: spn alerts resend); stale: older "
         "than SPN_ALERTS_MAX_AGE_DAYS when the service first saw it (kept, never sent).",
     )  # fmt: skip
-    alert_list.add_argument("--org", help="only alerts about this organization")
+    alert_list.add_argument("--org", help="alerts about an organization and every one "
+                            "beneath it (default: all; with an organization's credential, "
+                            "itself)")
     alert_list.add_argument("--status", choices=["pending", "sending", "delivered", "failed",
                                                        "stale"])  # fmt: skip
     alert_list.add_argument("--period", help="only alerts of this period YYYY-MM")
@@ -280,7 +285,8 @@ def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     supports = sub.add_parser("supports", help="responsive support cases")
     supports_sub = supports.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = supports_sub.add_parser("list", help="support cases and their state")
-    listing.add_argument("--org", help="only cases of this organization (either side)")
+    listing.add_argument("--org", help="only cases of this organization (either side; with "
+                         "an organization's credential, itself)")
     listing.add_argument(
         "--status", choices=["open", "supported", "resolved", "ineffective", "escalated"]
     )

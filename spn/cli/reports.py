@@ -146,10 +146,8 @@ async def publish_reports(
             js.publish(
                 st.inbox_subject(namespace, report.reporter.organization),
                 report.to_json(),
-                stream=stream,
-                # one organization's ids never stand in for another's (the dedupe window)
-                headers={"Nats-Msg-Id": f"{report.reporter.organization}:{report.report_id}"},
-            )
+                stream=stream,  # no Nats-Msg-Id: another client could take it up first (the
+            )  # duplicate window); the status service takes a report id once per plan
             for report in reports
         ]
         for chunk in range(0, len(acks), 500):
@@ -167,25 +165,39 @@ async def ensure_inbox(js: JetStreamContext, namespace: str) -> None:
 PARKED_GRACE = 10.0  # seconds to wait for a parked report's plan before saying it is parked
 
 
+async def outcomes_of(client: SpnClient, by_sender: dict[str, list[str]]
+                      ) -> list[dict[str, Any]]:  # fmt: skip
+    """The outcome of each report id of each sender, 5,000 a request."""
+    found: list[dict[str, Any]] = []
+    for sender, ids in by_sender.items():
+        for start in range(0, len(ids), 5000):
+            query = st.GetReportOutcomes(report_ids=ids[start : start + 5000], sender=sender)
+            found.extend((await client.request(query))["outcomes"])
+    return found
+
+
 async def wait_for_outcomes(
-    client: SpnClient, report_ids: list[str], timeout: float, progress: bool
+    client: SpnClient, sent: list[st.ActionStatusReported], timeout: float, progress: bool
 ) -> dict[str, dict[str, Any]]:
     """Each report's outcome once decided: ``pending`` for those still undecided, ``parked``
     for those still waiting for their plan's approval after a short grace."""
     deadline = time.monotonic() + timeout
+    report_ids = [r.report_id for r in sent]
+    sender_of = {r.report_id: r.reporter.organization for r in sent}  # its inbox's
     decided: dict[str, dict[str, Any]] = {}
     parked: dict[str, dict[str, Any]] = {}
     parked_since: float | None = None
     while True:
-        undecided = [r for r in report_ids if r not in decided]
-        for start in range(0, len(undecided), 5000):
-            query = st.GetReportOutcomes(report_ids=undecided[start : start + 5000])
-            for outcome in (await client.request(query))["outcomes"]:
-                if outcome["outcome"] == "parked":
-                    parked[outcome["report_id"]] = outcome
-                elif outcome["outcome"] != "pending":
-                    decided[outcome["report_id"]] = outcome
-                    parked.pop(outcome["report_id"], None)
+        undecided: dict[str, list[str]] = {}  # by sender: an id is its sender's own
+        for r in report_ids:
+            if r not in decided:
+                undecided.setdefault(sender_of[r], []).append(r)
+        for outcome in await outcomes_of(client, undecided):
+            if outcome["outcome"] == "parked":
+                parked[outcome["report_id"]] = outcome
+            elif outcome["outcome"] != "pending":
+                decided[outcome["report_id"]] = outcome
+                parked.pop(outcome["report_id"], None)
         if parked and parked_since is None:
             parked_since = time.monotonic()
         if progress:

@@ -19,8 +19,11 @@ block is written from them, beside its config, and read again when one is added.
 - **an organization** (``org-<code>``): publish its own inbox subject
   (``<ns>.inbox.status.<code>``), the commands it does as itself
   (``<ns>.cmd.<service>.<command>.<code>``, each named: the services take the acting
-  organization from that last token) and the queries; receive only its own replies
-  (``_INBOX_org-<code>.>``, the inbox prefix its credential file names).
+  organization from that last token) and the queries it may ask as itself
+  (``<ns>.<query subject>.<code>``: the services answer there what it and the
+  organizations beneath it may see); receive only its own replies (``_INBOX_org-<code>.>``,
+  the inbox prefix its credential file names). The bare query subjects are the
+  operator's, who sees everything.
 """
 
 from __future__ import annotations
@@ -108,7 +111,9 @@ class Credentials:
             return service_permissions(ns, user.removeprefix(SERVICE_PREFIX))
         code = user.removeprefix(ORG_PREFIX)
         own = [f"{ns}.{c.SUBJECT}.{code}" for c in acting_commands()]
-        return {"publish": {"allow": [f"{ns}.inbox.status.{code}", *own, f"{ns}.qry.>"]},
+        asks = [f"{ns}.{c.SUBJECT}.{'*.' if _per_service(c) else ''}{code}"
+                for c in scoped_queries()]  # fmt: skip
+        return {"publish": {"allow": [f"{ns}.inbox.status.{code}", *own, *asks]},
                 "subscribe": {"allow": [f"_INBOX_{user}.>"]}}  # its own replies only  # fmt: skip
 
 
@@ -146,8 +151,9 @@ def service_permissions(ns: str, service: str) -> dict[str, object]:
           for call in ("INFO", "DELETE", "MSG.NEXT")),  # its rebuild's reader (no acks)
         f"{api}.CONSUMER.CREATE.{events}.{rebuild_consumer(service)}.>",
     ]  # fmt: skip
-    answered = [f"{ns}.{c.SUBJECT}.{service}" for c in versioned_contracts()
-                if issubclass(c, Command) and getattr(c, "SUBJECT_PARAMETERS", ()) == ("service",)]
+    every = [c for c in versioned_contracts() if issubclass(c, Command) and _per_service(c)]
+    answered = [f"{ns}.{c.SUBJECT}.{service}{suffix}" for c in every
+                for suffix in ("", *([".*"] if c.SCOPE else []))]  # an organization's too
     return {
         "publish": {"allow": [f"{ns}.evt.{service}.>", f"{ns}.dlq.{service}.>",
                               refill_subject(ns, "*"), "_INBOX.>", *jetstream]},
@@ -156,6 +162,16 @@ def service_permissions(ns: str, service: str) -> dict[str, object]:
                                 f"_INBOX_{SERVICE_PREFIX}{service}.>"]},
         "allow_responses": True,
     }  # fmt: skip
+
+
+def _per_service(contract: type[Command]) -> bool:
+    """A question every service answers for itself (``<SUBJECT>.<service>``)."""
+    return getattr(contract, "SUBJECT_PARAMETERS", ()) == ("service",)
+
+
+def scoped_queries() -> list[type[Command]]:
+    """The queries an organization may ask (in its scope; ``Command.SCOPE``)."""
+    return [c for c in versioned_contracts() if issubclass(c, Command) and c.SCOPE]
 
 
 def acting_commands() -> list[type[Command]]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import nats
 import nats.errors
@@ -18,6 +20,7 @@ import pytest
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.subjects import subject
+from services.plans.domain.ids import plan_id
 from services.shared.credentials import read_credential
 from tests.e2e.conftest import EXAMPLES, Cli
 
@@ -145,7 +148,7 @@ def test_the_cli_with_a_school_credential_acts_as_that_school(network: Cli):
     school = Cli(dict(network.env, SPN_NATS_CREDENTIALS=str(credential_of(network, SCHOOL))))
     as_lea = school.run("plan", "approve", KEY, "--as", LEA)
     assert as_lea.returncode == 2 and f"this credential is {SCHOOL}'s" in as_lea.stderr
-    listed = school.run("plan", "list", "--json")  # queries are open to it
+    listed = school.run("plan", "list", "--json")  # its own plans
     assert listed.returncode == 0, listed.stderr
     approved = network.run("plan", "approve", KEY, "--as", LEA)  # the operator may
     assert approved.returncode == 0, approved.stderr
@@ -196,6 +199,126 @@ def test_a_service_credential_does_only_what_the_service_needs(network: Cli):
     assert found.pop("subscriptions_refused") == "2", found
     assert all(outcome != "done" for outcome in found.values()), found
     assert asyncio.run(stream_state(network))[0] > 0  # still there, and not cut
+
+def as_org(cli: Cli, org: str) -> Cli:
+    """The CLI with the organization's credential."""
+    return Cli(dict(cli.env, SPN_NATS_CREDENTIALS=str(credential_of(cli, org))))
+
+
+def keys(cli: Cli) -> set[str]:
+    listed = cli.run("plan", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return {p["key"] for p in json.loads(listed.stdout)["plans"]}
+
+
+def codes(cli: Cli) -> set[str]:
+    listed = cli.run("org", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    return {o["code"] for o in json.loads(listed.stdout)["organizations"]}
+
+
+def refused_for(cli: Cli, *args: str) -> str:
+    """The CLI's one line when the service refuses the asker."""
+    found = cli.run(*args)
+    assert found.returncode == 1 and "refused (not_authorized)" in found.stderr, (
+        args, found.stdout, found.stderr)  # fmt: skip
+    return found.stderr
+
+
+def until_answered(cli: Cli, *args: str, timeout: float = 60) -> dict[str, Any]:
+    """The command's JSON once it succeeds (the status service adopts a plan shortly
+    after its approval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = cli.run(*args, "--json")
+        if found.returncode == 0:
+            return dict(json.loads(found.stdout))
+        assert "not_authorized" not in found.stderr, found.stderr
+        assert time.monotonic() < deadline, found.stderr
+        time.sleep(0.5)
+
+
+def test_an_organization_sees_only_itself_and_what_is_beneath_it(network: Cli):
+    """A school sees its own plan and figures, not another school's (by key or by id); its
+    LEA sees its schools' but not another district's; the bare query subjects, which
+    see everything, are the operator's."""
+    other_key = f"{OTHER}/2026-27"
+    imported = network.run("plan", "import", str(EXAMPLES / "plans" / f"{OTHER}.yaml"))
+    assert imported.returncode == 0, imported.stderr
+    assert network.run("plan", "approve", KEY, "--as", LEA).returncode == 0  # (again: no-op)
+    school, lea = as_org(network, SCHOOL), as_org(network, LEA)
+
+    assert keys(school) == {KEY}
+    assert KEY in keys(lea) and other_key not in keys(lea)
+    assert {KEY, other_key} <= keys(network)  # the operator: everything
+    assert codes(school) == {SCHOOL}
+    assert {LEA, SCHOOL} <= codes(lea) and not {OTHER, "riverside-usd"} & codes(lea)
+    assert school.run("plan", "show", KEY, "--json").returncode == 0
+    line = refused_for(school, "plan", "show", other_key)
+    assert f"plan {other_key} is not of {SCHOOL} or an organization beneath it" in line
+    refused_for(school, "plan", "show", str(plan_id(OTHER, "2026-27")))  # by its id
+    refused_for(lea, "plan", "show", other_key)
+    refused_for(school, "plan", "list", "--org", OTHER)
+    refused_for(school, "flags", "--org", OTHER)
+    refused_for(school, "alerts", "list", "--org", LEA)  # not even its own district's
+    refused_for(school, "supports", "list", "--org", OTHER)
+    refused_for(school, "rollup", "--org", "riverside-usd")
+    progress = until_answered(lea, "plan", "progress", KEY)  # status: its school's, known
+    assert progress["key"] == KEY
+    refused_for(school, "plan", "progress", other_key)
+    refused_for(lea, "plan", "history", other_key)
+    history = school.run("history", other_key)  # every service's part: each refuses
+    assert history.returncode != 0 and "not_authorized" in history.stderr + history.stdout
+
+    async def bare(nc: Any, refused: list[str]) -> str:
+        asked = cmd.GetPlan(plan=other_key)
+        try:
+            await nc.request(subject("spn", asked.SUBJECT), asked.to_json(), timeout=3)
+            return "answered"
+        except (nats.errors.Error, TimeoutError):
+            await nc.flush()
+            return " ".join(refused)
+
+    found = asyncio.run(as_user(network, credential_of(network, SCHOOL), bare))
+    assert "permissions violation" in found.lower(), found
+
+
+def test_a_schools_report_ids_are_its_own(network: Cli, tmp_path: Path):
+    """Another school sends, first, a report with the same id, under the message id the CLI
+    once sent for this school's: the school's own report is still taken, and each school
+    sees the outcome of its own report only."""
+    rid = f"shared-{uuid4().hex[:8]}"
+    assert network.run("plan", "approve", KEY, "--as", LEA).returncode == 0  # (or already)
+
+    async def first(nc: Any, _: list[str]) -> None:
+        js = nc.jetstream(timeout=5)
+        await js.publish(st.inbox_subject("spn", OTHER), report(OTHER, rid),
+                         headers={"Nats-Msg-Id": f"{SCHOOL}:{rid}"})  # fmt: skip
+
+    asyncio.run(as_user(network, credential_of(network, OTHER), first))
+    sheet = tmp_path / "sheet.json"
+    sheet.write_text(json.dumps([{"report_id": rid, "plan": KEY, "action": "1.1.1.1",
+                                  "period": "2026-10", "status": "in_progress"}]))  # fmt: skip
+    school = as_org(network, SCHOOL)
+    until_answered(school, "plan", "progress", KEY)  # adopted by status
+    sent = school.run("report", "submit", str(sheet), "--timeout", "60")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+
+    async def outcome(nc: Any, _: list[str], org: str) -> str:
+        asked = st.GetReportOutcomes(report_ids=[rid])
+        reply = await nc.request(subject("spn", f"{asked.SUBJECT}.{org}"), asked.to_json(),
+                                 timeout=10)  # fmt: skip
+        return str(json.loads(reply.data)["result"]["outcomes"][0]["outcome"])
+
+    def outcome_of(org: str) -> str:
+        return str(asyncio.run(as_user(network, credential_of(network, org),
+                                       lambda nc, r: outcome(nc, r, org))))  # fmt: skip
+
+    assert outcome_of(SCHOOL) == "recorded"
+    assert outcome_of(LEA) == "recorded"  # its school's
+    assert outcome_of(OTHER) == "parked"  # its own, whose plan is not approved: not the other's
+    assert outcome_of("riverside-usd") == "parked"
+
 
 async def stream_state(cli: Cli) -> tuple[int, int | None]:
     operator = Path(cli.env["SPN_DATA_DIR"]) / "credentials" / "spn-admin.json"

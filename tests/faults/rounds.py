@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import nats.errors
 import nats.js.errors
@@ -107,8 +108,10 @@ async def ensure_approved(stack: FaultStack, school: str) -> None:
 
 @dataclass
 class Sender:
-    """Publishes to the inbox as a client would: each message until JetStream acknowledges
-    it, through NATS restarts (the same Nats-Msg-Id each time, as the CLI sends it)."""
+    """Publishes to the inbox as a client that retries would: each message until JetStream
+    acknowledges it, through NATS restarts, under a random Nats-Msg-Id of its own (the same
+    for each retry of one message; never the report id, which another school could take
+    up first), so a publish that landed but whose acknowledgement was lost is stored once."""
 
     js: JetStreamContext
     sent: int = 0
@@ -131,20 +134,19 @@ class Sender:
 
     async def send(self, reports: list[Report], poison: bytes, copies: int = 1,
                    shuffle: bool = False) -> None:  # fmt: skip
-        """The reports (each ``copies`` times, under different message ids so that only
-        the status service can tell them apart), and the poison halfway through."""
+        """The reports (each ``copies`` times), and the poison halfway through."""
         messages = [(r, n) for r in reports for n in range(copies)]
         if shuffle:
             random.Random(len(reports)).shuffle(messages)
         if not messages:
             self.started.set()
-        for i, (report, copy) in enumerate(messages):
+        for i, (report, _) in enumerate(messages):
             if i == len(messages) // 3:
                 self.started.set()  # the fault lands now
             if i == len(messages) // 2:
                 await self.publish(report.organization, poison, None)
-            msg_id = f"{report.organization}:{report.report_id}" + (f"#{copy}" if copy else "")
-            await self.publish(report.organization, json.dumps(report.body).encode(), msg_id)
+            await self.publish(report.organization, json.dumps(report.body).encode(),
+                               uuid4().hex)  # fmt: skip
             self.sent += 1
             if i % CHUNK == CHUNK - 1:
                 await asyncio.sleep(PACE)
@@ -181,9 +183,12 @@ async def settle(stack: FaultStack, report_ids: list[str], judged: list[str],
                 return False
         return True
 
+    lagging: list[str] = []  # the last look's: named when it never catches up
+
     async def caught_up(_: SpnClient) -> bool:
-        relayed = await asyncio.to_thread(relays_caught_up, stack)
-        return relayed and await consumers_caught_up(stack)
+        lagging[:] = await asyncio.to_thread(relays_lagging, stack)
+        lagging.extend(await consumers_lagging(stack))
+        return not lagging
 
     problems = []
     for check, what in ((outcomes_known, "an outcome for every report"),
@@ -192,7 +197,8 @@ async def settle(stack: FaultStack, report_ids: list[str], judged: list[str],
         try:
             await until(stack, check, what, timeout)
         except AssertionError as error:
-            problems.append(str(error))
+            behind = f"; behind: {', '.join(lagging)}" if check is caught_up else ""
+            problems.append(f"{error}{behind}")
     return problems
 
 
@@ -203,8 +209,10 @@ CONSUMERS = [(st.inbox_stream(NAMESPACE), "status-inbox"), *(
 SERVICES = ("plans", "status", "rollup", "alerts")
 
 
-def relays_caught_up(stack: FaultStack) -> bool:
-    """Every service's relay has published (or passed) each event its store holds."""
+def relays_lagging(stack: FaultStack) -> list[str]:
+    """Each service's relay that has not published (or passed) every event its store
+    holds: ``relay <service> <relayed>/<stored>``."""
+    found = []
     with psycopg.connect(stack.database_url(), connect_timeout=10) as conn:
         for service in SERVICES:
             stored, relayed = conn.execute(
@@ -212,23 +220,26 @@ def relays_caught_up(stack: FaultStack) -> bool:
                 f"(SELECT coalesce(max(notification_id), 0) FROM {service}_relay_tracking)"
             ).fetchone() or (0, 0)  # fmt: skip
             if stored > relayed:
-                return False
-    return True
+                found.append(f"relay {service} {relayed}/{stored}")
+    return found
 
 
-async def consumers_caught_up(stack: FaultStack) -> bool:
-    """Every durable consumer of the stack has nothing pending and nothing unacknowledged
-    (one being created again after an outage counts as not yet)."""
+async def consumers_lagging(stack: FaultStack) -> list[str]:
+    """Each durable consumer of the stack with something pending or unacknowledged (or
+    being created again after an outage): ``<durable> pending <n> unacked <n>``."""
     nc = await stack.connect()
     try:
         js = nc.jetstream()
+        found = []
         for stream, durable in CONSUMERS:
             try:
                 info = await js.consumer_info(stream, durable, timeout=2)
             except nats.js.errors.NotFoundError:
-                return False
+                found.append(f"{durable} not there")
+                continue
             if info.num_pending or info.num_ack_pending:
-                return False
-        return True
+                found.append(f"{durable} pending {info.num_pending} unacked "
+                             f"{info.num_ack_pending}")  # fmt: skip
+        return found
     finally:
         await nc.close()

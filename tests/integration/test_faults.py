@@ -372,7 +372,7 @@ async def test_a_report_whose_plan_never_comes_is_parked_then_dead_lettered(
         await approved_plan(client)
         assert await until(lambda: adopted(client))
         orphan = report("orphan-1", "1.1.1.1", "2026-10", "in_progress")
-        orphan["plan"] = "nowhere-school/2026-27"
+        orphan["plan"] = "oak-school/2027-28"  # its own, never imported
         await publish(nats_url, namespace, [orphan])
 
         async def outcome() -> str | None:

@@ -201,8 +201,8 @@ def test_process_recorders_write_large_batches_with_their_extras(
     extras: dict[str, Any] = {
         # status: 2,000 report outcomes; rollup: 300 upserts carrying ~4 kB each
         "view_rows": [
-            ("report_outcomes", {"report_id": f"r{i}", "outcome": "accepted", "reason": None,
-                                 "message": "m" * 200})
+            ("report_outcomes", {"sender": "oak", "report_id": f"r{i}", "outcome": "accepted",
+                                 "reason": None, "message": "m" * 200})
             for i in range(2000)
         ] if recorder_class is FixedStatusRecorder else [
             ("missing_reports", {"plan_key": f"p{i}", "organization": "o" * 4000, "period": "q1"})
@@ -236,8 +236,8 @@ def test_a_conflict_in_the_middle_of_a_large_save_leaves_nothing_written(
     recorder = process_recorder(app, recorder_class)
     originator_id = uuid4()
     recorder.insert_events(stored_events(originator_id, 1, 500, first=1000))
-    outcomes = [("report_outcomes", {"report_id": "r1", "outcome": "accepted", "reason": None,
-                                     "message": None})]  # fmt: skip
+    outcomes = [("report_outcomes", {"sender": "oak", "report_id": "r1", "outcome": "accepted",
+                                     "reason": None, "message": None})]  # fmt: skip
 
     def conflicting_save() -> Any:
         return recorder.insert_events(

@@ -62,14 +62,29 @@ def test_a_run_of_rows_is_written_as_sequential_upserts_would_leave_it(
 def test_a_recorded_outcome_is_final_within_a_run_and_across_saves(status: StatusApplication):
     """A conditional upsert (status: only an outcome not yet 'recorded' changes) as
     sequential upserts would leave it, also when one run repeats a key."""
-    status._view.upsert([outcome_row("a", "parked", "unknown_plan", "waiting"),
-                         outcome_row("a", "recorded"), outcome_row("a", "rejected", "dup"),
-                         outcome_row("b", "rejected", "unknown_action")])  # fmt: skip
-    status._view.upsert([outcome_row("a", "rejected", "late"), outcome_row("b", "recorded")])
+    status._view.upsert([outcome_row("oak", "a", "parked", "unknown_plan", "waiting"),
+                         outcome_row("oak", "a", "recorded"),
+                         outcome_row("oak", "a", "rejected", "dup"),
+                         outcome_row("oak", "b", "rejected", "unknown_action")])  # fmt: skip
+    status._view.upsert([outcome_row("oak", "a", "rejected", "late"),
+                         outcome_row("oak", "b", "recorded")])  # fmt: skip
     found = status.report_outcomes(["a", "b", "c"])
     assert {k: (v["outcome"], v["reason"]) for k, v in found.items()} == {
         "a": ("recorded", None), "b": ("recorded", None)
     }
+
+
+def test_a_senders_report_ids_are_its_own(status: StatusApplication):
+    """Two schools' reports of the same id are two reports: each its own outcome, each
+    parked apart; any sender's recorded one answers the operator first."""
+    status._view.upsert([outcome_row("oak", "r", "rejected", "late"),
+                         outcome_row("elm", "r", "recorded"),
+                         parked("r", 1, sender="oak"), parked("r", 2, sender="elm")])  # fmt: skip
+    assert status.report_outcomes(["r"], {"oak"})["r"]["outcome"] == "rejected"
+    assert status.report_outcomes(["r"], {"elm"})["r"]["outcome"] == "recorded"
+    assert status.report_outcomes(["r"], {"ash"}) == {}
+    assert status.report_outcomes(["r"])["r"]["outcome"] == "recorded"
+    assert [r["sequence"] for r in status._view.parked_for(["oak/2026-27"])] == [1, 2]
 
 
 def test_the_queries_answer_the_same_on_both_backends(rollup: RollupApplication):
@@ -110,9 +125,11 @@ def test_the_queries_answer_the_same_on_both_backends(rollup: RollupApplication)
     assert view.support_cases("oak") == []
 
 
-def parked(report_id: str, sequence: int, plan: str = "oak/2026-27") -> tuple[str, dict]:
-    return "parked_reports", {"report_id": report_id, "plan": plan, "sequence": sequence,
-                              "subject": "s", "body": b"{}", "payload": "{}",
+def parked(report_id: str, sequence: int, plan: str = "oak/2026-27", sender: str = "oak"
+           ) -> tuple[str, dict]:  # fmt: skip
+    return "parked_reports", {"sender": sender, "report_id": report_id, "plan": plan,
+                              "sequence": sequence, "subject": f"spn.inbox.status.{sender}",
+                              "body": b"{}", "payload": "{}",
                               "parked_at": datetime.now(UTC), "expired": False}  # fmt: skip
 
 
@@ -124,7 +141,7 @@ def test_parked_reports_queue_and_expire(status: StatusApplication):
     view.expire_parked(datetime.now(UTC) + timedelta(seconds=5), "no plan")
     assert view.parked_for(["oak/2026-27"]) == []
     assert [r["report_id"] for r in view.expired(limit=1)] == ["r1"]
-    view.forget_parked(["r1", "r2"])
+    view.forget_parked([("oak", "r1"), ("oak", "r2")])
     assert view.expired() == []
 
 
@@ -134,8 +151,8 @@ def test_a_report_parked_again_after_it_expired_waits_anew(status: StatusApplica
     view = status._view
     view.upsert([parked("r1", 1)])
     view.expire_parked(datetime.now(UTC) + timedelta(seconds=5), "no plan")
-    view.upsert([parked("r1", 7, plan="elm/2026-27"), outcome_row("r1", "parked")])
-    view.forget_parked(["r1"])
+    view.upsert([parked("r1", 7, plan="elm/2026-27"), outcome_row("oak", "r1", "parked")])
+    view.forget_parked([("oak", "r1")])
     assert [(r["sequence"], r["plan"]) for r in view.parked_for(["elm/2026-27"])] == [
         (7, "elm/2026-27")]  # fmt: skip
     assert status.report_outcomes(["r1"])["r1"]["outcome"] == "parked"
@@ -146,7 +163,7 @@ def test_the_in_memory_save_stores_nothing_when_a_row_is_wrong():
     app = StatusApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
     with pytest.raises(KeyError, match="report_outcomes has no column outcom"):
         app._commit([], Tracking("inbox", 3), view_rows=[("report_outcomes", {
-            "report_id": "r", "outcom": "recorded"})])  # fmt: skip
+            "sender": "oak", "report_id": "r", "outcom": "recorded"})])  # fmt: skip
     assert app.position("inbox") == 0
 
 
@@ -194,3 +211,43 @@ def test_a_rebuild_writes_only_while_the_store_stands_where_its_rows_were_worked
     assert rollup.view.positions([source]).events == before.events + 1
     with pytest.raises(StoreMovedError):
         rollup.view.replace_tables(["judged_periods"], [], before)
+
+
+def test_outcomes_and_parked_reports_of_before_senders_are_keyed_by_sender(
+    database_url: str, db_schema: str,
+):
+    """Tables made when a report id was the whole key: the status service, started on
+    them, keys them by (sender, report id); a parked report's sender comes from its
+    subject, an outcome's is unknown (the operator's)."""
+    made = StatusApplication(postgres_env(database_url, db_schema))
+    table = f'"{db_schema}"."status_{{}}"'
+    with made.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+        for name in ("report_outcomes", "parked_reports"):
+            cursor.execute(f"DROP TABLE {table.format(name)}")
+        cursor.execute(f"CREATE TABLE {table.format('report_outcomes')} (report_id text "
+                       "PRIMARY KEY, outcome text NOT NULL, reason text, message text)")
+        cursor.execute(f"CREATE TABLE {table.format('parked_reports')} (report_id text "
+                       "PRIMARY KEY, plan text NOT NULL, sequence bigint NOT NULL, subject "
+                       "text NOT NULL, body bytea NOT NULL, payload text NOT NULL, parked_at "
+                       "timestamptz NOT NULL DEFAULT now(), expired boolean NOT NULL DEFAULT "
+                       "false)")  # fmt: skip
+        cursor.execute(f"INSERT INTO {table.format('report_outcomes')} VALUES "
+                       "('r1', 'recorded', NULL, NULL)")  # fmt: skip
+        cursor.execute(f"INSERT INTO {table.format('parked_reports')} (report_id, plan, "
+                       "sequence, subject, body, payload) VALUES ('r2', 'oak/2026-27', 5, "
+                       "'spn.inbox.status.oak', '', '{}')")  # fmt: skip
+    made.close()
+    for again in (False, True):  # started again: nothing more to do
+        app = StatusApplication(postgres_env(database_url, db_schema))
+        try:
+            assert app.report_outcomes(["r1"])["r1"]["sender"] == ""
+            assert app.report_outcomes(["r1"], {"oak"}) == {}
+            [waiting] = app._view.parked_for(["oak/2026-27"])
+            assert (waiting["sender"], waiting["report_id"]) == ("oak", "r2")
+            if again:
+                app._view.upsert([outcome_row("oak", "r1", "parked"),
+                                  outcome_row("elm", "r1", "rejected", "late")])  # fmt: skip
+                assert app.report_outcomes(["r1"], {"elm"})["r1"]["outcome"] == "rejected"
+                assert app.report_outcomes(["r1"], {"oak"})["r1"]["outcome"] == "parked"
+        finally:
+            app.close()

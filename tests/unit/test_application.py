@@ -98,7 +98,7 @@ def test_a_save_with_nothing_new_leaves_the_directory_row_as_stored():
     stale = app.get_plan(plan_id("school", "2026-27"))  # loaded, then the plan moves on
     app.submit_plan(stale.id, organization="school", by="Pat")
     app.save(stale)  # nothing pending
-    [row] = app.view.plans("school")
+    [row] = app.view.plans({"school"})
     assert (row["status"], row["version"]) == ("submitted", stale.version + 1)
 
 

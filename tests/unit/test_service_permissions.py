@@ -30,3 +30,10 @@ def test_a_service_may_fetch_and_acknowledge_only_its_own_consumers():
     status = service_permissions("spn", "status")["publish"]["allow"]  # type: ignore[index]
     assert "$JS.API.STREAM.CREATE.SPN_INBOX" in status
     assert "$JS.ACK.SPN_INBOX.status-inbox.>" in status
+
+
+def test_a_service_answers_an_organizations_questions_of_it_too():
+    receive = service_permissions("spn", "status")["subscribe"]["allow"]  # type: ignore[index]
+    assert {"spn.qry.audit.prove.status", "spn.qry.audit.prove.status.*",
+            "spn.qry.audit.checkpoint.status"} <= set(receive)  # fmt: skip
+    assert "spn.qry.audit.checkpoint.status.*" not in receive  # the operator's only

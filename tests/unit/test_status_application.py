@@ -78,7 +78,8 @@ def test_a_parked_report_whose_plan_never_comes_expires_as_unknown_plan():
     expired = app.expired_parked()
     assert [d.payload["report_id"] for d in expired] == ["r1"]
     assert app.report_outcomes(["r1"])["r1"] == {
-        "report_id": "r1", "outcome": "rejected", "reason": "unknown_plan", "message": "no plan"
+        "sender": "elm-school", "report_id": "r1", "outcome": "rejected",
+        "reason": "unknown_plan", "message": "no plan",
     }  # fmt: skip
     app.forget_expired(expired)
     assert app.expired_parked() == []

@@ -73,7 +73,10 @@ class PlanProgress(Aggregate):
     # -- reports ---------------------------------------------------------------------------
 
     def record(self, report: dict[str, Any]) -> bool:
-        """Record one action status report; False when its report id was seen before."""
+        """Record one action status report; False when its report id was seen before. A
+        reporter of another organization is refused first, so it cannot learn which ids
+        the plan's own reports have."""
+        self._check_reporter(report)
         if report["report_id"] in self.report_ids:
             return False
         self.check_report(report)
@@ -81,6 +84,13 @@ class PlanProgress(Aggregate):
         fields["evidence"] = list(report.get("evidence") or [])
         self._record(**fields)
         return True
+
+    def _check_reporter(self, report: dict[str, Any]) -> None:
+        if report["reporter"]["organization"] != self.organization:
+            raise ForeignReporterError(
+                f"reporter of {report['reporter']['organization']} cannot report for "
+                f"{self.organization}'s plan {self.key}"
+            )
 
     def check_report(self, report: dict[str, Any]) -> None:
         if not self.active:
@@ -91,11 +101,6 @@ class PlanProgress(Aggregate):
         if period not in plan_year_periods(self.plan_year):
             raise PeriodOutsidePlanYearError(
                 f"period {period} is outside plan year {self.plan_year} of plan {self.key}"
-            )
-        if report["reporter"]["organization"] != self.organization:
-            raise ForeignReporterError(
-                f"reporter of {report['reporter']['organization']} cannot report for "
-                f"{self.organization}'s plan {self.key}"
             )
         completed_on = report.get("completed_on")
         if completed_on and date.fromisoformat(completed_on) > last_day(period):
