@@ -19,6 +19,10 @@ only the end is gone, else from its first), with ``Nats-Msg-Id`` carrying a refi
 consumer that meets one whose predecessor it never got (the stream lost an event from its
 middle) asks for a refill after the last it took (``refill_subject``), and the relay
 publishes its events from there again.
+
+A stored event whose integration event its contract now refuses (stored before a limit
+the contract has since) is not published, the same way every time it is read: the relay
+logs it and a dead letter ``unpublishable_event`` names it, and it goes on.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from pydantic import ValidationError
 
 from contracts.plan_events import IntegrationEvent
 from contracts.subjects import (
@@ -52,7 +57,9 @@ from contracts.subjects import (
     subject,
 )
 from services.shared.batches import BatchRefusedError, Outgoing, publish_batch, split
+from services.shared.dead_letters import DeadLetters, Source
 from services.shared.metrics import ServiceMetrics
+from services.shared.replies import first_problem
 from services.shared.streams import ensure_events_stream
 from services.shared.tasks import Heartbeat
 
@@ -78,6 +85,15 @@ class Resumption:
     mark: str | None = None
 
 
+@dataclass(frozen=True)
+class Unpublishable:
+    """A stored event whose integration event its contract refuses."""
+
+    notification_id: int
+    topic: str
+    problem: str
+
+
 class Relay:
     def __init__(
         self,
@@ -94,8 +110,10 @@ class Relay:
         idle_seconds: float = 0.5,
         max_backoff: float = 5.0,
         check_seconds: float = 30.0,
+        dead_letters: DeadLetters | None = None,
     ):
         self._app = app
+        self._dead_letters = dead_letters
         self._translate = translate
         self._nc = nc
         self._js = js
@@ -286,7 +304,16 @@ class Relay:
 
     def _publishes(self, notification: Notification) -> bool:
         """Whether the notification is published (translates to an integration event)."""
-        return self._translate(self._app.mapper.to_domain_event(notification)) is not None
+        return isinstance(self._translated(notification), IntegrationEvent)
+
+    def _translated(self, notification: Notification) -> IntegrationEvent | Unpublishable | None:
+        """Its integration event; None for an event that has none; Unpublishable for one
+        its contract no longer takes (stored before a limit the contract has now): the
+        relay never stops on its own history."""
+        try:
+            return self._translate(self._app.mapper.to_domain_event(notification))
+        except ValidationError as error:
+            return Unpublishable(notification.id, notification.topic, first_problem(error))
 
     def _last_translated(self, upto: int) -> int:
         """The last published notification at or before ``upto`` (one is: the first)."""
@@ -306,7 +333,10 @@ class Relay:
         translated = await asyncio.to_thread(self._next_batch)
         if not translated:
             return False
-        published = [(n, message) for n, message in translated if message is not None]
+        published = [(n, m) for n, m in translated if isinstance(m, IntegrationEvent)]
+        for _, refused in translated:
+            if isinstance(refused, Unpublishable):
+                await self._dead_letter(refused)
         numbers = [n for n, _ in published]
         done = 0
         for batch in split([self._outgoing(n, message) for n, message in published]):
@@ -345,10 +375,21 @@ class Relay:
         self._previous = notification_id
         return Outgoing(subject(self._namespace, message.SUBJECT), message.to_json(), headers)
 
-    def _next_batch(self) -> list[tuple[int, IntegrationEvent | None]]:
+    def _next_batch(self) -> list[tuple[int, IntegrationEvent | Unpublishable | None]]:
         """Read and translate the next notifications (blocking: runs in a worker thread)."""
         notifications = self._app.recorder.select_notifications(self.position + 1, self._batch_size)
-        return [(n.id, self._translate(self._app.mapper.to_domain_event(n))) for n in notifications]
+        return [(n.id, self._translated(n)) for n in notifications]
+
+    async def _dead_letter(self, refused: Unpublishable) -> None:
+        """A stored event that is not published: logged, and a dead letter names it (it is
+        not in the stream, so consumers never wait for it: it names none as its
+        previous)."""
+        log.error("%s relay: stored event %d (%s) is not published: %s", self._app.name,
+                  refused.notification_id, refused.topic, refused.problem)  # fmt: skip
+        if self._dead_letters is not None:
+            await self._dead_letters.publish(
+                "unpublishable_event", f"{refused.topic}: {refused.problem}",
+                Source(f"{self._app.name}-store", refused.notification_id, refused.topic, b""))
 
     async def _last_in_stream(self) -> tuple[int, str | None]:
         """The notification id (0: none) and mark of the stream's last event of its own."""

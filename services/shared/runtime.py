@@ -172,6 +172,7 @@ class ServiceRuntime(ABC, Generic[A]):
             tracking=await asyncio.to_thread(self._relay_tracking),
             metrics=self.metrics,
             check_seconds=self.settings.relay_check_seconds,
+            dead_letters=self.dead_letters(js),
         )
         self.broker.include_router(self.create_router())
         audit, audit_routes = await asyncio.to_thread(self._audit)

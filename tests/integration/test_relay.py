@@ -14,15 +14,18 @@ from psycopg import sql
 
 from contracts import plan_commands as cmd
 from contracts.organizations import Organization
-from contracts.subjects import events_stream
+from contracts.subjects import PREVIOUS_HEADER, events_stream
+from services.plans.application import PlansApplication
 from services.plans.bootstrap import PlansService
 from services.plans.settings import PlansSettings
+from services.shared.eventstore import postgres_env
 from services.shared.relay import RelayPositionError
 from spn.cli.client import SpnClient
 from tests.factories import organization, plan_document
-from tests.integration.helpers import wait_for_stream_count
+from tests.integration.helpers import stream_headers, wait_for_stream_count
 from tests.integration.processes import start_plans_process
 from tests.integration.test_plans_service import import_request, register_network
+from tests.integration.test_status_service import dead_letters
 
 KEY = "oak-school/2026-27"
 
@@ -144,3 +147,35 @@ async def test_relay_refuses_a_stream_ahead_of_its_event_store(
         assert relay.startswith("restarting since") and "RelayPositionError" in relay, relay
     finally:
         await second.stop()
+
+
+async def test_a_stored_event_its_contract_refuses_is_dead_lettered_and_the_relay_goes_on(
+    plans_settings: PlansSettings, nats_url: str, namespace: str
+):
+    """An organization stored before its contract required a name (as plans of before
+    the limits on actions and texts): the relay publishes the events around it, names it
+    in a dead letter, and never stops on it; the next event names the one before it."""
+    app = PlansApplication(postgres_env(plans_settings.database_url, plans_settings.db_schema))
+    try:  # stored directly: the command's contract would refuse it
+        app.register_organization(code="state-sea", kind="SEA", name="State", parent=None,
+                                  profile={})  # fmt: skip
+        app.register_organization(code="old-lea", kind="LEA", name="", parent="state-sea",
+                                  profile={})  # fmt: skip
+    finally:
+        app.close()
+    service = PlansService(plans_settings, registry=CollectorRegistry())
+    await service.start()
+    try:
+        async with SpnClient(nats_url, namespace, timeout=10) as client:
+            lea = Organization(**organization("oak-lea", "LEA", "state-sea"))
+            await client.request(cmd.RegisterOrganization(organization=lea))
+        await wait_for_stream_count(nats_url, namespace, 2)
+        found = await stream_headers(nats_url, namespace)
+        [letter] = await dead_letters(nats_url, namespace, 1)
+    finally:
+        await service.stop()
+    assert [(h["Nats-Msg-Id"], h[PREVIOUS_HEADER]) for _, h in found] == [
+        ("plans:1", "0"), ("plans:3", "1")]  # fmt: skip
+    assert (letter["reason"], letter["source_stream"], letter["source_sequence"]) == (
+        "unpublishable_event", "plans-store", 2)  # fmt: skip
+    assert "name" in letter["message"], letter
