@@ -10,11 +10,15 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from contracts import plan_commands as cmd
+from services.shared.secrets import redact
 from spn.bench import cli as bench_cli
 from spn.cli import audit, backup, boards, commands, credentials, demo, history, rebuild
 from spn.cli.errors import CliError
@@ -338,6 +342,7 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    settings: StackSettings | None = None
     try:
         args = build_parser().parse_args(argv)
         settings = StackSettings()
@@ -357,7 +362,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug: say so in one line; SPN_DEBUG=1 shows the traceback
         if os.environ.get("SPN_DEBUG"):
             raise
-        return _fail(f"unexpected {type(error).__name__}: {error} (SPN_DEBUG=1 for details)", 1)
+        kept = _keep_traceback(settings, argv)
+        where = f"the traceback is in {kept}; " if kept else ""
+        return _fail(f"unexpected {type(error).__name__}: {error} ({where}SPN_DEBUG=1 shows "
+                     "it here)", 1)  # fmt: skip
+
+
+def _keep_traceback(settings: StackSettings | None, argv: Sequence[str] | None) -> Path | None:
+    """The bug's traceback appended to ``<data dir>/logs/cli-errors.log`` (secrets hidden),
+    to send with a report; None if there is no data directory to write to."""
+    if settings is None:
+        return None
+    path = settings.data_dir / "logs" / "cli-errors.log"
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    text = "\n".join(redact(line) for line in traceback.format_exc().splitlines())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as log:
+            log.write(f"{datetime.now(UTC).isoformat()} spn {redact(command)}\n{text}\n\n")
+    except OSError:
+        return None
+    return path.resolve()
 
 
 def _reader_gone() -> int:
@@ -369,7 +394,8 @@ def _reader_gone() -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"spn: error: {message}", file=sys.stderr)
+    """One line on stderr, any password in it hidden."""
+    print(f"spn: error: {redact(message)}", file=sys.stderr)
     return code
 
 
