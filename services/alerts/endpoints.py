@@ -12,6 +12,7 @@ from contracts import alerts as al
 from contracts import timeline as tl
 from services.alerts.application import AlertsApplication
 from services.alerts.channels import DeliveryError, SmtpChannel
+from services.alerts.domain.errors import UnknownAlertError
 from services.alerts.domain.routing import shown_target
 from services.shared.scope import OutOfScopeError, Scope
 
@@ -54,13 +55,20 @@ class AlertsEndpoints:
         return tl.PlanTimeline(plan=request.plan, service="alerts", entries=found)
 
     def show_message(self, request: al.ShowMessage, scope: Scope) -> al.MessageView:
-        """A message whose every alert is about the asker or an organization beneath it."""
-        row = self._app.message_row(request.id)
+        """A message whose every alert is about the asker or an organization beneath it
+        (to an organization, one that does not exist is refused in the same words)."""
         family = scope.family()
+        refused = OutOfScopeError(f"{request.id} is no message or alert only about "
+                                  f"{scope.organization} or organizations beneath it")
+        try:
+            row = self._app.message_row(request.id)
+        except UnknownAlertError:
+            if family is not None:
+                raise refused from None
+            raise
         about = set(self._app.organizations_of(row))
         if family is not None and not (about and about <= family):
-            raise OutOfScopeError(f"message {row['message_id']} is not about {scope.organization}"
-                                  " or organizations beneath it only")  # fmt: skip
+            raise refused
         return _view(row)
 
     def resend_message(self, request: al.ResendMessage) -> al.MessageView:

@@ -21,14 +21,17 @@ def alert_entry(event: Any) -> Entry:
 
 
 def message_entries(events: list[Any]) -> list[Entry]:
-    """A message's delivery, a final failure, a resend; each naming where it went."""
+    """A message's delivery, a final failure, a resend; each naming where it went, not
+    what it said (its subject names every organization of its alerts, of other plans
+    too: ``spn alerts show`` gives the message to whom it is all about)."""
     composed = events[0]
     where = f"{composed.channel} to {shown_target(composed.target)}"
-    about = {"message_id": str(composed.originator_id), "subject": composed.subject}
+    about = {"message_id": str(composed.originator_id)}
 
     def delivered(event: Any) -> Entry:
-        return entry(event, SERVICE, "alerts.delivered", f"delivered by {where}: "
-                     f"{composed.subject}", details=about)  # fmt: skip
+        return entry(event, SERVICE, "alerts.delivered",
+                     f"delivered by {where} (message {composed.originator_id})",
+                     details=about)  # fmt: skip
 
     def failed(event: Any) -> Entry | None:
         if not event.final:

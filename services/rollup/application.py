@@ -130,8 +130,9 @@ class RollupApplication(Application[UUID]):
         self, case_id: UUID, *, provider: str, practice: str | None, on: date, what: str, by: str
     ) -> SupportCase:
         case = self._case(case_id)
-        if case is None:
-            raise SupportCaseError(f"support case {case_id} does not exist")
+        if case is None or provider not in self.view.lineage(case.recipient):
+            raise SupportCaseError(f"support case {case_id} does not exist, or is not of "
+                                   f"{provider} or an organization beneath it")  # fmt: skip
         case.provide(
             provider=provider,
             practice=practice,

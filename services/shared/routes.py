@@ -14,7 +14,7 @@ from contracts.base import Command
 from contracts.subjects import subject
 from services.shared.metrics import ServiceMetrics
 from services.shared.replies import answer
-from services.shared.scope import DirectoryTables, Scope, scoped
+from services.shared.scope import DirectoryTables, Scope, acted, scoped
 
 Route = tuple[type[Command], Callable[..., Any]]
 """A command or query contract, and the call that answers it (a coroutine function, or a
@@ -63,8 +63,8 @@ def _route(
             _subscribe(router, metrics, namespace, contract, f"{relative}.*", lambda asker: (
                 scoped(contract, call, Scope(asker, directory)), None), " (an organization's)")
     elif parameters == ("organization",):  # <SUBJECT>.<organization>: whom NATS let publish
-        _subscribe(router, metrics, namespace, contract, f"{relative}.*",
-                   lambda acting: (call, acting))  # fmt: skip
+        _subscribe(router, metrics, namespace, contract, f"{relative}.*", lambda acting: (
+            acted(call, Scope(acting, directory)) if directory else call, acting))
     else:
         _subscribe(router, metrics, namespace, contract, relative, lambda _: (call, None))
 

@@ -108,11 +108,7 @@ def narrowed(contract: type[Command], request: Any, scope: Scope) -> Any:
     if scope.organization is None:
         return request
     if contract.SCOPE == "plan":
-        owner = scope.directory.plan_owner(request.plan) if scope.directory else None
-        if owner is None:
-            raise OutOfScopeError(f"{request.plan!r}: an organization names a plan by its "
-                                  "key (organization/plan year)")  # fmt: skip
-        scope.require(owner, f"plan {request.plan}")
+        require_plan(scope, request.plan)
     elif contract.SCOPE == "organization":
         if request.organization is None:
             return request.model_copy(update={"organization": scope.organization})
@@ -120,6 +116,35 @@ def narrowed(contract: type[Command], request: Any, scope: Scope) -> Any:
     elif contract.SCOPE != "answer":
         raise OutOfScopeError(f"{contract.SCHEMA_NAME} is answered to the operator only")
     return request
+
+
+def require_plan(scope: Scope, ref: str) -> None:
+    """OutOfScopeError unless the plan is the asker's or beneath it; the same words for a
+    plan that does not exist (a plan id names no organization until it is found)."""
+    owner = scope.directory.plan_owner(ref) if scope.directory else None
+    if owner is None or not scope.admits(owner):
+        raise OutOfScopeError(f"plan {ref} is not of {scope.organization} or an organization "
+                              "beneath it")  # fmt: skip
+
+
+def acted(call: Callable[..., Any], scope: Scope) -> Callable[..., Any]:
+    """An organization's act on a plan it names (submit, approve, return, close; report a
+    measure): refused before any rule of the plan is looked at (its status, who may
+    approve it) when the plan is neither the acting organization's nor beneath it, so
+    the refusal tells nothing of another's plan. A coroutine function stays one."""
+
+    def check(request: Any) -> Any:
+        if isinstance(getattr(request, "plan", None), str):
+            require_plan(scope, request.plan)
+        return request
+
+    if inspect.iscoroutinefunction(call):
+
+        async def run_async(request: Any) -> Any:
+            return await call(await asyncio.to_thread(check, request))
+
+        return run_async
+    return lambda request: call(check(request))
 
 
 def scoped(contract: type[Command], call: Callable[..., Any], scope: Scope) -> Callable[..., Any]:

@@ -263,6 +263,11 @@ def test_an_organization_sees_only_itself_and_what_is_beneath_it(network: Cli):
     refused_for(school, "alerts", "list", "--org", LEA)  # not even its own district's
     refused_for(school, "supports", "list", "--org", OTHER)
     refused_for(school, "rollup", "--org", "riverside-usd")
+    for ref in (other_key, "riverside-high/2031-32"):  # another's, and none: the same words
+        line = refused_for(lea, "plan", "approve", ref, "--as", LEA)
+        assert f"plan {ref} is not of {LEA} or an organization beneath it" in line, line
+    assert "no message or alert only about" in refused_for(school, "alerts", "show",
+                                                           str(uuid4()))  # fmt: skip
     progress = until_answered(lea, "plan", "progress", KEY)  # status: its school's, known
     assert progress["key"] == KEY
     refused_for(school, "plan", "progress", other_key)

@@ -15,7 +15,14 @@ from contracts import status as st
 from contracts.base import Command
 from contracts.export import versioned_contracts
 from services.shared.read_models import Query
-from services.shared.scope import DirectoryTables, OutOfScopeError, Scope, narrowed, scoped
+from services.shared.scope import (
+    DirectoryTables,
+    OutOfScopeError,
+    Scope,
+    acted,
+    narrowed,
+    scoped,
+)
 from spn.stack.credentials import Credentials
 
 TREE = {"sea": None, "lakeview-sd": "sea", "lakeview-high": "lakeview-sd",
@@ -61,8 +68,8 @@ def test_a_plan_is_seen_by_its_organization_and_those_above_it():
     with pytest.raises(OutOfScopeError, match="not of riverside-usd"):
         narrowed(cmd.GetPlan, asked, scope("riverside-usd"))
     by_id = cmd.GetPlan(plan="6f1c3a52-5d1e-4b8e-9a57-2f0d6b7c9e41")
-    with pytest.raises(OutOfScopeError, match="by its key"):  # no plan ids in this directory
-        narrowed(cmd.GetPlan, by_id, scope("lakeview-sd"))
+    with pytest.raises(OutOfScopeError, match=f"plan {by_id.plan} is not of lakeview-sd"):
+        narrowed(cmd.GetPlan, by_id, scope("lakeview-sd"))  # an id it cannot place: as out
     assert narrowed(cmd.GetPlan, by_id, scope(None)) is by_id  # the operator's
 
 
@@ -129,3 +136,16 @@ def test_an_organization_may_ask_queries_only_as_itself(tmp_path: Path):
     assert not [a for a in allowed if a.startswith("spn.qry.") and
                 not a.endswith(".lakeview-high")], allowed  # fmt: skip
     assert not [a for a in allowed if "checkpoint" in a or ">" in a], allowed
+
+
+def test_an_act_on_a_plan_not_of_the_actor_is_refused_before_its_rules():
+    """Approving another district's school's plan: refused in the words a plan that does
+    not exist gets, before its status or its approver is looked at."""
+    calls: list[object] = []
+    approve = acted(calls.append, scope("lakeview-sd"))
+    approve(cmd.ApprovePlan(plan="lakeview-high/2026-27", organization="lakeview-sd", by="S"))
+    assert len(calls) == 1
+    for ref in ("riverside-high/2026-27", "nowhere-high/2026-27"):
+        with pytest.raises(OutOfScopeError, match=f"plan {ref} is not of lakeview-sd"):
+            approve(cmd.ApprovePlan(plan=ref, organization="lakeview-sd", by="S"))
+    assert len(calls) == 1
