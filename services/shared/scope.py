@@ -131,35 +131,31 @@ def acted(call: Callable[..., Any], scope: Scope) -> Callable[..., Any]:
     """An organization's act on a plan it names (submit, approve, return, close; report a
     measure): refused before any rule of the plan is looked at (its status, who may
     approve it) when the plan is neither the acting organization's nor beneath it, so
-    the refusal tells nothing of another's plan. A coroutine function stays one."""
+    the refusal tells nothing of another's plan."""
 
     def check(request: Any) -> Any:
         if isinstance(getattr(request, "plan", None), str):
             require_plan(scope, request.plan)
         return request
 
-    if inspect.iscoroutinefunction(call):
-
-        async def run_async(request: Any) -> Any:
-            return await call(await asyncio.to_thread(check, request))
-
-        return run_async
-    return lambda request: call(check(request))
+    return _checked_first(call, check)
 
 
 def scoped(contract: type[Command], call: Callable[..., Any], scope: Scope) -> Callable[..., Any]:
     """``call`` for this asker: the request narrowed first; a call that narrows its own
-    answer (``SCOPE = "answer"``) is given the scope. A coroutine function stays one."""
+    answer (``SCOPE = "answer"``) is given the scope."""
     extra = (scope,) if contract.SCOPE == "answer" else ()
+    return _checked_first(call, lambda request: narrowed(contract, request, scope), extra)
+
+
+def _checked_first(call: Callable[..., Any], check: Callable[[Any], Any],
+                   extra: tuple[Any, ...] = ()) -> Callable[..., Any]:  # fmt: skip
+    """``call(check(request), *extra)``; a coroutine function stays one (its check, which
+    reads the directory, runs in a worker thread)."""
     if inspect.iscoroutinefunction(call):
 
         async def run_async(request: Any) -> Any:
-            request = await asyncio.to_thread(narrowed, contract, request, scope)
-            return await call(request, *extra)
+            return await call(await asyncio.to_thread(check, request), *extra)
 
         return run_async
-
-    def run(request: Any) -> Any:
-        return call(narrowed(contract, request, scope), *extra)
-
-    return run
+    return lambda request: call(check(request), *extra)
