@@ -4,6 +4,7 @@ every service and the CLI share)."""
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date
 
 
@@ -35,3 +36,62 @@ def plan_year_of(period: str) -> str:
     year, month = int(period[:4]), int(period[5:7])
     start = year if month >= 7 else year - 1
     return f"{start}-{(start + 1) % 100:02d}"
+
+
+# -- terms: the quarters, semesters and year of a plan year ---------------------------------
+#
+# Seed 004: status is reported monthly, shared with the district quarterly, milestones are
+# reviewed each semester and measures yearly. The terms follow the plan year (July to
+# June): Q1 Jul-Sep, Q2 Oct-Dec, Q3 Jan-Mar, Q4 Apr-Jun; S1 Jul-Dec, S2 Jan-Jun. A term is
+# named by the plan year's first calendar year: ``2026-Q2`` is October to December 2026,
+# ``2026-S2`` January to June 2027, and the year is the plan year itself, ``2026-27``.
+
+TERM_MONTHS = {"Q": 3, "S": 6}
+TERM_KINDS = {"Q": "quarter", "S": "semester"}
+
+
+def term_periods(term: str) -> list[str]:
+    """The months of a term: ``2026-Q2`` -> ``2026-10`` ... ``2026-12``; ``2026-27`` -> its
+    twelve months (ValueError for anything else)."""
+    found = re.fullmatch(r"(\d{4})-([QS])([1-4])", term, re.ASCII)
+    if found and int(found[3]) <= 12 // TERM_MONTHS[found[2]]:
+        size, index = TERM_MONTHS[found[2]], int(found[3])
+        return plan_year_periods(f"{found[1]}-00")[(index - 1) * size : index * size]
+    if re.fullmatch(r"\d{4}-\d{2}", term, re.ASCII) and int(term[5:]) == (int(term[:4]) + 1) % 100:
+        return plan_year_periods(term)
+    raise ValueError(f"term {term!r} must be a quarter (2026-Q2: Oct-Dec 2026), a semester "
+                     "(2026-S1: Jul-Dec 2026) or a plan year (2026-27)")  # fmt: skip
+
+
+def term_kind(term: str) -> str:
+    """quarter, semester or year."""
+    term_periods(term)
+    return TERM_KINDS.get(term[5], "year")
+
+
+def plan_year_of_term(term: str) -> str:
+    return plan_year_of(term_periods(term)[0])
+
+
+def terms_of_plan_year(plan_year: str) -> list[str]:
+    """``2026-27`` -> its four quarters, two semesters and itself, in that order."""
+    start = plan_year[:4]
+    return [f"{start}-Q{n}" for n in range(1, 5)] + [f"{start}-S{n}" for n in (1, 2)] + [
+        plan_year
+    ]
+
+
+def terms_ending(period: str) -> list[str]:
+    """The terms whose last month is ``period``: ``2026-12`` -> ``2026-Q2``, ``2026-S1``."""
+    return [t for t in terms_of_plan_year(plan_year_of(period)) if term_periods(t)[-1] == period]
+
+
+def term_label(term: str) -> str:
+    """``2026-Q2`` -> ``Q2 2026-27 (Oct-Dec 2026)``, for people."""
+    months = term_periods(term)
+    first, last = first_day(months[0]), first_day(months[-1])
+    span = f"{first:%b %Y}-{last:%b %Y}" if first.year != last.year else (
+        f"{first:%b}-{last:%b %Y}")  # fmt: skip
+    kind = term_kind(term)
+    name = plan_year_of_term(term) if kind == "year" else f"{term[5:]} {plan_year_of_term(term)}"
+    return f"{name} ({span})"

@@ -22,6 +22,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from contracts.base import Command, Inbound, Part, Versioned
 from contracts.organizations import OrgCode
+from contracts.periods import term_periods
 from contracts.plan_events import IntegrationEvent
 from contracts.plans import (
     MAX_ITEMS,
@@ -51,6 +52,17 @@ def _check_period(value: str) -> str:
 
 
 Period = Annotated[str, AfterValidator(_check_period), Field(examples=["2026-10"])]
+
+
+def _check_term(value: str) -> str:
+    term_periods(value)  # ValueError naming the forms
+    return value
+
+
+Term = Annotated[str, AfterValidator(_check_term), Field(
+    max_length=7, examples=["2026-Q2", "2026-S1", "2026-27"],
+    description="A quarter (2026-Q2: Oct-Dec 2026), a semester (2026-S1: Jul-Dec 2026) or "
+    "a plan year (2026-27), of the plan year July to June")]  # fmt: skip
 
 
 class ActionStatus(StrEnum):
@@ -187,6 +199,25 @@ class Figures(Part):
     milestones_behind: int
 
 
+class ReportedNote(Part):
+    action: ActionNumber
+    period: Period = Field(description="The month it was first reported in")
+    text: str
+
+
+class Reported(Part):
+    """What the monthly reports of a span said (Tool A: Outputs Completed, Cause &
+    Adjustments Made, Resources/Budget Used, Additional Information/Comments), from the
+    latest report of each action for each month; each text once per action."""
+
+    reports: int = Field(description="Reports counted: the latest of each action and month")
+    outputs_completed: list[ReportedNote]
+    cause_and_adjustments: list[ReportedNote]
+    resources_used: list[ReportedNote]
+    comments: list[ReportedNote]
+    budget_used: Decimal | None = Field(description="The sum of the budget reported used")
+
+
 class MilestoneFigures(Part):
     number: MilestoneNumber
     figures: Figures
@@ -206,6 +237,52 @@ class PeriodFigures(Part):
     strategies: list[StrategyFigures]
 
 
+class MilestoneProgress(MilestoneFigures):
+    reported: Reported = Field(description="What the month's reports said")
+
+
+class StrategyProgress(StrategyFigures):
+    milestones: list[MilestoneProgress]  # type: ignore[assignment]
+
+
+class PeriodProgress(PeriodFigures):
+    """A closed month's figures, with what its reports said of each milestone."""
+
+    strategies: list[StrategyProgress]  # type: ignore[assignment]
+
+
+class TermMilestone(Part):
+    number: MilestoneNumber
+    figures: Figures | None = Field(description="None: no close of the term has it")
+    reported: Reported
+
+
+class TermStrategy(Part):
+    number: StrategyNumber
+    practice: PracticeCode
+    figures: Figures | None
+    milestones_behind: list[MilestoneNumber] = Field(
+        description="Its milestones behind schedule as of the term's last closed month")
+    reported: Reported
+    milestones: list[TermMilestone]
+
+
+class TermFigures(Part):
+    """A quarter's, semester's or the year's figures: those of the close of its last
+    closed month (``through``), percentages from their counts; ``closed`` once its last
+    month is. Quarters are read by milestone, semesters by strategy (Tool A)."""
+
+    term: Term
+    kind: str = Field(description="quarter, semester or year")
+    periods: list[Period]
+    through: Period | None = Field(description="Its last closed month (None: none yet)")
+    closed: bool
+    as_of: date | None
+    figures: Figures | None
+    reported: Reported
+    strategies: list[TermStrategy]
+
+
 class PlanProgressReport(Versioned):
     """Tool A "Reporting Implementation Data" of one plan: figures of each closed period."""
 
@@ -215,7 +292,10 @@ class PlanProgressReport(Versioned):
     plan_year: PlanYear
     active: bool
     reports_recorded: int
-    periods: list[PeriodFigures]
+    periods: list[PeriodProgress] = Field(description="Each closed month (of the term asked)")
+    terms: list[TermFigures] = Field(
+        default_factory=list, description="The term asked; else each quarter, semester and "
+        "the year with a closed month or a report")
 
 
 # -- commands and queries --------------------------------------------------------------------
@@ -248,13 +328,15 @@ class GetReportOutcomes(Command):
 
 
 class GetPlanProgress(Command):
-    """The Tool A figures of every closed period of a plan."""
+    """The Tool A figures of every closed period of a plan, with what the reports of each
+    month said, and its quarters, semesters and year."""
 
     SCHEMA_NAME = "get-plan-progress"
     SUBJECT = "qry.status.get_plan_progress"
     SCOPE = "plan"
     RESULT = PlanProgressReport
     plan: PlanKey
+    term: Term | None = Field(default=None, description="Only this term and its months")
 
 
 # -- integration events ----------------------------------------------------------------------
@@ -304,6 +386,19 @@ class ReportMissing(StatusEvent):
     SCHEMA_NAME = "report-missing"
     SUBJECT = "evt.status.report.missing"
     period: Period
+
+
+class TermClosed(IntegrationEvent):
+    """A quarter, a semester or a plan year is closed: the close of its last month is
+    complete (``period.closed`` of that month came before this one)."""
+
+    SCHEMA_NAME = "term-closed"
+    SUBJECT = "evt.status.term.closed"
+    term: Term
+    kind: str = Field(description="quarter, semester or year")
+    plan_year: PlanYear
+    periods: list[Period]
+    plans_evaluated: int
 
 
 class PeriodClosed(IntegrationEvent):

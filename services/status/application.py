@@ -22,6 +22,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
+from contracts.periods import terms_ending
 from services.shared import timeline
 from services.shared.eventstore import (
     events_of,
@@ -33,14 +34,15 @@ from services.shared.eventstore import (
 from services.status import replay
 from services.status import timeline as status_timeline
 from services.status.domain.errors import StatusError, UnknownPlanError
-from services.status.domain.plan_progress import PlanProgress
-from services.status.domain.registers import ActivePlans, ReportingPeriod
+from services.status.domain.plan_progress import REPORT_FIELDS, PlanProgress, placement
+from services.status.domain.registers import ActivePlans, ReportingPeriod, ReportingTerm
 from services.status.recorder import (
     Row,
     StatusMemoryRecorder,
     StatusReadModels,
     StatusRecorder,
     outcome_row,
+    report_row,
     sender_of,
 )
 
@@ -75,7 +77,7 @@ class PreparedBatch:
     rejections: list[Rejection] = field(default_factory=list)
     parked: list[dict[str, Any]] = field(default_factory=list)  # rows to keep
     unparked: list[tuple[str, str]] = field(default_factory=list)  # taken from the parked
-    rows: list[Row] = field(default_factory=list)  # other read-model rows (the directory)
+    rows: list[Row] = field(default_factory=list)  # other rows (the directory, the reports)
     released: dict[int, Delivery] = field(default_factory=dict)  # inbox sequence -> parked
     recorded: int = 0
     duplicates: int = 0
@@ -228,6 +230,8 @@ class StatusApplication(Application[UUID]):
             return
         if recorded:
             batch.recorded += 1
+            place = progress.placement(report["action"])
+            batch.rows.append(report_row(progress.key, progress.version, report, place))
         else:
             batch.duplicates += 1  # recorded before: its sender asks under its own id
         batch.outcomes.append(outcome_row(sender, report["report_id"], "recorded"))
@@ -240,7 +244,8 @@ class StatusApplication(Application[UUID]):
         """Evaluate up to ``chunk`` more active plans as of the period's last day, in one
         transaction, going on from the step ``after`` (plans are only ever added at the end
         of the active list); the step that evaluates the last of them also marks the period
-        closed (``status.period.closed``, after which the rollup judges it). A close cut
+        closed (``status.period.closed``, after which the rollup judges it), and each term
+        it ends (``status.term.closed``: a quarter, a semester, the plan year). A close cut
         short (a crash) is resumed by closing the period again; a closed period changes no
         more."""
         try:
@@ -276,8 +281,10 @@ class StatusApplication(Application[UUID]):
                 closes.append(("period_figures", {"plan": key, "period": period,
                                                   "close": close}))  # fmt: skip
                 done += 1
+        terms = [ReportingTerm(term=t, plans_evaluated=done) for t in terms_ending(period)
+                 if self._get(ReportingTerm.create_id(t)) is None]  # fmt: skip
         self.save(
-            *evaluated, ReportingPeriod(period=period, plans_evaluated=done),
+            *evaluated, ReportingPeriod(period=period, plans_evaluated=done), *terms,
             view_rows=closes,
         )  # fmt: skip
         return CloseStep(finished=True, changed=True, plans_evaluated=done)
@@ -294,24 +301,18 @@ class StatusApplication(Application[UUID]):
                                 status_timeline.DESCRIBED)  # fmt: skip
 
     def own_rows(self, page: int = 500) -> list[Row]:
-        """Each adopted plan's row and each period close's figures, as the event store
-        gives them."""
-        topics = [get_topic(PlanProgress.Adopted),  # type: ignore[attr-defined]
-                  get_topic(PlanProgress.PeriodClosed)]  # type: ignore[attr-defined]  # fmt: skip
-        start, keys, rows = 1, dict[UUID, str](), list[Row]()
+        """Each adopted plan's row, each period close's figures and each recorded report,
+        as the event store gives them."""
+        events = (PlanProgress.Adopted, PlanProgress.StructureRevised,  # type: ignore[attr-defined]
+                  PlanProgress.StatusRecorded, PlanProgress.PeriodClosed)  # type: ignore[attr-defined]  # fmt: skip
+        topics = [get_topic(e) for e in events]
+        start, plans, rows = 1, dict[UUID, tuple[str, dict[str, Any]]](), list[Row]()
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
             for notification in notifications:
                 event: Any = self.mapper.to_domain_event(notification)
-                if isinstance(event, PlanProgress.Adopted):  # type: ignore[attr-defined]
-                    keys[event.originator_id] = event.key
-                else:
-                    close = {"as_of": event.as_of, "figures": event.figures,
-                             "strategies": event.strategies}  # fmt: skip
-                    key = keys[event.originator_id]
-                    rows.append(("period_figures", {"plan": key, "period": event.period,
-                                                    "close": close}))  # fmt: skip
+                rows.extend(_own_rows_of(event, plans))
             start = notifications[-1].id + 1
-        return _plan_rows(stored_aggregate(self, i) for i in keys) + rows
+        return _plan_rows(stored_aggregate(self, i) for i in plans) + rows
 
     def progress_as_of(self, key: str, moment: datetime) -> dict[str, Any]:
         """The plan's figures as known at ``moment``, rebuilt from its events."""
@@ -327,6 +328,11 @@ class StatusApplication(Application[UUID]):
     def period_figures(self, key: str) -> dict[str, dict[str, Any]]:
         """Each closed period's figures of a plan, by period."""
         return self._view.period_figures(key)
+
+    def action_reports(self, key: str, periods: list[str] | None = None
+                       ) -> list[dict[str, Any]]:  # fmt: skip
+        """The plan's recorded reports (of these months; None: all), in the order taken."""
+        return self._view.action_reports(key, periods)
 
     def report_outcomes(self, report_ids: list[str], senders: set[str] | None = None
                         ) -> dict[str, dict[str, Any]]:  # fmt: skip
@@ -355,6 +361,24 @@ class StatusApplication(Application[UUID]):
 
     def _get(self, aggregate_id: UUID, copy: bool = True) -> Any:
         return find(self, aggregate_id, copy)
+
+
+def _own_rows_of(event: Any, plans: dict[UUID, tuple[str, dict[str, Any]]]) -> list[Row]:
+    """The rows one stored progress event gives (``plans``: each plan's key and structure
+    so far, kept up to date)."""
+    if isinstance(event, PlanProgress.Adopted):  # type: ignore[attr-defined]
+        plans[event.originator_id] = (event.key, event.structure)
+        return []
+    key, structure = plans[event.originator_id]
+    if isinstance(event, PlanProgress.StructureRevised):  # type: ignore[attr-defined]
+        plans[event.originator_id] = (key, event.structure)
+        return []
+    if isinstance(event, PlanProgress.StatusRecorded):
+        report = {name: getattr(event, name) for name in REPORT_FIELDS}
+        return [report_row(key, event.originator_version, report,
+                           placement(structure, event.action))]  # fmt: skip
+    close = {"as_of": event.as_of, "figures": event.figures, "strategies": event.strategies}
+    return [("period_figures", {"plan": key, "period": event.period, "close": close})]
 
 
 def _plan_rows(aggregates: Iterable[Any]) -> list[Row]:

@@ -58,7 +58,7 @@ class StatusService(ServiceRuntime[StatusApplication]):
         ns = self.settings.namespace
         await ensure_stream(js, st.inbox_stream(ns), [f"{ns}.{st.ActionStatusReported.SUBJECT}.>"])
 
-    OWN_TABLES = ("plans", "period_figures")
+    OWN_TABLES = ("plans", "period_figures", "action_reports")
 
     def own_rows(self) -> list[Row]:
         return self.app.own_rows()

@@ -10,7 +10,7 @@ from typing import Any
 from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
-from contracts.periods import last_day
+from contracts.periods import last_day, term_periods
 from services.shared.scope import Scope
 from services.status import closing, translator
 from services.status.application import StatusApplication
@@ -73,7 +73,11 @@ class StatusEndpoints:
 
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
         plan = self._app.plan_row(request.plan)
-        return translator.progress_result(plan, self._app.period_figures(request.plan))
+        months = term_periods(request.term) if request.term else None
+        return translator.progress_result(
+            plan, self._app.period_figures(request.plan),
+            self._app.action_reports(request.plan, months), request.term,
+        )  # fmt: skip
 
 
 def _without_sender(row: dict[str, Any]) -> dict[str, Any]:

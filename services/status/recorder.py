@@ -19,7 +19,7 @@ from services.shared.read_models import (
 from services.shared.scope import DirectoryTables
 
 __all__ = ["Row", "StatusMemoryRecorder", "StatusReadModels", "StatusRecorder", "outcome_row",
-           "sender_of"]
+           "report_row", "sender_of"]
 Record = dict[str, Any]
 
 
@@ -48,6 +48,11 @@ class StatusReadModels(DirectoryTables):
         "plans": "key text PRIMARY KEY, organization text NOT NULL, plan_year text NOT NULL, "
         "active boolean NOT NULL, reports_recorded integer NOT NULL",
         "organizations": "code text PRIMARY KEY, parent text",
+        "action_reports": "plan text NOT NULL, report_id text NOT NULL, version integer NOT "
+        "NULL, period text NOT NULL, action text NOT NULL, milestone text NOT NULL, strategy "
+        "text NOT NULL, practice text NOT NULL, status text NOT NULL, completed_on text, "
+        "outputs_completed jsonb NOT NULL, cause_and_adjustments text, resources_used text, "
+        "budget_used text, comments text, PRIMARY KEY (plan, report_id)",
     }
     KEYS = {
         "report_outcomes": ("sender", "report_id"),
@@ -55,9 +60,11 @@ class StatusReadModels(DirectoryTables):
         "period_figures": ("plan", "period"),
         "plans": ("key",),
         "organizations": ("code",),
+        "action_reports": ("plan", "report_id"),
     }
-    FINAL = frozenset({"period_figures"})
-    INDEXES = {"parked_reports_plan": ("parked_reports", "(plan)")}
+    FINAL = frozenset({"period_figures", "action_reports"})
+    INDEXES = {"parked_reports_plan": ("parked_reports", "(plan)"),
+               "action_reports_period": ("action_reports", "(plan, period)")}
     UPDATE_UNLESS = {"report_outcomes": ("outcome", "recorded")}
     UPDATE_ONLY_IF = {"parked_reports": ("expired", True)}  # parked again: waits anew
 
@@ -89,6 +96,12 @@ class StatusReadModels(DirectoryTables):
     def period_figures(self, plan: str) -> dict[str, Record]:
         rows = self._rows(Query("period_figures", equal={"plan": plan}))
         return {row["period"]: row["close"] for row in rows}
+
+    def action_reports(self, plan: str, periods: list[str] | None = None) -> list[Record]:
+        """The plan's recorded reports (of these months; None: every month's)."""
+        months = {"period": periods} if periods is not None else {}
+        return self._rows(Query("action_reports", equal={"plan": plan}, any_of=months,
+                                order_by=("version",)))  # fmt: skip
 
     def parked_for(self, plans: list[str]) -> list[Record]:
         return self._rows(Query("parked_reports", any_of={"plan": plans},
@@ -136,6 +149,23 @@ def outcome_row(sender: str, report_id: str, outcome: str, reason: str | None = 
                 message: str | None = None) -> Row:  # fmt: skip
     return "report_outcomes", {"sender": sender, "report_id": report_id, "outcome": outcome,
                                "reason": reason, "message": message}  # fmt: skip
+
+
+def report_row(plan: str, version: int, report: dict[str, Any], place: dict[str, str]
+               ) -> Row:  # fmt: skip
+    """A recorded report as the plan's reports table keeps it (its ``version``: of the
+    plan's progress, after it was recorded)."""
+    budget = report.get("budget_used")
+    return "action_reports", {
+        "plan": plan, "report_id": report["report_id"], "version": version,
+        "period": report["period"], "action": report["action"], **place,
+        "status": report["status"], "completed_on": report.get("completed_on"),
+        "outputs_completed": list(report.get("outputs_completed") or []),
+        "cause_and_adjustments": report.get("cause_and_adjustments"),
+        "resources_used": report.get("resources_used"),
+        "budget_used": None if budget is None else str(budget),
+        "comments": report.get("comments"),
+    }  # fmt: skip
 
 
 def sender_of(subject: str) -> str:

@@ -9,10 +9,12 @@ from pydantic import ValidationError
 
 from contracts import plan_events as plans_evt
 from contracts import status as st
+from contracts.periods import plan_year_of_term, term_kind, term_periods, terms_of_plan_year
 from services.shared.translation import FirstVersions, envelope
 from services.status.application import StatusApplication
 from services.status.domain.plan_progress import PlanProgress, plan_structure
-from services.status.domain.registers import ReportingPeriod
+from services.status.domain.registers import ReportingPeriod, ReportingTerm
+from services.status.domain.terms import period_reported, term_figures
 from services.status.recorder import Row
 
 PLAN_EVENT_KINDS: dict[str, type[plans_evt.PlanEvent]] = {
@@ -100,6 +102,14 @@ class EventTranslator:
                 period=domain_event.period,
                 plans_evaluated=domain_event.plans_evaluated,
             )
+        if isinstance(domain_event, ReportingTerm.Closed):  # type: ignore[attr-defined]
+            return st.TermClosed(
+                **envelope(domain_event), term=domain_event.term,
+                kind=term_kind(domain_event.term),
+                plan_year=plan_year_of_term(domain_event.term),
+                periods=term_periods(domain_event.term),
+                plans_evaluated=domain_event.plans_evaluated,
+            )  # fmt: skip
         if not isinstance(domain_event, PlanProgress.Event) or name not in BUILDERS:  # type: ignore[attr-defined]
             return None
         fields = {k: v for k, v in vars(domain_event).items() if k in BUILDERS[name][1]}
@@ -126,8 +136,17 @@ BUILDERS: dict[str, tuple[type[st.StatusEvent], set[str]]] = {
 
 
 def progress_result(
-    plan: dict[str, Any], closes: dict[str, dict[str, Any]]
+    plan: dict[str, Any], closes: dict[str, dict[str, Any]], reports: list[dict[str, Any]],
+    term: str | None = None,
 ) -> st.PlanProgressReport:
+    """A plan's figures: of each closed month (with what its reports said) and of each
+    term (``term``: only it and its months)."""
+    months = term_periods(term) if term else None
+    terms = [term] if term else [
+        t for t in terms_of_plan_year(plan["plan_year"])
+        if any(m in closes for m in term_periods(t))
+        or any(r["period"] in term_periods(t) for r in reports)
+    ]  # fmt: skip
     return st.PlanProgressReport(
         key=plan["key"],
         organization=plan["organization"],
@@ -135,7 +154,9 @@ def progress_result(
         active=plan["active"],
         reports_recorded=plan["reports_recorded"],
         periods=[
-            st.PeriodFigures(period=period, **close)
+            st.PeriodProgress(period=period, **period_reported(close, period, reports))
             for period, close in sorted(closes.items())
+            if months is None or period in months
         ],
+        terms=[st.TermFigures(**term_figures(t, closes, reports)) for t in terms],
     )

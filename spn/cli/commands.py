@@ -354,7 +354,9 @@ async def _judgment(
 
 
 def plan_progress(args: argparse.Namespace, settings: StackSettings) -> int:
-    return _query(settings, st.GetPlanProgress(plan=args.plan), args.json, output.progress_lines)
+    query = st.GetPlanProgress(plan=args.plan, term=args.term)
+    return _query(settings, query, args.json,
+                  lambda found: output.progress_lines(found, args.term))  # fmt: skip
 
 
 def rollup(args: argparse.Namespace, settings: StackSettings) -> int:

@@ -23,7 +23,7 @@ from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
 from services.shared.secrets import redact
 from spn.boards.export import expressions
 from spn.boards.queries import Prometheus, PrometheusError, evaluate
-from spn.cli import output, reports
+from spn.cli import documents, output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
 from spn.cli.simulation import Slip, monthly_reports
@@ -43,6 +43,7 @@ SUPPORT = {
     True: "SEA professional learning on personalized learning for district and school staff",
 }
 PROGRESS_SHOWN = "lakeview-high/2026-27"
+REPORT_TERM = "2026-Q2"  # October to December 2026, while Lakeview slips
 KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 
 
@@ -147,7 +148,8 @@ async def _school_year(
         await reports.wait_for_outcomes(client, batch, 120, False)
         await client.request(st.ClosePeriod(period=period, early=True))
         rollup = await _judged(client, period)
-        on_time = {r["code"]: r["figures"]["actions_on_time_pct"] for r in rollup["rows"]}
+        on_time = {r["code"]: (r["figures"] or {}).get("actions_on_time_pct", "n/a")
+                   for r in rollup["rows"]}  # a row without figures: said, not a TypeError
         say(f"\n{period}: {len(batch)} reports; actions on time: " + ", ".join(
             f"{code} {pct}%" for code, pct in on_time.items()))  # fmt: skip
         for flag in rollup["flags"]:
@@ -162,6 +164,11 @@ async def _school_year(
         await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
     ):
         say(line)
+    say(output.heading(f"Tool A progress report of {PROGRESS_SHOWN}, {REPORT_TERM}"))
+    report = await documents.gather_plan_report(client, PROGRESS_SHOWN, REPORT_TERM)
+    for form in ("pdf", "html"):
+        path = documents.write(report, form, documents.default_path(settings, report, form))
+        say(f"  {form}: {path}")
     say(output.heading(f"Rollup up the chain, {YEAR[-1]}"))
     for line in output.rollup_lines(await _judged(client, YEAR[-1])):
         say("  " + line)

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from contracts import plan_commands as cmd
 from services.shared.secrets import redact
 from spn.bench import cli as bench_cli
-from spn.cli import audit, backup, boards, commands, credentials, demo, history, rebuild
+from spn.cli import audit, backup, boards, commands, credentials, demo, documents, history, rebuild
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -154,9 +154,13 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         p.set_defaults(handler=handler)
 
     progress = plan_sub.add_parser(
-        "progress", help="Tool A implementation figures of each closed period"
+        "progress", help="Tool A implementation figures of each closed month and term, and "
+        "what the reports said (outputs, cause & adjustments, resources, budget, comments)"
     )
     progress.add_argument("plan", help="plan key <organization>/<plan year>")
+    progress.add_argument("--term", help="only one term of the plan year (July-June): a "
+                          "quarter 2026-Q2 (Oct-Dec 2026), a semester 2026-S1 (Jul-Dec 2026) "
+                          "or the year 2026-27")  # fmt: skip
     _json_flag(progress)
     progress.set_defaults(handler=commands.plan_progress)
 
@@ -193,8 +197,10 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
 
 
 def _status_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    report = sub.add_parser("report", help="monthly action status reports")
+    report = sub.add_parser("report", help="monthly status reports in; progress reports out "
+                            "(PDF, HTML, Markdown)")  # fmt: skip
     report_sub = report.add_subparsers(dest="action", metavar="ACTION", required=True)
+    documents.add_parser(report_sub)
     submit = report_sub.add_parser(
         "submit",
         help="publish a monthly status sheet (CSV or JSON); print accepted and rejected rows",

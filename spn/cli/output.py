@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from contracts.periods import term_label
 from contracts.plans import ImprovementPlan
 from contracts.practices import PracticeCode
 from spn.cli.files import Checked
@@ -171,28 +172,71 @@ def figures_header(first: str, width: int = 16) -> str:
     return f"{first:<{width}}{titles}{'milestones behind':>21}"
 
 
-def progress_lines(progress: dict[str, Any]) -> Iterable[str]:
-    """Tool A "Reporting Implementation Data": the plan per period, then the latest period
-    per strategy and milestone."""
+def progress_lines(progress: dict[str, Any], term: str | None = None) -> Iterable[str]:
+    """Tool A "Reporting Implementation Data": the plan per month and per term, then the
+    latest month (or the term asked) per strategy and milestone, with what was reported."""
     state = "active" if progress["active"] else "closed"
     yield (
         f"Implementation of {progress['key']} ({state}; {progress['reports_recorded']} reports "
         "recorded)"
     )
-    if not progress["periods"]:
-        yield "  no period closed yet"
+    if not progress["periods"] and not any(t["reported"]["reports"] for t in progress["terms"]):
+        yield f"  nothing closed or reported in {term} yet" if term else "  no period closed yet"
         return
-    yield "  " + figures_header("period")
-    for period in progress["periods"]:
-        yield "  " + figures_row(period["period"], period["figures"])
-    latest = progress["periods"][-1]
-    yield f"  as of {latest['as_of']}:"
+    if progress["periods"]:
+        yield "  " + figures_header("period")
+        for period in progress["periods"]:
+            yield "  " + figures_row(period["period"], period["figures"])
+    shown = [t for t in progress["terms"] if t["figures"] is not None]
+    if shown:
+        yield "  " + figures_header("term", width=20)
+        for found in shown:
+            label = found["term"] if found["closed"] else f"{found['term']} to {found['through']}"
+            yield "  " + figures_row(label, found["figures"], width=20)
+    if term:
+        (found,) = progress["terms"]
+        as_of = f"as of {found['as_of']}" if found["as_of"] else "no month of it closed yet"
+        yield f"  {term_label(term)}, {as_of}:"
+        yield from _strategy_lines(found["strategies"])
+    elif progress["periods"]:
+        latest = progress["periods"][-1]
+        yield f"  {latest['period']}, as of {latest['as_of']}:"
+        yield from _strategy_lines(latest["strategies"])
+
+
+def _strategy_lines(strategies: list[dict[str, Any]]) -> Iterable[str]:
     yield "  " + figures_header("strategy")
-    for strategy in latest["strategies"]:
+    for strategy in strategies:
         label = f"{strategy['number']} [{strategy['practice']}]"
-        yield "  " + figures_row(label, strategy["figures"])
+        yield "  " + _row_or_none(label, strategy["figures"])
         for milestone in strategy["milestones"]:
-            yield "  " + figures_row(f"  {milestone['number']}", milestone["figures"])
+            yield "  " + _row_or_none(f"  {milestone['number']}", milestone["figures"])
+            yield from reported_lines(milestone["reported"], "        ")
+
+
+def _row_or_none(label: str, figures: dict[str, Any] | None) -> str:
+    return figures_row(label, figures) if figures else f"{label:<16}   (no close yet)"
+
+
+REPORTED_NOTES = (("outputs completed", "outputs_completed"),
+                  ("cause & adjustments", "cause_and_adjustments"),
+                  ("resources used", "resources_used"), ("comments", "comments"))  # fmt: skip
+
+
+def reported_lines(reported: dict[str, Any], indent: str) -> Iterable[str]:
+    """What the reports said, a line a note (each text on one line, cut at 160 characters:
+    --json has it whole)."""
+    for title, key in REPORTED_NOTES:
+        for note in reported[key]:
+            yield f"{indent}{title}: {one_line(note['text'])} ({note['action']}, {note['period']})"
+    if reported["budget_used"] is not None:
+        yield f"{indent}budget used: {reported['budget_used']}"
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """A text as one terminal line: control characters (line breaks, escapes) as spaces."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def rollup_lines(report: dict[str, Any]) -> Iterable[str]:

@@ -60,6 +60,10 @@ def monthly_reports(
                     if late or (not complete and action.due <= end)
                     else None
                 ),
+                resources_used=action.resources if complete else None,
+                budget_used=action.budget if complete else None,
+                comments=f"Done on {done:%b %d}; evidence kept by the leadership team"
+                if complete else None,
                 reporter=Reporter(name=reporter, organization=plan.organization),
             )
         )

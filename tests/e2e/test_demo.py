@@ -49,6 +49,12 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
                    for t in texts)  # fmt: skip
     lea_case = "* lakeview-sd, 2026-11: support case opened"
     assert [t for t in texts if lea_case in t and "To: samuel.whitaker@sde.example.org" in t]
+    reports = tmp_path / "data" / "reports"
+    pdf, page = reports / "lakeview-high-2026-Q2.pdf", reports / "lakeview-high-2026-Q2.html"
+    assert f"  pdf: {pdf}" in first.stdout and f"  html: {page}" in first.stdout
+    written = pdf.read_bytes()
+    assert written.startswith(b"%PDF-") and "Actions Completed (%)" in page.read_text()
+    assert "Q2 2026-27 (Oct-Dec 2026)" in page.read_text()
 
     second = Cli(cli.env | {"SPN_PROMETHEUS": "0"}).run("demo", timeout=300)  # same data
     assert second.returncode == 0, second.stdout + second.stderr
@@ -57,3 +63,4 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert table.split("== Rollup")[0] in second.stdout  # the same figures
     assert "== Alerts: 0 raised by this run ==" in second.stdout  # nothing new is sent
     assert sorted((tmp_path / "data" / "mail").glob("*.eml")) == sorted(mails)
+    assert pdf.read_bytes() == written  # the same data, the same report, byte for byte

@@ -30,7 +30,7 @@ from tests.integration.test_alerts_service import (  # noqa: F401 (fixtures)
 from tests.integration.test_rollup_service import october_closed
 from tests.integration.test_status_service import publish, until
 
-OWN = {"plans": {"organizations", "plans"}, "status": {"plans", "period_figures"},
+OWN = {"plans": {"organizations", "plans"}, "status": {"plans", "period_figures", "action_reports"},
        "rollup": {"support_cases", "waning", "measure_values", "judged_periods"},
        "alerts": {"alerts", "alert_targets", "messages"}}  # fmt: skip
 FED = {"rollup": {"organizations", "plan_periods", "strategy_periods", "action_overdue",

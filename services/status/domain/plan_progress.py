@@ -213,6 +213,10 @@ class PlanProgress(Aggregate):
                 result[action] = [c for p, c in upto if p == latest_period][-1]
         return result
 
+    def placement(self, action: str) -> dict[str, str]:
+        """The milestone, strategy and practice an action belongs to, as the plan stands."""
+        return placement(self.structure, action)
+
     def action_numbers(self) -> set[str]:
         return {
             a["number"]
@@ -250,6 +254,15 @@ class PlanProgress(Aggregate):
         self, *, period: str, as_of: str, figures: dict[str, Any], strategies: list[dict[str, Any]]
     ) -> None:
         self.periods_closed.add(period)
+
+
+def placement(structure: dict[str, Any], action: str) -> dict[str, str]:
+    for s in structure["strategies"]:
+        for m in s["milestones"]:
+            if any(a["number"] == action for a in m["actions"]):
+                return {"milestone": m["number"], "strategy": s["number"],
+                        "practice": s["practice"]}  # fmt: skip
+    raise UnknownActionError(f"no action {action} in the plan")
 
 
 def plan_structure(plan: dict[str, Any]) -> dict[str, Any]:

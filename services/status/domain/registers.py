@@ -50,3 +50,16 @@ class ReportingPeriod(Aggregate):
     def __init__(self, *, period: str, plans_evaluated: int) -> None:
         self.period = period
         self.plans_evaluated = plans_evaluated
+
+
+class ReportingTerm(Aggregate):
+    """A quarter, a semester or a plan year, closed with the close of its last month."""
+
+    @staticmethod
+    def create_id(term: str) -> UUID:
+        return uuid5(NAMESPACE, f"term:{term}")
+
+    @event("Closed")
+    def __init__(self, *, term: str, plans_evaluated: int) -> None:
+        self.term = term
+        self.plans_evaluated = plans_evaluated

@@ -1,0 +1,74 @@
+"""The Tool A progress report of a plan with known data: every reporting column of Tool A
+in the HTML and in the PDF's text, the same bytes each time, and a picture of page one."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from spn.reports.document import IMPLEMENTATION_COLUMNS
+from spn.reports.render import html, markdown, pdf
+from tests.reports.sample import sample_report
+from tests.reports.screenshots import first_page_png, pdf_text
+
+COLUMNS = [c for columns in IMPLEMENTATION_COLUMNS.values() for c in columns]
+KNOWN = ["66.7%", "50.0%", "agenda (1.1.1.1, Oct)", "sign-in sheets (1.1.1.2, Dec)",
+         "testing week (1.1.1.2, Nov)", "Budget used: $170.00", "good start (1.1.1.1, Oct)",
+         "coach (1.2.1.1, Oct)", "1: 1.1.1", "Lesson plans", "31% (off target)",
+         "A coach for 1A", "Effective: actions on time 40.0% before, 75.0% after",
+         "Coaching on walk-throughs", "Walk-throughs doubled"]  # fmt: skip
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def test_the_html_has_every_tool_a_reporting_column_and_the_known_figures():
+    page = html(sample_report())
+    text = _words(re.sub(r"<[^>]+>", " ", page).replace("&amp;", "&"))
+    for expected in COLUMNS + KNOWN:
+        assert expected in text, expected
+    assert "<th scope=\"col\">Q1</th><th scope=\"col\">Q2</th>" in page  # Q3, Q4 not yet
+
+
+def test_the_pdfs_text_has_every_column_and_figure_and_it_is_tagged():
+    document = pdf(sample_report())
+    # a cell's line broken after a "/", or at a hyphen (pdftotext joins the word up)
+    text = _words(pdf_text(document)).replace("/ ", "/").replace("-", "")
+    for expected in COLUMNS + KNOWN:
+        assert _words(expected).replace("-", "") in text, expected
+    assert b"/StructTreeRoot" in document and b"/MarkInfo" in document  # tagged
+
+
+def test_the_same_report_gives_the_same_bytes_each_time():
+    assert pdf(sample_report()) == pdf(sample_report())
+    assert html(sample_report()) == html(sample_report())
+    assert markdown(sample_report()) == markdown(sample_report())
+
+
+def test_a_text_is_shown_as_text_never_read_as_markup():
+    report = sample_report()
+    report["areas"][0]["title"] = '<script>alert(1)</script> #set page(width: 1cm) *bold* | a'
+    assert "<script>" not in html(report)
+    assert "\\*bold\\* \\| a" in markdown(report)
+    assert "#set page(width: 1cm)" in _words(pdf_text(pdf(report)))
+
+
+def test_the_first_page_is_drawn_to_a_png_to_look_at(tmp_path):
+    shots = Path(os.environ.get("SPN_SCREENSHOTS", tmp_path))
+    picture = first_page_png(pdf(sample_report()), shots / "plan-report-q2.png")
+    head = picture.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert (width, height) == (680, 880)  # US letter at 80 dpi
+
+
+def test_a_semester_and_a_year_show_the_terms_up_to_their_end():
+    semester = sample_report("2026-S1")
+    assert [t["label"] for t in semester["quarters"]] == ["Q1", "Q2"]
+    assert [t["label"] for t in semester["semesters"]] == ["S1"]
+    year = sample_report("2026-27")
+    assert [t["label"] for t in year["quarters"]] == ["Q1", "Q2", "Q3", "Q4"]
+    assert [t["label"] for t in year["semesters"]] == ["S1", "S2"]
+    assert not year["closed"] and year["through"] == "Dec 2026"
