@@ -52,6 +52,15 @@ class OrganizationFigures(Part):
     figures: Figures | None = Field(description="Summed over those school plans")
 
 
+class PracticeOutcomes(Part):
+    """Outcome data beside implementation: the strategy measures of the strategies coded to
+    a practice (of every school beneath), as of the period."""
+
+    measures: int
+    reported: int = Field(description="With a value reported up to the period")
+    on_target: int = Field(description="Whose latest value meets the plan year's target")
+
+
 class PracticeFigures(Part):
     practice: PracticeCode
     title: str
@@ -65,6 +74,8 @@ class PracticeFigures(Part):
         "(actions behind % at or above SPN_WANING_BEHIND_PCT), on_track, or no_data "
         "(no action due yet)",
     )
+    outcomes: PracticeOutcomes | None = Field(
+        default=None, description="Its strategies' measures (None: none)")
 
 
 class DomainFigures(Part):

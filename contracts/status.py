@@ -97,7 +97,8 @@ class ActionStatusReported(Versioned, Inbound):
         default=None, max_length=MAX_TEXT, description="Cause & Adjustments Made")
     resources_used: str | None = Field(
         default=None, max_length=MAX_TEXT, description="Resources/Budget Used")
-    budget_used: Decimal | None = Field(default=None, ge=0)
+    budget_used: Decimal | None = Field(default=None, ge=0, description="Spent in the month "
+                                        "reported (a term's is the sum of its months')")
     comments: str | None = Field(
         default=None, max_length=MAX_TEXT, description="Additional Information/Comments")
     reporter: Reporter
@@ -238,7 +239,9 @@ class PeriodFigures(Part):
 
 
 class MilestoneProgress(MilestoneFigures):
-    reported: Reported = Field(description="What the month's reports said")
+    reported: Reported | None = Field(
+        description="What the month's reports said: given for the latest closed month, or "
+        "for each month of the term asked (else None)")
 
 
 class StrategyProgress(StrategyFigures):
@@ -254,7 +257,9 @@ class PeriodProgress(PeriodFigures):
 class TermMilestone(Part):
     number: MilestoneNumber
     figures: Figures | None = Field(description="None: no close of the term has it")
-    reported: Reported
+    reported: Reported | None = Field(
+        description="What the term's reports said (given for the term asked, else None); "
+        "a strategy's is the union of its milestones'")
 
 
 class TermStrategy(Part):
@@ -263,14 +268,13 @@ class TermStrategy(Part):
     figures: Figures | None
     milestones_behind: list[MilestoneNumber] = Field(
         description="Its milestones behind schedule as of the term's last closed month")
-    reported: Reported
     milestones: list[TermMilestone]
 
 
 class TermFigures(Part):
     """A quarter's, semester's or the year's figures: those of the close of its last
-    closed month (``through``), percentages from their counts; ``closed`` once its last
-    month is. Quarters are read by milestone, semesters by strategy (Tool A)."""
+    closed month (``through``), percentages from their counts; ``closed`` once each of its
+    months is. Quarters are read by milestone, semesters by strategy (Tool A)."""
 
     term: Term
     kind: str = Field(description="quarter, semester or year")
@@ -279,7 +283,6 @@ class TermFigures(Part):
     closed: bool
     as_of: date | None
     figures: Figures | None
-    reported: Reported
     strategies: list[TermStrategy]
 
 
@@ -295,7 +298,7 @@ class PlanProgressReport(Versioned):
     periods: list[PeriodProgress] = Field(description="Each closed month (of the term asked)")
     terms: list[TermFigures] = Field(
         default_factory=list, description="The term asked; else each quarter, semester and "
-        "the year with a closed month or a report")
+        "the year with a closed month")
 
 
 # -- commands and queries --------------------------------------------------------------------
@@ -328,8 +331,9 @@ class GetReportOutcomes(Command):
 
 
 class GetPlanProgress(Command):
-    """The Tool A figures of every closed period of a plan, with what the reports of each
-    month said, and its quarters, semesters and year."""
+    """The Tool A figures of every closed month of a plan and of its quarters, semesters
+    and year, with what the reports of the latest closed month said; or, for one term, of
+    it and its months, with what their reports said."""
 
     SCHEMA_NAME = "get-plan-progress"
     SUBJECT = "qry.status.get_plan_progress"
@@ -389,8 +393,8 @@ class ReportMissing(StatusEvent):
 
 
 class TermClosed(IntegrationEvent):
-    """A quarter, a semester or a plan year is closed: the close of its last month is
-    complete (``period.closed`` of that month came before this one)."""
+    """A quarter, a semester or a plan year is closed: each of its months is (stored with
+    the close of the last of them to close, after its ``period.closed``)."""
 
     SCHEMA_NAME = "term-closed"
     SUBJECT = "evt.status.term.closed"

@@ -13,14 +13,20 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
-from contracts.periods import plan_year_periods
+from contracts.periods import plan_year_periods, term_label
 from services.alerts import content
 from services.alerts import timeline as alerts_timeline
 from services.alerts.domain.alert import Alert
 from services.alerts.domain.errors import UnknownAlertError
 from services.alerts.domain.message import STANDARD_WEBHOOKS, Message, RetryPolicy
 from services.alerts.domain.preferences import Preference, due_at
-from services.alerts.domain.routing import Fact, responsible, shown_target
+from services.alerts.domain.routing import (
+    Fact,
+    QuarterClosed,
+    quarterly_facts,
+    responsible,
+    shown_target,
+)
 from services.alerts.recorder import AlertsMemoryRecorder, AlertsReadModels, AlertsRecorder, Row
 from services.shared.eventstore import (
     events_of,
@@ -44,8 +50,10 @@ class AlertsApplication(Application[UUID]):
         preferences: Mapping[str, Preference] | None = None,
         digest_hour: int = 7,
         max_age: timedelta | None = None,
+        report_link: str | None = None,
     ):
         super().__init__(env)
+        self.report_link = report_link  # where a quarterly report is read (None: a command)
         self.policy = policy or RetryPolicy()
         self.webhooks = webhooks or {}  # organization -> {"url", "secret"}
         self.webhook_policy = webhook_policy
@@ -66,8 +74,8 @@ class AlertsApplication(Application[UUID]):
         assert isinstance(self.recorder, ProcessRecorder)
         return self.recorder.max_tracking_id(source) or 0
 
-    def take(self, tracking: Tracking, rows: Iterable[Row], facts: Iterable[Fact],
-             at: datetime) -> list[str]:  # fmt: skip
+    def take(self, tracking: Tracking, rows: Iterable[Row],
+             facts: Iterable[Fact | QuarterClosed], at: datetime) -> list[str]:  # fmt: skip
         """A batch's directory rows, and an alert for each new fact, with the tracking
         record of its last message (a fact alerted already raises nothing; one about an
         organization with nobody above it, nothing; one older than the age limit, a stale
@@ -76,7 +84,7 @@ class AlertsApplication(Application[UUID]):
         rows = list(rows)
         parents = self._parents(rows)
         raised: dict[UUID, Alert] = {}
-        for fact in facts:
+        for fact in self._facts(facts, rows):
             alert_id = Alert.create_id(fact.key)
             known = fact.organization in parents
             nobody = known and responsible(fact.organization, fact.addressed_to, parents) is None
@@ -92,6 +100,19 @@ class AlertsApplication(Application[UUID]):
         processing.collect_events(*raised.values(), view_rows=rows)
         self._notify(self._record(processing))
         return [alert.kind for alert in raised.values()]
+
+    def _facts(self, facts: Iterable[Fact | QuarterClosed], rows: list[Row]) -> list[Fact]:
+        """The facts, a quarter's close as one quarterly report per organization with
+        figures in it (those stored, and those of this batch)."""
+        found: list[Fact] = []
+        for fact in facts:
+            if isinstance(fact, Fact):
+                found.append(fact)
+                continue
+            figures = self.view.figures_of_periods(list(fact.periods)) + [
+                r for t, r in rows if t == "figures" and r["period"] in fact.periods]
+            found += quarterly_facts(fact, figures, term_label(fact.term), self.report_link)
+        return found
 
     def _stale(self, fact: Fact, at: datetime) -> bool:
         return bool(self.max_age and fact.occurred_at and at - fact.occurred_at > self.max_age)

@@ -43,6 +43,7 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
             self.env, policy=policy, time_zone=s.time_zone, webhooks=s.webhook_targets(),
             webhook_policy=webhook_policy, digest_hour=s.digest_hour,
             max_age=timedelta(days=s.max_age_days) if s.max_age_days else None,
+            report_link=s.report_link,
             preferences={k: Preference(p.mode, p.time_zone) for k, p in s.preferences.items()},
         )
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from contracts.subjects import events_stream
 from services.alerts import translator
 from services.alerts.application import AlertsApplication
-from services.alerts.domain.routing import Fact
+from services.alerts.domain.routing import Fact, QuarterClosed
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.recorder import Row
 from services.shared.consumer import events_consumer, sequence
@@ -43,7 +43,7 @@ class AlertsConsumer:
 
     async def _process(self, messages: list[Msg]) -> None:
         rows: list[Row] = []
-        facts: list[Fact] = []
+        facts: list[Fact | QuarterClosed] = []
         for message in messages:
             found = translator.read(message.subject.removeprefix(self.namespace + "."),
                                     message.data)  # fmt: skip
@@ -52,8 +52,8 @@ class AlertsConsumer:
                 await self.consumer.dead_letters.publish("invalid_event", first_problem(found),
                                                          source)  # fmt: skip
                 continue
-            facts += [f for f in found if isinstance(f, Fact)]
-            rows += [r for r in found if not isinstance(r, Fact)]
+            facts += [f for f in found if isinstance(f, Fact | QuarterClosed)]
+            rows += [r for r in found if not isinstance(r, Fact | QuarterClosed)]
         tracking = self.consumer.tracking(sequence(messages[-1]))
         raised = await asyncio.to_thread(self._take, tracking, rows, facts)
         for kind in raised:
@@ -64,5 +64,6 @@ class AlertsConsumer:
     def _skip(self, tracking: Tracking) -> None:
         self._take(tracking, [], [])
 
-    def _take(self, tracking: Tracking, rows: list[Row], facts: list[Fact]) -> list[str]:
+    def _take(self, tracking: Tracking, rows: list[Row], facts: list[Fact | QuarterClosed]
+              ) -> list[str]:  # fmt: skip
         return self.app.take(tracking, rows, facts, datetime.now(UTC))

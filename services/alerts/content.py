@@ -32,8 +32,10 @@ NEXT_STEPS = {
     "case_escalated": "the support given did not work: agree what the next level will do",
     "support_judged": "if it did not work, the case is escalated one level up",
     "plan_adjusted": "check the adjustment's cause and justification (spn plan history)",
+    "quarterly_report": "go through the quarter's report with the school's team, and "
+    "discuss the supports to add or change",
 }
-FACTS = ("milestone", "reason", "case_id", "to", "cause", "justification")
+FACTS = ("term", "report", "milestone", "reason", "case_id", "to", "cause", "justification")
 TREND = 4  # periods of figures shown, up to the alert's
 
 

@@ -67,6 +67,9 @@ class AlertsReadModels(DirectoryTables):
                                       order_by=("opened",))),
         }  # fmt: skip
 
+    def figures_of_periods(self, periods: list[str]) -> list[Record]:
+        return self._rows(Query("figures", any_of={"period": periods}))
+
     def contacts(self) -> dict[str, Record]:
         return {c["code"]: c for c in self._rows(Query("contacts"))}
 

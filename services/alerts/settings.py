@@ -31,6 +31,18 @@ class RecipientPreference(BaseModel):
     time_zone: TimeZone = "UTC"
 
 
+def _check_link(value: str) -> str:
+    try:
+        value.format(organization="o", plan="o/2026-27", term="2026-Q2")
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"a report link may name {{organization}}, {{plan}} and {{term}} "
+                         f"only ({error!r} in {value!r})") from None  # fmt: skip
+    return value
+
+
+ReportLink = Annotated[str, AfterValidator(_check_link)]
+
+
 class AlertsSettings(ServiceSettings):
     http_port: int = Field(8104, validation_alias="SPN_ALERTS_HTTP_PORT")
     batch_size: int = Field(500, ge=1, le=5000, validation_alias="SPN_ALERTS_BATCH_SIZE")
@@ -56,6 +68,12 @@ class AlertsSettings(ServiceSettings):
         "(a first start on a stream of years) is kept as a stale alert, not sent; 0: no limit",
     )  # fmt: skip
     digest_hour: int = Field(7, ge=0, le=23, validation_alias="SPN_ALERTS_DIGEST_HOUR")
+    report_link: ReportLink | None = Field(
+        None, validation_alias="SPN_ALERTS_REPORT_LINK",
+        description="Where a quarterly report is read, shared with the district liaison "
+        "when a quarter closes: a URL with {organization}, {plan} and {term} (e.g. "
+        "https://reports.example.org/{plan}/{term}.pdf); unset: the spn command that makes it",
+    )  # fmt: skip
     retry_first_delay: float = Field(5.0, gt=0, validation_alias="SPN_ALERTS_RETRY_FIRST")
     retry_max_delay: float = Field(600.0, gt=0, validation_alias="SPN_ALERTS_RETRY_MAX")
     max_attempts: int = Field(

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ValidationError
 from contracts import plan_events as plans_evt
 from contracts import rollup as ru
 from contracts import status as st
-from services.alerts.domain.routing import Fact
+from services.alerts.domain.routing import Fact, QuarterClosed
 from services.alerts.recorder import Row
 from services.shared.translation import read_event
 
-Found = Iterator[Row | Fact]
+Found = Iterator[Row | Fact | QuarterClosed]
 
 
 def _contact(event: plans_evt.OrganizationRegistered) -> Found:
@@ -110,6 +110,11 @@ def _judged(event: ru.SupportJudged) -> Found:
     }, addressed_to=event.addressed_to)  # fmt: skip
 
 
+def _term(event: st.TermClosed) -> Found:
+    if event.kind == "quarter":
+        yield QuarterClosed(event.term, tuple(event.periods))
+
+
 def _adjusted(event: plans_evt.PlanAdjusted) -> Found:
     yield from _strategies(event)
     month = event.occurred_at.strftime("%Y-%m")
@@ -134,10 +139,12 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Found]]] = {
     ru.SupportCaseOpened.SUBJECT: (ru.SupportCaseOpened, _opened),
     ru.SupportCaseEscalated.SUBJECT: (ru.SupportCaseEscalated, _escalated),
     ru.SupportJudged.SUBJECT: (ru.SupportJudged, _judged),
+    st.TermClosed.SUBJECT: (st.TermClosed, _term),
 }
 
 
-def read(relative_subject: str, body: bytes) -> list[Row | Fact] | ValidationError:
+def read(relative_subject: str, body: bytes
+         ) -> list[Row | Fact | QuarterClosed] | ValidationError:  # fmt: skip
     """The directory rows and facts of an integration event (none for the events alerts
     ignores), or why the event can never be read."""
     return read_event(DATED, relative_subject, body)
@@ -147,7 +154,7 @@ def rows_of(relative_subject: str, body: bytes) -> list[Row] | ValidationError:
     """Only the directory rows of an integration event (a rebuild of the directory)."""
     found = read(relative_subject, body)
     return found if isinstance(found, ValidationError) else [
-        f for f in found if not isinstance(f, Fact)]  # fmt: skip
+        f for f in found if not isinstance(f, Fact | QuarterClosed)]  # fmt: skip
 
 
 STREAM_TABLES = ["contacts", "strategies", "figures", "cases"]
@@ -159,7 +166,7 @@ def _dated(reader: Callable[[Any], Found]) -> Callable[[Any], Found]:
 
     def read_dated(event: Any) -> Found:
         for found in reader(event):
-            if isinstance(found, Fact):
+            if isinstance(found, Fact | QuarterClosed):
                 found = replace(found, occurred_at=event.occurred_at)
             yield found
 

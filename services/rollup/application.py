@@ -209,6 +209,26 @@ class RollupApplication(Application[UUID]):
             for number, mine in sorted(by_owner.items(), key=lambda o: _tool_a_order(o[0]))
         ]
 
+    def practice_outcomes(self, strategies: list[dict[str, Any]], period: str
+                          ) -> dict[str, dict[str, int]]:  # fmt: skip
+        """Per practice, the strategy measures of these strategies (rows of the period):
+        how many, how many have a value up to the period, how many are on target."""
+        practice = {(r["plan_key"], r["strategy"]): r["practice"] for r in strategies}
+        plans = sorted({r["plan_key"] for r in strategies})
+        measures = [m for m in self.view.measures_of_plans(plans)
+                    if m["owner"].startswith("strategy:")
+                    and (m["plan_key"], m["owner"].split(":")[1]) in practice]  # fmt: skip
+        values = self.view.measure_values(plans)
+        result: dict[str, dict[str, int]] = {}
+        for measure in measures:
+            shown = read.measure_value(measure, values, period)
+            coded = practice[measure["plan_key"], measure["owner"].split(":")[1]]
+            counts = result.setdefault(coded, {"measures": 0, "reported": 0, "on_target": 0})
+            counts["measures"] += 1
+            counts["reported"] += shown["value"] is not None
+            counts["on_target"] += shown["on_target"] is True
+        return result
+
     def own_rows(self, page: int = 500) -> list[Row]:
         """The rows of the rollup's own aggregates (cases, flags, measure values, judged
         periods), as the event store gives them."""
@@ -425,6 +445,7 @@ class RollupApplication(Application[UUID]):
                 strategies,
                 [f for f in flags if f["organization"] in schools],
                 self.rules.behind_pct,
+                self.practice_outcomes(strategies, period) if period else {},
             ),
             "domains": read.by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],

@@ -39,9 +39,11 @@ def figures_of(
 
 
 def by_practice(
-    strategies: list[dict[str, Any]], flags: list[dict[str, Any]], behind_pct: float
+    strategies: list[dict[str, Any]], flags: list[dict[str, Any]], behind_pct: float,
+    outcomes: dict[str, dict[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each practice's strategies taken together, labelled (``flags``: of the period)."""
+    """Each practice's strategies taken together, labelled (``flags``: of the period), with
+    their measures' ``outcomes`` (of each practice)."""
     waning = {s["practice"] for f in flags if f["change"] == "raised"
               for s in f["strategies"] or []}  # fmt: skip
     practices: dict[str, list[dict[str, Any]]] = {}
@@ -57,6 +59,7 @@ def by_practice(
             "organizations": len({r["organization"] for r in rows}),
             "figures": figures,
             "status": practice_status(figures, practice in waning, behind_pct),
+            "outcomes": (outcomes or {}).get(practice),
         })  # fmt: skip
     return result
 

@@ -103,7 +103,7 @@ class RollupReadModels(DirectoryTables):
     def strategy_figures(self, periods: list[str], organizations: list[str]) -> list[Record]:
         return self._rows(Query(
             "strategy_periods", any_of={"period": periods, "organization": organizations},
-            columns=("organization", "period", "strategy", "practice", "figures"),
+            columns=("plan_key", "organization", "period", "strategy", "practice", "figures"),
         ))  # fmt: skip
 
     def strategy_milestones(self, period: str, organizations: list[str]) -> list[Record]:
@@ -179,6 +179,9 @@ class RollupReadModels(DirectoryTables):
 
     def measures_of(self, organization: str) -> list[Record]:
         return self._rows(Query("measures", equal={"organization": organization}))
+
+    def measures_of_plans(self, plans: list[str]) -> list[Record]:
+        return self._rows(Query("measures", any_of={"plan_key": plans}))
 
     def measure_values(self, plans: list[str]) -> list[Record]:
         return self._rows(Query("measure_values", any_of={"plan_key": plans}))

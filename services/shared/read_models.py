@@ -118,6 +118,11 @@ class ReadModelTables:
     def _rows(self, query: Query) -> list[Record]:
         raise NotImplementedError
 
+    def tables_to_fill(self) -> list[str]:
+        """Own tables an upgrade added, still empty though the store holds their events:
+        filled from the store at start, before the consumers (none by default)."""
+        return []
+
     def upsert(self, rows: Sequence[Row]) -> None:
         """Rows without events (a rebuild of rows from events already stored)."""
         raise NotImplementedError

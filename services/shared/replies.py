@@ -61,6 +61,10 @@ class ActingElsewhereError(DomainError):
     code = "not_authorized"
 
 
+MAX_REPLY_BYTES = 1_000_000
+"""The largest reply body sent: within NATS's default max payload (1 MiB) with headers."""
+
+
 async def answer(
     metrics: ServiceMetrics,
     contract: type[C],
@@ -81,6 +85,11 @@ async def answer(
         outcome, body = "error", Reply(ok=False, error=ErrorInfo(
             code="internal_error",
             message=f"{metrics.service} failed to answer {contract.SCHEMA_NAME}")).to_json()
+    if len(body) > MAX_REPLY_BYTES:  # NATS would refuse to carry it: the asker would wait
+        outcome, body = "refused", Reply(ok=False, error=ErrorInfo(
+            code="reply_too_large", message=f"the answer to {contract.SCHEMA_NAME} is "
+            f"{len(body) / 2**20:.1f} MB, more than the {MAX_REPLY_BYTES / 2**20:.1f} MB a "
+            "reply may be: ask for less (one term or period, one organization)")).to_json()
     metrics.requests.labels(metrics.service, contract.SUBJECT, outcome).inc()
     metrics.request_seconds.labels(metrics.service, contract.SUBJECT).observe(
         time.perf_counter() - started)

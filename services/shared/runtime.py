@@ -25,6 +25,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 
+from contracts import rebuild as rb
 from contracts.status import dead_letter_stream
 from contracts.subjects import events_stream
 from services.shared.audit.builder import AuditBuilder
@@ -185,6 +186,7 @@ class ServiceRuntime(ABC, Generic[A]):
             self.metrics, self.settings.namespace, audit_routes + rebuild.routes(),
             self.directory()))
         await self._fill_directory(rebuild)
+        await self._fill_new_tables(rebuild)
         relay = self.relay
         tasks = {
             "relay": Background(relay.run, relay.heartbeat,
@@ -313,6 +315,18 @@ class ServiceRuntime(ABC, Generic[A]):
         view = self.app.recorder
         assert isinstance(view, ReadModelTables), f"{self.name} keeps no read models"
         return view
+
+    async def _fill_new_tables(self, rebuild: RebuildEndpoints) -> None:
+        """Before the consumers start: own tables an upgrade added are filled from the
+        store (if that fails, the service starts anyway, and says how to retry)."""
+        for table in await asyncio.to_thread(self._view().tables_to_fill):
+            log.info("%s: %s is new; filling it from the event store", self.name, table)
+            try:
+                await rebuild.rebuild(rb.RebuildReadModels(table=table))
+            except Exception as error:  # its queries show less meanwhile, never wrong rows
+                log.warning("%s: %s could not be filled (%s: %s); `spn rebuild %s.%s` "
+                            "retries", self.name, table, type(error).__name__, error,
+                            self.name, table)  # fmt: skip
 
     async def _fill_directory(self, rebuild: RebuildEndpoints) -> None:
         """Before the consumers start: a stream-fed directory an upgrade left incomplete

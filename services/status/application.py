@@ -22,7 +22,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
-from contracts.periods import terms_ending
+from contracts.periods import plan_year_of, term_periods, terms_of_plan_year
 from services.shared import timeline
 from services.shared.eventstore import (
     events_of,
@@ -245,7 +245,8 @@ class StatusApplication(Application[UUID]):
         transaction, going on from the step ``after`` (plans are only ever added at the end
         of the active list); the step that evaluates the last of them also marks the period
         closed (``status.period.closed``, after which the rollup judges it), and each term
-        it ends (``status.term.closed``: a quarter, a semester, the plan year). A close cut
+        all of whose months are then closed (``status.term.closed``: a quarter, a semester,
+        the plan year). A close cut
         short (a crash) is resumed by closing the period again; a closed period changes no
         more."""
         try:
@@ -281,13 +282,22 @@ class StatusApplication(Application[UUID]):
                 closes.append(("period_figures", {"plan": key, "period": period,
                                                   "close": close}))  # fmt: skip
                 done += 1
-        terms = [ReportingTerm(term=t, plans_evaluated=done) for t in terms_ending(period)
-                 if self._get(ReportingTerm.create_id(t)) is None]  # fmt: skip
+        terms = [ReportingTerm(term=t, plans_evaluated=done) for t in self._terms_closing(period)]
         self.save(
             *evaluated, ReportingPeriod(period=period, plans_evaluated=done), *terms,
             view_rows=closes,
         )  # fmt: skip
         return CloseStep(finished=True, changed=True, plans_evaluated=done)
+
+    def _terms_closing(self, period: str) -> list[str]:
+        """The terms of ``period``'s plan year closed by closing it: each of whose months
+        is then closed (months may be closed out of order)."""
+        return [
+            t for t in terms_of_plan_year(plan_year_of(period))
+            if period in term_periods(t) and self._get(ReportingTerm.create_id(t)) is None
+            and all(m == period or self._get(ReportingPeriod.create_id(m)) is not None
+                    for m in term_periods(t))
+        ]  # fmt: skip
 
     def active_keys(self) -> list[str]:
         active = self._get(ActivePlans.ID)

@@ -10,11 +10,11 @@ from typing import Any
 from contracts import replay as rp
 from contracts import status as st
 from contracts import timeline as tl
-from contracts.periods import last_day, term_periods
+from contracts.periods import last_day, plan_year_of_term, term_periods
 from services.shared.scope import Scope
 from services.status import closing, translator
 from services.status.application import StatusApplication
-from services.status.domain.errors import PeriodNotEndedError
+from services.status.domain.errors import PeriodNotEndedError, TermOutsidePlanYearError
 
 
 def utc_today() -> date:
@@ -73,11 +73,14 @@ class StatusEndpoints:
 
     def get_plan_progress(self, request: st.GetPlanProgress) -> st.PlanProgressReport:
         plan = self._app.plan_row(request.plan)
-        months = term_periods(request.term) if request.term else None
-        return translator.progress_result(
-            plan, self._app.period_figures(request.plan),
-            self._app.action_reports(request.plan, months), request.term,
-        )  # fmt: skip
+        closes = self._app.period_figures(request.plan)
+        if request.term and plan_year_of_term(request.term) != plan["plan_year"]:
+            raise TermOutsidePlanYearError(
+                f"term {request.term} is of plan year {plan_year_of_term(request.term)}, not "
+                f"of {plan['plan_year']} (plan {request.plan})")  # fmt: skip
+        months = term_periods(request.term) if request.term else [max(closes)] if closes else []
+        reports = self._app.action_reports(request.plan, months) if months else []
+        return translator.progress_result(plan, closes, reports, request.term)
 
 
 def _without_sender(row: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,14 @@ class StatusReadModels(DirectoryTables):
         owners = self._rows(Query("plans", columns=("organization",), distinct=True))
         return any(r["organization"] not in known for r in owners)
 
+    def tables_to_fill(self) -> list[str]:
+        """``action_reports``, when reports were recorded before it was kept."""
+        if self._rows(Query("action_reports", columns=("plan",), limit=1)):
+            return []
+        reported = self._rows(Query("plans", columns=("reports_recorded",), order_by=(
+            "reports_recorded",)))  # fmt: skip
+        return ["action_reports"] if any(r["reports_recorded"] for r in reported) else []
+
     def plan_row(self, key: str) -> Record | None:
         rows = self._rows(Query("plans", equal={"key": key}))
         return rows[0] if rows else None

@@ -139,14 +139,16 @@ def progress_result(
     plan: dict[str, Any], closes: dict[str, dict[str, Any]], reports: list[dict[str, Any]],
     term: str | None = None,
 ) -> st.PlanProgressReport:
-    """A plan's figures: of each closed month (with what its reports said) and of each
-    term (``term``: only it and its months)."""
-    months = term_periods(term) if term else None
-    terms = [term] if term else [
-        t for t in terms_of_plan_year(plan["plan_year"])
-        if any(m in closes for m in term_periods(t))
-        or any(r["period"] in term_periods(t) for r in reports)
-    ]  # fmt: skip
+    """A plan's figures of each closed month and each term with one. What the reports said
+    is given for the latest closed month (``reports``: of it), or, when ``term`` is asked,
+    for its months and itself (``reports``: of its months) and only those are given."""
+    if term:
+        months, terms, told = term_periods(term), [term], set(term_periods(term))
+    else:
+        months = None
+        terms = [t for t in terms_of_plan_year(plan["plan_year"])
+                 if any(m in closes for m in term_periods(t))]  # fmt: skip
+        told = {max(closes)} if closes else set()
     return st.PlanProgressReport(
         key=plan["key"],
         organization=plan["organization"],
@@ -154,9 +156,11 @@ def progress_result(
         active=plan["active"],
         reports_recorded=plan["reports_recorded"],
         periods=[
-            st.PeriodProgress(period=period, **period_reported(close, period, reports))
+            st.PeriodProgress(period=period, **period_reported(
+                close, period, reports if period in told else None))
             for period, close in sorted(closes.items())
             if months is None or period in months
         ],
-        terms=[st.TermFigures(**term_figures(t, closes, reports)) for t in terms],
-    )
+        terms=[st.TermFigures(**term_figures(t, closes, reports if term else None))
+               for t in terms],
+    )  # fmt: skip

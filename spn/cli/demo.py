@@ -44,6 +44,7 @@ SUPPORT = {
 }
 PROGRESS_SHOWN = "lakeview-high/2026-27"
 REPORT_TERM = "2026-Q2"  # October to December 2026, while Lakeview slips
+REPORT_NETWORK = "lakeview-sd"
 KIND_ORDER = {OrgKind.SEA: 0, OrgKind.LEA: 1, OrgKind.SCHOOL: 2}
 
 
@@ -164,11 +165,12 @@ async def _school_year(
         await client.request(st.GetPlanProgress(plan=PROGRESS_SHOWN))
     ):
         say(line)
-    say(output.heading(f"Tool A progress report of {PROGRESS_SHOWN}, {REPORT_TERM}"))
-    report = await documents.gather_plan_report(client, PROGRESS_SHOWN, REPORT_TERM)
-    for form in ("pdf", "html"):
-        path = documents.write(report, form, documents.default_path(settings, report, form))
-        say(f"  {form}: {path}")
+    say(output.heading(f"Reports of {REPORT_TERM}: {PROGRESS_SHOWN} and {REPORT_NETWORK}"))
+    for report in (await documents.gather_plan_report(client, PROGRESS_SHOWN, REPORT_TERM),
+                   await documents.gather_network_report(client, REPORT_NETWORK, REPORT_TERM)):
+        for form in ("pdf", "html"):
+            path = documents.write(report, form, documents.default_path(settings, report, form))
+            say(f"  {report['document']} {form}: {path}")
     say(output.heading(f"Rollup up the chain, {YEAR[-1]}"))
     for line in output.rollup_lines(await _judged(client, YEAR[-1])):
         say("  " + line)

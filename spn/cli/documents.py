@@ -1,40 +1,74 @@
-"""``spn report plan``: the Tool A progress report of one plan for a quarter, a semester or
-the plan year, asked of the services and written as PDF, HTML or Markdown."""
+"""``spn report plan`` and ``spn report network``: the Tool A progress report of one plan,
+and the network report of an LEA or the SEA, for a quarter, a semester or the plan year,
+asked of the services and written as PDF, HTML or Markdown."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from contracts import plan_commands as cmd
 from contracts import status as st
-from contracts.periods import plan_year_of_term, term_kind
-from contracts.rollup import GetRollup, ListSupportCases
+from contracts.periods import plan_year_of_term, plan_year_periods, term_kind, term_periods
+from contracts.rollup import GetRollup, ListFlags, ListSupportCases
 from spn.cli import output
 from spn.cli.client import SpnClient
 from spn.cli.commands import with_client
-from spn.cli.errors import InvalidInputError
-from spn.reports.document import plan_report
+from spn.cli.errors import CliError, InvalidInputError
+from spn.reports.document import plan_report, shown_terms
+from spn.reports.network import months_shown, network_report
 from spn.reports.render import render
 from spn.stack.settings import StackSettings
 
 
 async def gather_plan_report(client: SpnClient, plan: str, term: str) -> dict[str, Any]:
-    """The report's data, asked of the plans, status and rollup services."""
+    """The report's data, asked of the plans, status and rollup services: the plan, its
+    progress, each term shown (asked one by one: a reply stays small), its rollup as of the
+    term's last closed month and its support cases of the plan year up to the term."""
     detail = await client.request(cmd.GetPlan(plan=plan))
-    key = detail["summary"]["key"]
-    if plan_year_of_term(term) != detail["plan"]["plan_year"]:
-        raise InvalidInputError(f"{term} is not of plan year {detail['plan']['plan_year']} of "
-                                f"plan {key}")  # fmt: skip
+    key, year = detail["summary"]["key"], detail["plan"]["plan_year"]
+    if plan_year_of_term(term) != year:
+        raise InvalidInputError(f"{term} is not of plan year {year} of plan {key}")
     progress = await client.request(st.GetPlanProgress(plan=key))
+    detailed = {}
+    for shown in shown_terms(term):
+        (found,) = (await client.request(st.GetPlanProgress(plan=key, term=shown)))["terms"]
+        detailed[shown] = found
     organization = detail["plan"]["organization"]
-    through = next((t["through"] for t in progress["terms"] if t["term"] == term), None)
-    rollup = await client.request(GetRollup(organization=organization, period=through))
-    cases = await client.request(ListSupportCases(organization=organization))
-    mine = [c for c in cases["cases"] if c["recipient"] == organization]
-    return plan_report(term, detail, progress, rollup, mine)
+    through = detailed[term]["through"] if term in detailed else next(
+        (t["through"] for t in progress["terms"] if t["term"] == term), None)  # fmt: skip
+    rollup = None
+    if through is not None:  # none: the term has no figures yet, nor measures to show
+        rollup = await client.request(GetRollup(organization=organization, period=through))
+    cases = (await client.request(ListSupportCases(organization=organization)))["cases"]
+    months = plan_year_periods(year)
+    last = term_periods(term)[-1]
+    mine = [c for c in cases if c["recipient"] == organization
+            and months[0] <= c["opened"] <= last]  # fmt: skip
+    return plan_report(term, detail, progress, rollup, mine, detailed)
+
+
+async def gather_network_report(client: SpnClient, organization: str | None, term: str
+                                ) -> dict[str, Any]:  # fmt: skip
+    """The report's data: the rollup of each closed month of the plan year up to the
+    term's end, the flags and the support cases beneath the organization."""
+    latest = await client.request(GetRollup(organization=organization))
+    code, kind = latest["organization"]["code"], str(latest["organization"]["kind"])
+    if kind == "SCHOOL":
+        raise InvalidInputError(f"{code} is a school: a network report is of an LEA or the "
+                                f"SEA (a school's: spn report plan {code}/<plan year>)")
+    rollups = {m: await client.request(GetRollup(organization=code, period=m))
+               for m in months_shown(term, latest["periods"])}  # fmt: skip
+    flags = (await client.request(ListFlags(organization=code)))["flags"]
+    cases = (await client.request(ListSupportCases()))["cases"]
+    children = {r["code"] for r in latest["rows"]}
+    mine = [c for c in cases if code in (c["recipient"], c["addressed_to"])
+            or c["recipient"] in children]  # fmt: skip
+    return network_report(term, rollups, flags, mine)
 
 
 def term_of(args: argparse.Namespace) -> str:
@@ -42,34 +76,56 @@ def term_of(args: argparse.Namespace) -> str:
 
 
 def default_path(settings: StackSettings, report: dict[str, Any], form: str) -> Path:
-    return settings.data_dir / "reports" / f"{report['organization']}-{report['term']}.{form}"
+    suffix = "-network" if report["document"] == "network" else ""
+    name = f"{report['organization']}{suffix}-{report['term']}.{form}"
+    return settings.data_dir / "reports" / name
 
 
 def write(report: dict[str, Any], form: str, out: Path) -> Path:
-    """The report written whole or not at all (a temporary file renamed)."""
+    """The report written whole or not at all (a temporary file beside it, renamed)."""
     body = render(report, form)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(body)
-    partial.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.",
+                                         delete=False) as partial:  # fmt: skip
+            partial.write(body)
+        Path(partial.name).replace(out)
+    except OSError as error:
+        raise CliError(f"cannot write {out}: {error.strerror or error}") from None
     return out
 
 
 def report_plan(args: argparse.Namespace, settings: StackSettings) -> int:
     check_term(args)
+    check_output(args)
+    return _written(args, settings, lambda client: gather_plan_report(
+        client, args.plan, term_of(args)))
+
+
+def report_network(args: argparse.Namespace, settings: StackSettings) -> int:
+    check_term(args)
+    check_output(args)
+    return _written(args, settings, lambda client: gather_network_report(
+        client, args.org, term_of(args)))
+
+
+def _written(args: argparse.Namespace, settings: StackSettings,
+             gather: Callable[[SpnClient], Awaitable[dict[str, Any]]]) -> int:  # fmt: skip
+    """The report gathered, then written (or to standard output) and its path said."""
 
     async def work(client: SpnClient) -> int:
-        report = await gather_plan_report(client, args.plan, term_of(args))
+        report = await gather(client)
         if args.out == "-":
             sys.stdout.buffer.write(render(report, args.format))
             return 0
         out = Path(args.out) if args.out else default_path(settings, report, args.format)
         written = write(report, args.format, out)
         if args.json:
-            output.emit_json({"plan": report["plan"], "term": report["term"],
+            output.emit_json({"document": report["document"], "organization":
+                              report["organization"], "term": report["term"],
                               "format": args.format, "path": str(written)})  # fmt: skip
         else:
-            print(f"{report['term_label']} report of {report['plan']}: {written}")
+            print(f"{report['title']}, {report['term_label']}: {written}")
         return 0
 
     return with_client(settings, work)
@@ -84,17 +140,37 @@ def add_parser(report_sub: argparse._SubParsersAction) -> None:  # type: ignore[
         description="The quarters and semesters of the plan year (July-June) up to the one "
         "asked are shown side by side; figures are as of the term's last closed month.")
     plan.add_argument("plan", help="plan key <organization>/<plan year>, or plan id")
-    term = plan.add_mutually_exclusive_group(required=True)
+    _document_arguments(plan)
+    plan.set_defaults(handler=report_plan)
+    network = report_sub.add_parser(
+        "network", help="an LEA's or the SEA's network report for a quarter, semester or "
+        "year: its schools or LEAs, by practice and domain (with the measures on target), "
+        "flags, support cases and supports",
+        description="Figures as of the term's last closed month; each row's on-time trend "
+        "over the plan year's closed months up to the term's end.")
+    network.add_argument("--org", help="the LEA or SEA (default: the SEA; with an "
+                         "organization's credential, itself)")  # fmt: skip
+    _document_arguments(network)
+    network.set_defaults(handler=report_network)
+
+
+def _document_arguments(parser: argparse.ArgumentParser) -> None:
+    term = parser.add_mutually_exclusive_group(required=True)
     term.add_argument("--quarter", help="2026-Q2 (Oct-Dec 2026); Q1 Jul-Sep, Q3 Jan-Mar, Q4 "
                       "Apr-Jun of the plan year 2026-27")  # fmt: skip
     term.add_argument("--semester", help="2026-S1 (Jul-Dec 2026) or 2026-S2 (Jan-Jun 2027)")
     term.add_argument("--year", help="the plan year, 2026-27: the annual report to "
                       "stakeholders")  # fmt: skip
-    plan.add_argument("--format", choices=("pdf", "html", "md"), default="pdf")
-    plan.add_argument("--out", help="the file to write ('-': standard output; default: "
-                      "<data dir>/reports/<organization>-<term>.<format>)")  # fmt: skip
-    plan.add_argument("--json", action="store_true", help="print what was written as JSON")
-    plan.set_defaults(handler=report_plan)
+    parser.add_argument("--format", choices=("pdf", "html", "md"), default="pdf")
+    parser.add_argument("--out", help="the file to write ('-': standard output; default: "
+                        "<data dir>/reports/<organization>[-network]-<term>.<format>)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def check_output(args: argparse.Namespace) -> None:
+    if args.out == "-" and args.json:
+        raise InvalidInputError("--out - writes the report itself to standard output: "
+                                "--json has nothing to add (leave one out)")  # fmt: skip
 
 
 def check_term(args: argparse.Namespace) -> None:

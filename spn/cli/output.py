@@ -239,6 +239,14 @@ def one_line(text: str, limit: int = 160) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def outcomes_cell(outcomes: dict[str, Any] | None) -> str:
+    """``2 of 3 reported (4 measures)``: the practice's strategy measures on target."""
+    if not outcomes:
+        return "no measures"
+    return (f"{outcomes['on_target']} of {outcomes['reported']} reported "
+            f"({outcomes['measures']} measures)")  # fmt: skip
+
+
 def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
     """Tool A figures of an organization: its children, its own plan, its practices."""
     org = report["organization"]
@@ -252,10 +260,11 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
     yield "  " + _org_row(org | {"code": f"all schools ({org['school_plans']})"})
     if report["own_plan"]:
         yield "  " + figures_row(f"own plan of {org['code']}", report["own_plan"], width=32)
-    yield "  " + figures_header("practice", width=32) + "  status"
+    yield "  " + figures_header("practice", width=32) + "  status     measures on target"
     for practice in report["practices"]:
         label = f"{practice['practice']} x{practice['strategies']} in {practice['organizations']}"
-        yield "  " + figures_row(label, practice["figures"], width=32) + f"  {practice['status']}"
+        yield ("  " + figures_row(label, practice["figures"], width=32)
+               + f"  {practice['status']:<10} {outcomes_cell(practice.get('outcomes'))}")
     yield "  " + figures_header("domain", width=32)
     for domain in report["domains"]:
         yield "  " + figures_row(

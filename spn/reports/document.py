@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from contracts.periods import first_day, term_kind, term_label, term_periods, terms_of_plan_year
@@ -58,18 +59,20 @@ def _plan_year(term: str) -> str:
 
 
 def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
-                rollup: dict[str, Any] | None, cases: list[dict[str, Any]]
-                ) -> dict[str, Any]:  # fmt: skip
-    """The report of ``plan`` (a plan detail) for ``term`` from its progress (all terms),
-    rollup (None: none yet) and support cases."""
+                rollup: dict[str, Any] | None, cases: list[dict[str, Any]],
+                detailed: dict[str, dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """The report of ``plan`` (a plan detail) for ``term`` from its progress (every closed
+    month), each shown term as asked on its own (``detailed``: with what was reported),
+    its rollup (None: none yet) and its support cases."""
     document = plan["plan"]
-    terms = {t["term"]: t for t in progress["terms"]}
+    terms = {t["term"]: t for t in progress["terms"]} | detailed
     shown = shown_terms(term)
     asked = terms.get(term)
     glance = document["at_a_glance"]
     liaison = glance.get("district_liaison") or {}
     name = ((rollup or {}).get("organization") or {}).get("name") or document["organization"]
     return {
+        "document": "plan",
         "title": f"Progress report of {name}",
         "organization": document["organization"],
         "organization_name": name,
@@ -171,12 +174,14 @@ def _found_strategy(term: dict[str, Any] | None, number: str) -> dict[str, Any] 
 def _semester(found: dict[str, Any] | None, term: str) -> dict[str, Any]:
     figures = found["figures"] if found else None
     behind = found["milestones_behind"] if found else []
+    causes = [n for m in (found or {}).get("milestones", []) if m["reported"]
+              for n in m["reported"]["cause_and_adjustments"]]  # fmt: skip
     return {
         "term": term,
         "milestones_completed": pct(figures["milestones_completed_pct"]) if figures else NONE,
         "milestones_behind": (f"{len(behind)}: {', '.join(behind)}" if behind else "0")
         if figures else NONE,
-        "cause": _notes(found["reported"]["cause_and_adjustments"]) if found else [],
+        "cause": _notes(sorted(causes, key=lambda n: (n["period"], n["action"]))),
     }  # fmt: skip
 
 
@@ -211,7 +216,7 @@ def _quarter(found: dict[str, Any] | None, term: str) -> dict[str, Any]:
 
 
 def _money(amount: str) -> str:
-    return f"${float(amount):,.2f}"
+    return f"${Decimal(amount):,.2f}"
 
 
 def _notes(notes: Iterable[dict[str, Any]]) -> list[str]:

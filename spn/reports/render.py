@@ -18,13 +18,14 @@ FORMATS = ("pdf", "html", "md")
 
 
 def render(report: dict[str, Any], form: str) -> bytes:
-    """The report in ``form`` (pdf, html or md)."""
+    """The report (a plan's or a network's) in ``form`` (pdf, html or md)."""
     if form == "pdf":
         return pdf(report)
     if form == "html":
         return html(report).encode()
     if form == "md":
-        return markdown(report).encode()
+        return (markdown(report) if report["document"] == "plan"
+                else network_markdown(report)).encode()  # fmt: skip
     raise ValueError(f"format {form!r}: one of {', '.join(FORMATS)}")
 
 
@@ -32,11 +33,11 @@ def html(report: dict[str, Any]) -> str:
     environment = Environment(loader=PackageLoader("spn.reports"), undefined=StrictUndefined,
                               autoescape=select_autoescape(default=True), trim_blocks=True,
                               lstrip_blocks=True, keep_trailing_newline=True)  # fmt: skip
-    return environment.get_template("plan.html.j2").render(r=report)
+    return environment.get_template(f"{report['document']}.html.j2").render(r=report)
 
 
 def pdf(report: dict[str, Any]) -> bytes:
-    source = files("spn.reports").joinpath("templates/plan.typ").read_bytes()
+    source = files("spn.reports").joinpath(f"templates/{report['document']}.typ").read_bytes()
     day = fixed_moment(report)
     moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
     found = typst.compile(source, format="pdf", ignore_system_fonts=True,
@@ -69,6 +70,35 @@ def markdown(report: dict[str, Any]) -> str:
     supports = [[x["needed"], x["provided"], x["provider"], x["how_used"], x["effectiveness"]]
                 for x in report["supports"]] or [["No supports recorded.", "", "", "", ""]]
     lines += ["## Supports", "", _table(list(report["columns"]["supports"]), supports), ""]
+    return "\n".join(lines)
+
+
+def network_markdown(report: dict[str, Any]) -> str:
+    columns = report["columns"]
+    through = (f"figures as of the end of {report['through']}" if report["through"]
+               else "no month of the term closed yet")  # fmt: skip
+    rows = [[f"{x['name']} ({x['code']})", x["school_plans"], x["completed"], x["on_time"],
+             x["behind"], x["milestones"], x["behind_n"],
+             ", ".join(f"{m['label']} {m['text']}" for m in x["trend"])] for x in report["rows"]]
+    sections = [
+        ("Schools and districts", columns["rows"], rows),
+        ("By practice", columns["practices"],
+         [[f"{x['practice']} {x['title']}", x["strategies"], x["organizations"], x["completed"],
+           x["on_time"], x["behind"], x["status"], x["outcomes"]] for x in report["practices"]]),
+        ("By domain", columns["domains"],
+         [[x["domain"], x["strategies"], x["completed"], x["on_time"], x["behind"]]
+          for x in report["domains"]]),
+        ("Waning flags", columns["flags"],
+         [[x["period"], x["organization"], x["rule"], x["change"]] for x in report["flags"]]),
+        ("Support cases and supports", columns["cases"],
+         [[x["opened"], x["recipient"], x["addressed_to"], x["practices"], x["reasons"],
+           x["status"], x["support"], x["effectiveness"]] for x in report["cases"]]),
+    ]  # fmt: skip
+    lines = [f"# {_md(report['title'])}", "",
+             f"{report['kind']} {report['organization']} · {report['term_label']} · {through}",
+             ""]  # fmt: skip
+    for title, head, body in sections:
+        lines += [f"## {title}", "", _table(list(head), body or [[NONE] * len(head)]), ""]
     return "\n".join(lines)
 
 
@@ -116,4 +146,4 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 def _md(text: str) -> str:
     """Text as Markdown text, not markup: one line, its markup characters escaped."""
     flat = " ".join(str(text).split())
-    return "".join("\\" + c if c in "\\`*_{}[]<>()#+!|" else c for c in flat)
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+!|~&" else c for c in flat)

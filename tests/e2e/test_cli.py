@@ -122,6 +122,35 @@ cedar-grove-elementary/2026-27,4.4.4.4,2026-09,in_progress,,,
 """
 
 
+def _reports_are_written(cli: Cli, key: str, tmp_path: Path) -> None:
+    """``spn report plan`` and ``spn report network`` against the stack, and their refusals."""
+    page = cli.run("report", "plan", key, "--quarter", "2026-Q1", "--format", "md", "--out", "-")
+    assert page.returncode == 0, page.stderr
+    assert "Q1 2026-27 (Jul-Sep 2026)" in page.stdout
+    assert "| Outputs Completed (list) | Literacy plan (1.1.1.1, Sep); Schedule" in (
+        page.stdout.replace("\\", ""))
+    written = cli.run("report", "plan", key, "--year", "2026-27", "--json")
+    assert written.returncode == 0, written.stderr
+    assert Path(json.loads(written.stdout)["path"]).read_bytes().startswith(b"%PDF-")
+    network = tmp_path / "riverside.html"
+    done = cli.run("report", "network", "--org", "riverside-usd", "--quarter", "2026-Q1",
+                   "--format", "html", "--out", str(network))  # fmt: skip
+    assert done.returncode == 0 and str(network) in done.stdout, done.stderr
+    assert "Cedar Grove Elementary" in network.read_text()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    for argv, says in (
+        (("plan", key, "--quarter", "2027-Q1"), "2027-Q1 is not of plan year 2026-27"),
+        (("plan", key, "--quarter", "2026-S1"), "--quarter 2026-S1 is a semester"),
+        (("network", "--org", "cedar-grove-elementary", "--quarter", "2026-Q1"), "is a school"),
+        (("plan", key, "--quarter", "2026-Q1", "--out", str(blocker / "report.pdf")),
+         "cannot write"),  # a file where its folder would be
+    ):  # fmt: skip
+        refused = cli.run("report", *argv)
+        assert refused.returncode != 0 and says in refused.stderr, (argv, refused.stderr)
+        assert "Traceback" not in refused.stderr
+
+
 def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tmp_path: Path):
     cli = running_stack
     assert cli.run("org", "import", str(EXAMPLES / "organizations.yaml")).returncode == 0
@@ -158,6 +187,11 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
     assert september["strategies"][0]["milestones"][0]["figures"]["actions_on_time"] == 1
     table = cli.run("plan", "progress", key)
     assert table.returncode == 0 and "as of 2026-09-30:" in table.stdout
+    assert "outputs completed: Literacy plan (1.1.1.1, 2026-09)" in table.stdout
+    assert "comments: started on time (1.1.1.2, 2026-09)" in table.stdout
+    quarter = cli.run("plan", "progress", key, "--term", "2026-Q1")
+    assert "Q1 2026-27 (Jul-Sep 2026), as of 2026-09-30:" in quarter.stdout
+    assert "outputs completed: Schedule (1.1.1.1, 2026-09)" in quarter.stdout
 
     def riverside() -> dict:
         return json.loads(cli.run("rollup", "--org", "riverside-usd", "--json").stdout)
@@ -173,7 +207,8 @@ def test_a_monthly_sheet_is_submitted_closed_and_reported(running_stack: Cli, tm
     text = cli.run("rollup", "--org", "riverside-usd").stdout
     assert "waning flags of 2026-09: 1" in text
     header = [line for line in text.splitlines() if line.startswith("  practice")]
-    assert header and header[0].endswith("status")
+    assert header and header[0].endswith("status     measures on target")
+    _reports_are_written(cli, key, tmp_path)
     flags = cli.run("flags", "--org", "riverside-usd", "--period", "2026-09", "--json")
     assert flags.returncode == 0, flags.stderr
     assert json.loads(flags.stdout)["flags"] == rolled["flags"]

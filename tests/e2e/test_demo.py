@@ -51,10 +51,14 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert [t for t in texts if lea_case in t and "To: samuel.whitaker@sde.example.org" in t]
     reports = tmp_path / "data" / "reports"
     pdf, page = reports / "lakeview-high-2026-Q2.pdf", reports / "lakeview-high-2026-Q2.html"
-    assert f"  pdf: {pdf}" in first.stdout and f"  html: {page}" in first.stdout
+    assert f"  plan pdf: {pdf}" in first.stdout and f"  plan html: {page}" in first.stdout
     written = pdf.read_bytes()
     assert written.startswith(b"%PDF-") and "Actions Completed (%)" in page.read_text()
     assert "Q2 2026-27 (Oct-Dec 2026)" in page.read_text()
+    network = reports / "lakeview-sd-network-2026-Q2.html"
+    assert f"  network html: {network}" in first.stdout
+    assert "Harbor View Elementary" in network.read_text()
+    assert (reports / "lakeview-sd-network-2026-Q2.pdf").read_bytes().startswith(b"%PDF-")
 
     second = Cli(cli.env | {"SPN_PROMETHEUS": "0"}).run("demo", timeout=300)  # same data
     assert second.returncode == 0, second.stdout + second.stderr

@@ -151,6 +151,7 @@ async def test_dropped_read_models_are_rebuilt_the_same_from_the_events_stream(
             ("elm-school", "river-lea")
         ]
         await report_measures(client)
+        before = await lea_rollup(client)  # with the measures' outcomes by practice
         oak_before = await client.request(GetRollup(organization="oak-school", period="2026-10"))
         assert measures_shown(oak_before) == {
             "goal:1:1": 21.0, "strategy:1.1:1": 40.0, "strategy:1.2:1": None,

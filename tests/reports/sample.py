@@ -4,11 +4,15 @@ reports and closes), a rollup with its measures, and one support case."""
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
+from eventsourcing.persistence import Tracking
+
+from contracts.periods import term_periods
 from contracts.plans import ImprovementPlan
 from services.status.translator import progress_result
-from spn.reports.document import plan_report
+from spn.reports.document import plan_report, shown_terms
 from tests.factories import plan_document
 from tests.unit.test_status_terms import KEY, STRUCTURE, _school
 
@@ -57,7 +61,44 @@ CASES = [{"case_id": "c1", "recipient": "birch-school", "addressed_to": "lakevie
 
 
 def sample_report(term: str = "2026-Q2") -> dict[str, Any]:
+    """As ``spn report plan`` gathers it: the progress, then each term shown on its own."""
     app = _school()
-    progress = progress_result(app.plan_row(KEY), app.period_figures(KEY),
-                               app.action_reports(KEY)).to_jsonable()  # fmt: skip
-    return plan_report(term, sample_plan(), progress, ROLLUP, CASES)
+    plan, closes = app.plan_row(KEY), app.period_figures(KEY)
+    progress = progress_result(plan, closes, app.action_reports(KEY, [max(closes)]))
+    detailed = {}
+    for shown in shown_terms(term):
+        asked = progress_result(plan, closes, app.action_reports(KEY, term_periods(shown)),
+                                shown)  # fmt: skip
+        detailed[shown] = asked.to_jsonable()["terms"][0]
+    return plan_report(term, sample_plan(), progress.to_jsonable(), ROLLUP, CASES, detailed)
+
+
+def sample_network(term: str = "2026-Q2") -> dict[str, Any]:
+    """The LEA of tests/unit/test_rollup_application.py through Oct-Dec: elm falls behind
+    (a flag, a case, a support that does not work, escalated), oak on time, with measures."""
+    from contracts.rollup import SupportCaseView, WaningFlag
+    from services.rollup import translator
+    from spn.reports.network import network_report
+    from tests.unit.test_rollup_application import (
+        _strategy_measure,
+        closed,
+        figures,
+        memory_app,
+    )
+
+    app = memory_app()
+    app.take(Tracking("SPN_EVENTS", 5), [_strategy_measure("elm", "1.1", 1, 75),
+                                         _strategy_measure("oak", "1.1", 1, 75)])  # fmt: skip
+    app.report_measure("oak/2026-27", "strategy:1.1:1", "2026-10", 80, "Lee")
+    closed(app, 10, "2026-10", elm=figures(4, 3, 1))
+    [case] = app.support_cases()
+    app.provide_support(case["case_id"], provider="lea", practice=None, on=date(2026, 10, 20),
+                        what="coaching", by="Sam")  # fmt: skip
+    closed(app, 20, "2026-11", elm=figures(6, 4, 2))
+    closed(app, 30, "2026-12", elm=figures(8, 6, 2))
+    rollups = {p: translator.report(app.rollup("lea", p)).to_jsonable()
+               for p in ("2026-10", "2026-11", "2026-12")}  # fmt: skip
+    flags = [WaningFlag.model_validate(r).model_dump(mode="json")
+             for r in app.list_flags("lea", None)]
+    cases = [SupportCaseView.model_validate(r).to_jsonable() for r in app.support_cases()]
+    return network_report(term, rollups, flags, cases)

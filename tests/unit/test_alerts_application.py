@@ -163,3 +163,35 @@ def test_a_fact_older_than_the_age_limit_is_kept_as_stale_and_never_sent():
     status = {r["organization"]: r["status"] for r in app.alert_rows(None, None)}
     assert status == {"elm": "stale", "oak": "sending"}
     assert app.take(Tracking(EVENTS, 3), [], [old], T0) == []  # told once, stale or not
+
+
+def test_a_quarters_close_shares_each_schools_quarterly_report_with_its_liaison_once():
+    from services.alerts.domain.routing import QuarterClosed
+
+    app = AlertsApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            report_link="https://reports.example.org/{plan}/{term}.pdf")
+    rows = [contact("sea", "SEA", None), contact("lea", "LEA", "sea"),
+            contact("elm", "SCHOOL", "lea"), contact("oak", "SCHOOL", "lea")]  # fmt: skip
+    figures = [("figures", {"organization": org, "period": period, "on_time_pct": on_time,
+                            "behind_pct": 100 - on_time, "completed_pct": 40.0})
+               for org, period, on_time in (("elm", "2026-11", 50.0), ("elm", "2026-12", 25.0),
+                                            ("oak", "2026-12", 100.0), ("oak", "2027-01", 90.0))]
+    cases = [("cases", {"case_id": "6d0b6a4e-1c53-4d0e-9f5e-0b8a7d1c2e3f", "recipient": "elm",
+                        "addressed_to": "lea", "practice": "1A", "opened": "2026-11",
+                        "status": "supported", "support": "lea on 2026-11-20: a coach",
+                        "verdict": None})]  # fmt: skip
+    app.take(Tracking(EVENTS, 1), rows + figures[:1] + cases, [], T0)
+    quarter = QuarterClosed("2026-Q2", ("2026-10", "2026-11", "2026-12"))
+    # December's figures come in the same batch as the close: they count
+    assert app.take(Tracking(EVENTS, 2), figures[1:], [quarter], T0) == [
+        "quarterly_report", "quarterly_report"]  # elm and oak; lea has no figures
+    assert app.take(Tracking(EVENTS, 3), [], [quarter], T0) == []  # redelivered: once
+    messages = {m.target: m for m in app.compose_due(T0 + WAIT, WAIT)}
+    assert sorted(messages) == ["elm@liaisons.example.org", "oak@liaisons.example.org"]
+    texts = messages["elm@liaisons.example.org"].text
+    assert "* elm, 2026-12: quarterly report" in texts
+    assert "actions on time pct: 25.0" in texts  # elm's latest month in the quarter
+    assert "term: Q2 2026-27 (Oct-Dec 2026)" in texts
+    assert "report: https://reports.example.org/elm/2026-27/2026-Q2.pdf" in texts
+    assert "support case with lea on 1A (opened 2026-11): supported; support: lea on " \
+           "2026-11-20: a coach" in texts  # the supports discussed

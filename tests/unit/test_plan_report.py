@@ -1,15 +1,22 @@
 """The Tool A progress report of a plan with known data: every reporting column of Tool A
-in the HTML and in the PDF's text, the same bytes each time, and a picture of page one."""
+in the HTML and in the PDF's text, the same bytes each time, and a picture of page one;
+and the network report of an LEA likewise."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from pathlib import Path
 
+import pytest
+
+from spn.cli import documents
+from spn.cli.errors import InvalidInputError
+from spn.reports import network
 from spn.reports.document import IMPLEMENTATION_COLUMNS
 from spn.reports.render import html, markdown, pdf
-from tests.reports.sample import sample_report
+from tests.reports.sample import sample_network, sample_report
 from tests.reports.screenshots import first_page_png, pdf_text
 
 COLUMNS = [c for columns in IMPLEMENTATION_COLUMNS.values() for c in columns]
@@ -72,3 +79,35 @@ def test_a_semester_and_a_year_show_the_terms_up_to_their_end():
     assert [t["label"] for t in year["quarters"]] == ["Q1", "Q2", "Q3", "Q4"]
     assert [t["label"] for t in year["semesters"]] == ["S1", "S2"]
     assert not year["closed"] and year["through"] == "Dec 2026"
+
+
+NETWORK_KNOWN = ["Elm (elm)", "Oak (oak)", "75.0%", "100.0%", "1A Prioritize improvement",
+                 "waning", "1 of 1 reported (2 measures)", "behind on 1A", "lagging on 1A",
+                 "coaching (lea, 2026-10-20)",
+                 "not effective: on time 25.0% before, 25.0% after", "ineffective support"]
+NETWORK_COLUMNS = [c for columns in network.NETWORK_COLUMNS.values() for c in columns]
+
+
+def test_the_network_report_has_its_rows_practices_outcomes_flags_and_cases():
+    report = sample_network()
+    assert report["through"] == "Dec 2026" and report["closed"]
+    assert [m["text"] for m in report["rows"][0]["trend"]] == ["25.0%", "33.3%", "25.0%"]
+    page = html(report)
+    text = _words(re.sub(r"<[^>]+>", " ", page).replace("&amp;", "&"))
+    printed = _words(pdf_text(pdf(report))).replace("/ ", "/").replace("-", "")
+    for expected in NETWORK_COLUMNS + NETWORK_KNOWN:
+        assert expected in text, expected
+        assert _words(expected).replace("-", "") in printed, expected
+    assert pdf(sample_network()) == pdf(sample_network())
+
+
+def test_a_flag_for_a_term_or_a_kind_of_term_that_is_not_one_is_refused_before_asking():
+    def args(**given: str | None) -> argparse.Namespace:
+        return argparse.Namespace(**({"quarter": None, "semester": None, "year": None} | given))
+
+    documents.check_term(args(quarter="2026-Q2"))
+    for wrong, says in ((args(quarter="2026-S1"), "--quarter 2026-S1 is a semester"),
+                        (args(year="2026-Q1"), "--year 2026-Q1 is a quarter"),
+                        (args(quarter="2026-Q9"), "must be a quarter")):  # fmt: skip
+        with pytest.raises(InvalidInputError, match=says):
+            documents.check_term(wrong)

@@ -47,3 +47,16 @@ def test_a_domain_error_is_a_refusal_naming_each_problem():
     assert (reply.error.code, reply.error.field) == ("plan_rules", "plan.goals[0]")
     assert [d.field for d in reply.error.details] == ["plan.goals[0]", "plan.plan_year"]
     assert reply.error.message == "plan.goals[0]: no measure (and 1 more)"
+
+
+def test_an_answer_larger_than_a_nats_message_is_refused_in_words_not_left_unsent():
+    from contracts.rebuild import ReadModelsRebuilt
+
+    def huge(request: GetPlan) -> ReadModelsRebuilt:
+        return ReadModelsRebuilt(service="x" * 1_200_000, verify=True, equal=True, rewritten=0,
+                                 tables=[], problems=[], not_rebuilt=[], not_covered=[])
+
+    raw = asyncio.run(answer(PLANS, GetPlan, b'{"plan": "a-school/2026-27"}', huge))
+    reply = Reply.model_validate_json(raw)
+    assert reply.error is not None and reply.error.code == "reply_too_large"
+    assert "get-plan is 1.1 MB" in reply.error.message and len(raw) < 1000

@@ -151,3 +151,29 @@ def test_flags_cases_and_judgments_are_rebuilt_from_the_store():
     assert app.rebuild_own_rows() == 3  # the case opened, the flag raised, the judgment
     assert (app.support_cases(), app.view.flags(["elm"], None),
             app.view.judged("2026-10")) == before  # fmt: skip
+
+
+def _strategy_measure(school: str, strategy: str, index: int, target: float) -> Row:
+    return ("measures", {
+        "plan_key": f"{school}/2026-27", "measure": f"strategy:{strategy}:{index}",
+        "organization": school, "plan_year": "2026-27", "owner": f"strategy:{strategy}",
+        "indicator": "Walk-throughs", "unit": "%", "direction": "increase", "baseline": 40,
+        "targets": [{"year": "2026-27", "value": target}],
+    })  # fmt: skip
+
+
+def test_the_lea_sees_its_schools_measures_by_practice_and_how_many_are_on_target():
+    app = memory_app()
+    app.take(Tracking(EVENTS, 70), [
+        _strategy_measure("elm", "1.1", 1, 75), _strategy_measure("elm", "1.1", 2, 60),
+        _strategy_measure("oak", "1.1", 1, 75),
+        _strategy_measure("oak", "2.1", 1, 75),  # a strategy with no figures: not counted
+    ])  # fmt: skip
+    app.report_measure("elm/2026-27", "strategy:1.1:1", "2026-10", 80, "Pat")  # on target
+    app.report_measure("elm/2026-27", "strategy:1.1:2", "2026-10", 50, "Pat")  # off
+    app.report_measure("oak/2026-27", "strategy:1.1:1", "2026-11", 90, "Lee")  # after Oct
+    closed(app, 80, "2026-10", figures(4, 0, 4))
+    [practice] = app.rollup("lea", "2026-10")["practices"]
+    # three measures of strategies coded 1A; two with an October value, one of them on target
+    assert (practice["practice"], practice["outcomes"]) == (
+        "1A", {"measures": 3, "reported": 2, "on_target": 1})

@@ -71,9 +71,9 @@ def _school() -> StatusApplication:
 
 
 def _progress(app: StatusApplication, term: str | None = None) -> st.PlanProgressReport:
-    months = term_periods(term) if term else None
-    return progress_result(app.plan_row(KEY), app.period_figures(KEY),
-                           app.action_reports(KEY, months), term)  # fmt: skip
+    closes = app.period_figures(KEY)
+    months = term_periods(term) if term else [max(closes)]  # as the endpoint asks
+    return progress_result(app.plan_row(KEY), closes, app.action_reports(KEY, months), term)
 
 
 def _figures(found: Any) -> dict[str, Any]:
@@ -136,20 +136,32 @@ def test_a_semesters_strategy_figures_add_the_milestones_counts_not_their_percen
     second = strategies["1.2"]
     assert second.figures is not None and second.figures.milestones_completed_pct == 100.0
     assert second.milestones_behind == []
-    assert _notes(first.reported.cause_and_adjustments) == [
-        ("1.1.1.2", "2026-11", "testing week")]
+    assert [_notes(m.reported.cause_and_adjustments) for m in first.milestones
+            if m.reported] == [[("1.1.1.2", "2026-11", "testing week")], []]
     assert s1.figures is not None and s1.figures.milestones_completed_pct == 33.3  # 1 of 3
 
 
-def test_every_term_with_a_close_or_a_report_is_listed_and_a_term_closes_with_its_last_month():
-    app = _school()
+def test_every_term_with_a_close_is_listed_and_a_term_closes_when_all_its_months_have():
+    app = _school()  # October to December closed
     terms = {t.term: t for t in _progress(app).terms}
     assert list(terms) == ["2026-Q2", "2026-S1", "2026-27"]
-    assert (terms["2026-27"].through, terms["2026-27"].closed) == ("2026-12", False)
+    assert [(t.through, t.closed) for t in terms.values()] == [
+        ("2026-12", True), ("2026-12", False), ("2026-12", False)]  # S1: Jul-Sep still open
     translate = EventTranslator(app)
-    closed = [translate(_closed_event(app, t)) for t in ("2026-Q2", "2026-S1")]
-    assert [(c.term, c.kind, c.plan_year, c.plans_evaluated) for c in closed] == [
-        ("2026-Q2", "quarter", "2026-27", 1), ("2026-S1", "semester", "2026-27", 1)]
+    (q2,) = [translate(_closed_event(app, "2026-Q2"))]
+    assert (q2.term, q2.kind, q2.plan_year, q2.plans_evaluated) == ("2026-Q2", "quarter",
+                                                                     "2026-27", 1)  # fmt: skip
+    assert list(app.events.get(ReportingTerm.create_id("2026-S1"))) == []
+    for period in ("2026-08", "2026-07"):  # closed late, out of order: nothing closes yet
+        app.close_period_step(period)
+    assert list(app.events.get(ReportingTerm.create_id("2026-Q1"))) == []
+    app.close_period_step("2026-09")  # the last of their months: Q1 and S1 close with it
+    closed = [translate(_closed_event(app, t)) for t in ("2026-Q1", "2026-S1")]
+    assert [(c.term, c.kind, c.periods[0], c.periods[-1]) for c in closed] == [
+        ("2026-Q1", "quarter", "2026-07", "2026-09"),
+        ("2026-S1", "semester", "2026-07", "2026-12")]
+    app.close_period_step("2026-09")  # again: nothing more
+    assert len(list(app.events.get(ReportingTerm.create_id("2026-S1")))) == 1
     assert list(app.events.get(ReportingTerm.create_id("2026-Q3"))) == []  # not yet ended
 
 
@@ -159,7 +171,12 @@ def _closed_event(app: StatusApplication, term: str) -> Any:
 
 
 def test_each_month_lists_what_its_reports_said_of_each_milestone():
-    november = _progress(_school()).periods[1]
+    everything = _progress(_school())
+    assert [p.period for p in everything.periods if any(
+        m.reported for s in p.strategies for m in s.milestones)] == ["2026-12"]  # the latest
+    assert all(m.reported is None for t in everything.terms for s in t.strategies
+               for m in s.milestones)  # a term's, when it is asked
+    november = _progress(_school(), "2026-Q2").periods[1]
     assert november.period == "2026-11"
     milestones = {m.number: m.reported for s in november.strategies for m in s.milestones}
     assert (milestones["1.2.1"].reports, milestones["1.2.1"].budget_used) == (1, Decimal(30))

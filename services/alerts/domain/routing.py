@@ -3,10 +3,12 @@ each LEA; adjustments "are also communicated across the system"). Pure functions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from contracts.periods import plan_year_of_term
 
 KINDS = {
     "waning": "progress waning",
@@ -17,6 +19,7 @@ KINDS = {
     "case_escalated": "support case escalated",
     "support_judged": "support judged",
     "plan_adjusted": "approved plan adjusted",
+    "quarterly_report": "quarterly report",
 }
 
 
@@ -39,6 +42,40 @@ class Fact:
     def key(self) -> str:
         """One alert per organization, kind, rule and period."""
         return f"{self.kind}:{self.organization}:{self.what}:{self.period}"
+
+
+@dataclass(frozen=True)
+class QuarterClosed:
+    """A quarter closed: each organization with figures in it gets its quarterly report
+    shared (seed 004: "quarterly reporting is shared with the district and supports are
+    discussed"), a fact per organization the application works out from its figures."""
+
+    term: str
+    periods: tuple[str, ...]
+    occurred_at: datetime | None = None
+
+
+def quarterly_facts(closed: QuarterClosed, figures: Sequence[Mapping[str, Any]],
+                    label: str, link: str | None) -> list[Fact]:  # fmt: skip
+    """One ``quarterly_report`` fact per organization with figures in the quarter, of its
+    latest month in it (``link``: where the report is read, ``{organization}``, ``{plan}``
+    and ``{term}`` filled in; None: the command that makes it)."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for row in sorted(figures, key=lambda r: r["period"]):
+        if row["period"] in closed.periods:
+            latest[row["organization"]] = row
+    facts = []
+    for org, row in sorted(latest.items()):
+        plan = f"{org}/{plan_year_of_term(closed.term)}"
+        report = (link.format(organization=org, plan=plan, term=closed.term) if link
+                  else f"spn report plan {plan} --quarter {closed.term}")  # fmt: skip
+        facts.append(Fact("quarterly_report", org, row["period"], closed.term, {
+            "term": label, "report": report,
+            "evidence": {"actions_completed_pct": row["completed_pct"],
+                         "actions_on_time_pct": row["on_time_pct"],
+                         "actions_behind_pct": row["behind_pct"]},
+        }, occurred_at=closed.occurred_at))  # fmt: skip
+    return facts
 
 
 def responsible(about: str, addressed_to: str | None, parents: Mapping[str, str | None]

@@ -18,7 +18,7 @@ from services.shared.audit.merkle import Frontier
 from services.shared.tasks import Heartbeat
 
 log = logging.getLogger(__name__)
-CLOSES = ("ReportingPeriod.Closed", "PeriodJudgment.Judged")
+CLOSES = ("ReportingPeriod.Closed", "ReportingTerm.Closed", "PeriodJudgment.Judged")
 """Event classes after which a checkpoint is signed at once (a period close)."""
 
 

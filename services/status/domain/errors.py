@@ -35,3 +35,7 @@ class CompletedAfterPeriodError(StatusError):
 
 class PeriodNotEndedError(StatusError):
     code = "period_not_ended"
+
+
+class TermOutsidePlanYearError(StatusError):
+    code = "term_outside_plan_year"

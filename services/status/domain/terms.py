@@ -8,6 +8,9 @@ span said. Pure functions of the monthly closes and the reports.
   used, comments) comes from the latest report of each action for each month of the span
   (a later report for the same month corrects an earlier one): the budget used is their
   sum, each text is listed once per action, with the month it was first reported.
+
+What was reported is given per milestone only (a strategy's or the plan's is the union
+of its milestones'), and only for what was asked: a reply carries each text about twice.
 """
 
 from __future__ import annotations
@@ -54,35 +57,36 @@ def reported(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def term_figures(term: str, closes: Mapping[str, Mapping[str, Any]],
-                 rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:  # fmt: skip
-    """A term's figures per plan, strategy and milestone, and what was reported in it."""
+                 rows: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+    """A term's figures per plan, strategy and milestone, and what the reports said of
+    each milestone in it (``rows`` None: not asked, ``reported`` None)."""
     months = term_periods(term)
     closed = [m for m in months if m in closes]
     through = closed[-1] if closed else None
     close = closes[through] if through else None
-    spanned = [r for r in rows if r["period"] in months]
+    spanned = None if rows is None else [r for r in rows if r["period"] in months]
     return {
         "term": term,
         "kind": term_kind(term),
         "periods": months,
         "through": through,
-        "closed": through == months[-1],
+        "closed": len(closed) == len(months),
         "as_of": close["as_of"] if close else None,
         "figures": counted(close["figures"]) if close else None,
-        "reported": reported(spanned),
         "strategies": _strategies(close, spanned),
     }
 
 
-def _strategies(close: Mapping[str, Any] | None, rows: list[Mapping[str, Any]]
+def _strategies(close: Mapping[str, Any] | None, rows: list[Mapping[str, Any]] | None
                 ) -> list[dict[str, Any]]:  # fmt: skip
     """Each strategy of the close (and any only reported on), with its milestones."""
     closed = {s["number"]: s for s in close["strategies"]} if close else {}
-    numbers = list(closed) + sorted({r["strategy"] for r in rows} - set(closed))
+    found = rows or []
+    numbers = list(closed) + sorted({r["strategy"] for r in found} - set(closed))
     result = []
     for number in numbers:
         strategy = closed.get(number)
-        mine = [r for r in rows if r["strategy"] == number]
+        mine = [r for r in found if r["strategy"] == number]
         milestones = {m["number"]: m for m in strategy["milestones"]} if strategy else {}
         ordered = list(milestones) + sorted({r["milestone"] for r in mine} - set(milestones))
         result.append({
@@ -91,11 +95,11 @@ def _strategies(close: Mapping[str, Any] | None, rows: list[Mapping[str, Any]]
             "figures": counted(strategy["figures"]) if strategy else None,
             "milestones_behind": [m for m, found in milestones.items()
                                   if found["figures"]["milestones_behind"]],
-            "reported": reported(mine),
             "milestones": [
                 {"number": m,
                  "figures": counted(milestones[m]["figures"]) if m in milestones else None,
-                 "reported": reported(r for r in mine if r["milestone"] == m)}
+                 "reported": None if rows is None else reported(
+                     r for r in mine if r["milestone"] == m)}
                 for m in ordered
             ],
         })  # fmt: skip
@@ -103,14 +107,16 @@ def _strategies(close: Mapping[str, Any] | None, rows: list[Mapping[str, Any]]
 
 
 def period_reported(close: Mapping[str, Any], period: str,
-                    rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:  # fmt: skip
-    """A month's close with what was reported for each of its milestones."""
-    mine = [r for r in rows if r["period"] == period]
+                    rows: Iterable[Mapping[str, Any]] | None) -> dict[str, Any]:  # fmt: skip
+    """A month's close with what was reported for each of its milestones (None: not
+    asked)."""
+    mine = None if rows is None else [r for r in rows if r["period"] == period]
     return {
         **close,
         "strategies": [
             {**s, "milestones": [
-                {**m, "reported": reported(r for r in mine if r["milestone"] == m["number"])}
+                {**m, "reported": None if mine is None else reported(
+                    r for r in mine if r["milestone"] == m["number"])}
                 for m in s["milestones"]]}
             for s in close["strategies"]
         ],
