@@ -63,12 +63,15 @@ async def gather_network_report(client: SpnClient, organization: str | None, ter
                                 f"SEA (a school's: spn report plan {code}/<plan year>)")
     rollups = {m: await client.request(GetRollup(organization=code, period=m))
                for m in months_shown(term, latest["periods"])}  # fmt: skip
+    through = max((m for m in rollups if m in term_periods(term)), default=None)
+    schools = [await client.request(GetRollup(organization=r["code"], period=through))
+               for r in latest["rows"] if str(r["kind"]) == "SCHOOL"] if through else []
     flags = (await client.request(ListFlags(organization=code)))["flags"]
     cases = (await client.request(ListSupportCases()))["cases"]
     children = {r["code"] for r in latest["rows"]}
     mine = [c for c in cases if code in (c["recipient"], c["addressed_to"])
             or c["recipient"] in children]  # fmt: skip
-    return network_report(term, rollups, flags, mine)
+    return network_report(term, rollups, flags, mine, schools)
 
 
 def term_of(args: argparse.Namespace) -> str:

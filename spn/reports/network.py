@@ -20,6 +20,8 @@ NETWORK_COLUMNS = {
                   "Measures on Target"),
     "domains": ("Domain", "Strategies", "Actions Completed (%)", "Actions on Time (%)",
                 "Actions Behind Schedule (%)"),
+    "measures": ("Practice", "School", "Strategy", "Indicator", "Target", "Value",
+                 "On Target"),
     "flags": ("Month", "Organization", "Flag", "Change"),
     "cases": ("Opened", "School or LEA", "Addressed to", "Practices", "Reasons", "Status",
               "Support given", "Effectiveness"),
@@ -33,9 +35,11 @@ def months_shown(term: str, closed: list[str]) -> list[str]:
 
 
 def network_report(term: str, rollups: dict[str, dict[str, Any]], flags: list[dict[str, Any]],
-                   cases: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+                   cases: list[dict[str, Any]],
+                   schools: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     """``rollups``: the organization's rollup of each closed month shown (the last one: the
-    term's figures); ``flags`` and ``cases``: beneath it, of any month."""
+    term's figures); ``flags`` and ``cases``: beneath it, of any month; ``schools``: an
+    LEA's schools' own rollups as of the term (their measures, by practice)."""
     months, year = term_periods(term), term_periods(f"{term[:4]}-Q1")
     shown = sorted(rollups)
     through = max((m for m in shown if m in months), default=None)
@@ -59,6 +63,7 @@ def network_report(term: str, rollups: dict[str, dict[str, Any]], flags: list[di
         "rows": [_row(r, rollups, shown) for r in (last or {}).get("rows", [])],
         "practices": [_practice(p) for p in (last or {}).get("practices", [])],
         "domains": [_domain(d) for d in (last or {}).get("domains", [])],
+        "measures": _measures(schools or []),
         "flags": [_flag(f) for f in in_term],
         "cases": [_case(c) for c in cases if year[0] <= c["opened"] <= months[-1]],
         "columns": NETWORK_COLUMNS,
@@ -112,6 +117,22 @@ def _domain(domain: dict[str, Any]) -> dict[str, str]:
             "completed": pct(figures["actions_completed_pct"]),
             "on_time": pct(figures["actions_on_time_pct"]),
             "behind": pct(figures["actions_behind_pct"])}  # fmt: skip
+
+
+def _measures(schools: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Each school's strategy measures, by practice then school: the values they share."""
+    rows = []
+    for school in schools:
+        for strategy in school.get("strategies", []):
+            for m in strategy["measures"]:
+                rows.append({
+                    "practice": strategy["practice"], "school": school["organization"]["name"],
+                    "strategy": strategy["number"], "indicator": m["indicator"],
+                    "target": NONE if m["target"] is None else f"{m['target']:g}",
+                    "value": NONE if m["value"] is None else f"{m['value']:g}",
+                    "on_target": {True: "yes", False: "no", None: NONE}[m.get("on_target")],
+                })  # fmt: skip
+    return sorted(rows, key=lambda r: (r["practice"], r["school"], r["strategy"]))
 
 
 def _flag(flag: dict[str, Any]) -> dict[str, str]:

@@ -88,6 +88,10 @@ def network_markdown(report: dict[str, Any]) -> str:
         ("By domain", columns["domains"],
          [[x["domain"], x["strategies"], x["completed"], x["on_time"], x["behind"]]
           for x in report["domains"]]),
+        *([("Measures by practice", columns["measures"],
+            [[x["practice"], x["school"], x["strategy"], x["indicator"], x["target"],
+              x["value"], x["on_target"]] for x in report["measures"]])]
+          if report["measures"] else []),
         ("Waning flags", columns["flags"],
          [[x["period"], x["organization"], x["rule"], x["change"]] for x in report["flags"]]),
         ("Support cases and supports", columns["cases"],

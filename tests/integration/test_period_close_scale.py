@@ -9,6 +9,7 @@ import copy
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid5
 
 import nats
@@ -29,6 +30,12 @@ from services.status.application import CLOSE_CHUNK, Delivery, StatusApplication
 from services.status.translator import plan_structure
 from spn.cli.client import SpnClient
 from tests.factories import organization, plan_document
+from tests.integration.test_alerts_service import (  # noqa: F401 (fixtures)
+    alerts_service,
+    alerts_settings,
+    smtp,
+    smtp_port,
+)
 from tests.integration.test_status_service import publish, until
 
 pytestmark = pytest.mark.slow
@@ -255,3 +262,51 @@ def test_a_close_step_that_cannot_store_leaves_no_changed_plan_in_the_cache(
         assert len(closes_stored(database_url, db_schema)) == 3
     finally:
         app.close()
+
+
+@pytest.mark.usefixtures("status_service", "alerts_service")
+async def test_a_quarter_of_300_plans_closes_once_and_each_report_is_shared_once(
+    smtp: Any, nats_url: str, namespace: str, database_url: str,  # noqa: F811 (the fixture)
+):  # fmt: skip
+    """Three closes of 300 plans: the quarter closes with the last, once; each school's
+    liaison is sent its quarterly report once; a school's quarter says what it reported."""
+    schools = [f"quarter-school-{i:03d}" for i in range(PLANS)]
+    await publish_network(nats_url, namespace, schools)
+    async with SpnClient(nats_url, namespace, timeout=120) as client:
+        last = f"{schools[-1]}/2026-27"
+        assert await until(lambda: client.request(st.GetPlanProgress(plan=last)), 120)
+        for code in schools:
+            await publish(nats_url, namespace, [{
+                "report_id": f"q-{code}", "plan": f"{code}/2026-27", "action": "1.1.1.1",
+                "period": "2026-10", "status": "in_progress", "comments": f"{code} began",
+                "budget_used": "12.50", "reporter": {"name": "Pat", "organization": code},
+            }], organization=code)  # fmt: skip
+
+        async def recorded() -> bool:
+            found = await client.request(st.GetPlanProgress(plan=last))
+            return bool(found["reports_recorded"])
+
+        assert await until(recorded, 120)
+        for period in ("2026-10", "2026-11", "2026-12"):
+            closed = await client.request(st.ClosePeriod(period=period, early=True))
+            assert closed["plans_evaluated"] == PLANS
+        terms = [json.loads(bytes(state))["term"] for _, state in
+                 status_events(database_url, namespace, "ReportingTerm.Closed")]  # fmt: skip
+        assert terms == ["2026-Q2"]  # S1 waits for July to September
+
+        quarter = await client.request(st.GetPlanProgress(plan=last, term="2026-Q2"))
+        (milestone, *_) = quarter["terms"][0]["strategies"][0]["milestones"]
+        assert milestone["reported"]["budget_used"] == "12.50"
+        assert [n["text"] for n in milestone["reported"]["comments"]] == [
+            f"{schools[-1]} began"]
+
+        def shared() -> list[str]:  # with the month's missing reports, in one message
+            return [m["To"] for m in smtp.messages
+                    if ": quarterly report" in m.get_body(("plain",)).get_content()]
+
+        async def all_shared() -> list[str] | None:
+            found = shared()
+            return found if len(found) >= PLANS else None
+
+        assert await until(all_shared, 120)
+        assert sorted(shared()) == sorted(f"liaison@{code}.example.org" for code in schools)

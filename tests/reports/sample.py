@@ -101,4 +101,5 @@ def sample_network(term: str = "2026-Q2") -> dict[str, Any]:
     flags = [WaningFlag.model_validate(r).model_dump(mode="json")
              for r in app.list_flags("lea", None)]
     cases = [SupportCaseView.model_validate(r).to_jsonable() for r in app.support_cases()]
-    return network_report(term, rollups, flags, cases)
+    schools = [app.rollup(s, "2026-12") for s in ("elm", "oak")]  # their measures
+    return network_report(term, rollups, flags, cases, schools)

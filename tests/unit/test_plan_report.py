@@ -83,7 +83,7 @@ def test_a_semester_and_a_year_show_the_terms_up_to_their_end():
 
 NETWORK_KNOWN = ["Elm (elm)", "Oak (oak)", "75.0%", "100.0%", "1A Prioritize improvement",
                  "waning", "1 of 1 reported (2 measures)", "behind on 1A", "lagging on 1A",
-                 "coaching (lea, 2026-10-20)",
+                 "coaching (lea, 2026-10-20)", "Walk-throughs",
                  "not effective: on time 25.0% before, 25.0% after", "ineffective support"]
 NETWORK_COLUMNS = [c for columns in network.NETWORK_COLUMNS.values() for c in columns]
 
@@ -92,6 +92,8 @@ def test_the_network_report_has_its_rows_practices_outcomes_flags_and_cases():
     report = sample_network()
     assert report["through"] == "Dec 2026" and report["closed"]
     assert [m["text"] for m in report["rows"][0]["trend"]] == ["25.0%", "33.3%", "25.0%"]
+    assert [(m["school"], m["value"], m["target"], m["on_target"]) for m in report["measures"]
+            ] == [("Elm", "—", "75", "—"), ("Oak", "80", "75", "yes")]  # fmt: skip
     page = html(report)
     text = _words(re.sub(r"<[^>]+>", " ", page).replace("&amp;", "&"))
     printed = _words(pdf_text(pdf(report))).replace("/ ", "/").replace("-", "")
