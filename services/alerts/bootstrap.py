@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from services.alerts import translator
 from services.alerts.application import AlertsApplication
+from services.alerts.attachments import QuarterlyReports
 from services.alerts.channels import SmtpChannel, WebhookChannel
 from services.alerts.consumers import AlertsConsumer
 from services.alerts.delivery import Channel, Dispatcher
@@ -21,6 +22,7 @@ from services.alerts.metrics import AlertsMetrics
 from services.alerts.recorder import Row
 from services.alerts.router import create_router
 from services.alerts.settings import AlertsSettings
+from services.shared.asking import NatsAsker
 from services.shared.rebuild import StreamFed
 from services.shared.relay import Translate
 from services.shared.runtime import Background, ServiceRuntime
@@ -69,7 +71,11 @@ class AlertsService(ServiceRuntime[AlertsApplication]):
             dead_letters=self.dead_letters(js), metrics=self.alerts_metrics,
             batch_size=s.batch_size, ack_wait=s.ack_wait,
         )  # fmt: skip
-        channels: dict[str, Channel] = {"email": SmtpChannel(s), "webhook": WebhookChannel(s)}
+        assert self._nc is not None  # connected before the background tasks are made
+        asker = NatsAsker(self._nc, s.namespace, s.report_timeout)
+        attach = QuarterlyReports(self.app, asker).of if s.report_attach else None
+        channels: dict[str, Channel] = {"email": SmtpChannel(s, attach),
+                                        "webhook": WebhookChannel(s)}  # fmt: skip
         dispatcher = Dispatcher(self.app, channels, s.group_wait, s.dispatch_seconds,
                                 on_stored=self.wake_relay, metrics=self.alerts_metrics)  # fmt: skip
         return {

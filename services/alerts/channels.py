@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -29,13 +30,19 @@ class DeliveryError(Exception):
         self.final = final
 
 
+Attach = Callable[[dict[str, Any]], Awaitable[Sequence[Any]]]
+"""What to attach to a message (each with filename, content, maintype, subtype); raises
+DeliveryError when it cannot be made now."""
+
+
 class SmtpChannel:
     name = "email"
 
-    def __init__(self, settings: AlertsSettings):
+    def __init__(self, settings: AlertsSettings, attach: Attach | None = None):
         self.settings = settings
+        self.attach = attach
 
-    def email(self, message: dict[str, Any]) -> EmailMessage:
+    def email(self, message: dict[str, Any], attachments: Sequence[Any] = ()) -> EmailMessage:
         email = EmailMessage()
         email["Message-ID"] = f"<{message['message_id']}@spn.alerts>"
         email["From"] = self.settings.smtp_from
@@ -44,13 +51,17 @@ class SmtpChannel:
         email["Date"] = format_datetime(message["composed_at"])
         email.set_content(message["text"])
         email.add_alternative(message["html"], subtype="html")
+        for item in attachments:
+            email.add_attachment(item.content, maintype=item.maintype, subtype=item.subtype,
+                                 filename=item.filename)  # fmt: skip
         return email
 
     async def send(self, message: dict[str, Any]) -> None:
         s = self.settings
+        attachments = await self.attach(message) if self.attach else []
         try:
             await aiosmtplib.send(
-                self.email(message), hostname=s.smtp_host, port=s.smtp_port,
+                self.email(message, attachments), hostname=s.smtp_host, port=s.smtp_port,
                 use_tls=s.smtp_security == "tls",
                 start_tls=True if s.smtp_security == "starttls" else None,  # none: if offered
                 username=s.smtp_user,

@@ -115,6 +115,9 @@ class AlertsReadModels(DirectoryTables):
                                   columns=("target", "last_error")))  # fmt: skip
         return {m["target"] for m in failed if (m["last_error"] or "").startswith("410")}
 
+    def alerts_of(self, alert_ids: list[UUID]) -> list[Record]:
+        return self._rows(Query("alerts", any_of={"alert_id": alert_ids}, order_by=("key",)))
+
     def due(self, now: datetime) -> list[Record]:
         """Messages to try now."""
         pending = Query("messages", equal={"status": "pending"},

@@ -62,6 +62,15 @@ class AlertsSettings(ServiceSettings):
         description='JSON: {"<address or organization>": {"mode": "digest", "time_zone": '
         '"America/Chicago"}}; digest: one message a day at SPN_ALERTS_DIGEST_HOUR',
     )  # fmt: skip
+    report_attach: bool = Field(
+        False, validation_alias="SPN_ALERTS_REPORT_ATTACH",
+        description="Attach the quarterly report (PDF, made at delivery from what the plans, "
+        "status and rollup services answer) to the email that shares it",
+    )  # fmt: skip
+    report_timeout: float = Field(
+        30.0, gt=0, validation_alias="SPN_ALERTS_REPORT_TIMEOUT",
+        description="Seconds to wait for each answer a report is made of",
+    )  # fmt: skip
     max_age_days: float = Field(
         14.0, ge=0, validation_alias="SPN_ALERTS_MAX_AGE_DAYS",
         description="a fact whose event is older than this when the service first sees it "

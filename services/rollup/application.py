@@ -218,10 +218,13 @@ class RollupApplication(Application[UUID]):
         measures = [m for m in self.view.measures_of_plans(plans)
                     if m["owner"].startswith("strategy:")
                     and (m["plan_key"], m["owner"].split(":")[1]) in practice]  # fmt: skip
-        values = self.view.measure_values(plans)
+        values: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for value in self.view.measure_values(plans):  # grouped once: each measure its own
+            values.setdefault((value["plan_key"], value["measure"]), []).append(value)
         result: dict[str, dict[str, int]] = {}
         for measure in measures:
-            shown = read.measure_value(measure, values, period)
+            mine = values.get((measure["plan_key"], measure["measure"]), [])
+            shown = read.measure_value(measure, mine, period)
             coded = practice[measure["plan_key"], measure["owner"].split(":")[1]]
             counts = result.setdefault(coded, {"measures": 0, "reported": 0, "on_target": 0})
             counts["measures"] += 1

@@ -90,12 +90,14 @@ class StatusReadModels(DirectoryTables):
         return any(r["organization"] not in known for r in owners)
 
     def tables_to_fill(self) -> list[str]:
-        """``action_reports``, when reports were recorded before it was kept."""
-        if self._rows(Query("action_reports", columns=("plan",), limit=1)):
-            return []
-        reported = self._rows(Query("plans", columns=("reports_recorded",), order_by=(
-            "reports_recorded",)))  # fmt: skip
-        return ["action_reports"] if any(r["reports_recorded"] for r in reported) else []
+        """``action_reports``, when it holds fewer rows than the plans have reports recorded
+        (reports recorded before it was kept; a fill that failed, retried at each start)."""
+        plans = self._rows(Query("plans", columns=("reports_recorded",)))
+        recorded = sum(r["reports_recorded"] for r in plans)
+        return ["action_reports"] if recorded > self.reports_kept() else []
+
+    def reports_kept(self) -> int:
+        return len(self._rows(Query("action_reports", columns=("plan", "report_id"))))
 
     def plan_row(self, key: str) -> Record | None:
         rows = self._rows(Query("plans", equal={"key": key}))
@@ -140,6 +142,12 @@ class StatusReadModels(DirectoryTables):
 
 class StatusRecorder(StatusReadModels, ReadModelRecorder):
     """In PostgreSQL."""
+
+    def reports_kept(self) -> int:
+        """Counted in SQL: a state's table holds a year of every school's reports."""
+        found = self._fetch(SQL("SELECT count(*) AS kept FROM {0}").format(
+            self.table("action_reports")))  # fmt: skip
+        return int(found[0]["kept"])
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

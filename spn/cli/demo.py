@@ -27,6 +27,7 @@ from spn.cli import documents, output, reports
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
 from spn.cli.simulation import Slip, monthly_reports
+from spn.reports.gather import gather_network_report, gather_plan_report
 from spn.stack.prometheus import binary as prometheus_binary
 from spn.stack.prometheus import duration_seconds
 from spn.stack.settings import StackSettings
@@ -70,6 +71,8 @@ def demo(args: argparse.Namespace, settings: StackSettings) -> int:
     os.environ.setdefault("SPN_ALERTS_GROUP_WAIT", "1")
     # the figures' gauges follow each close within a second
     os.environ.setdefault("SPN_ROLLUP_METRICS_SECONDS", "1")
+    # each quarter's close sends the liaisons their schools' reports, attached
+    os.environ.setdefault("SPN_ALERTS_REPORT_ATTACH", "1")
     wanted = args.prometheus if args.prometheus is not None else settings.prometheus
     if wanted is None:
         wanted = prometheus_binary() is not None
@@ -166,8 +169,8 @@ async def _school_year(
     ):
         say(line)
     say(output.heading(f"Reports of {REPORT_TERM}: {PROGRESS_SHOWN} and {REPORT_NETWORK}"))
-    for report in (await documents.gather_plan_report(client, PROGRESS_SHOWN, REPORT_TERM),
-                   await documents.gather_network_report(client, REPORT_NETWORK, REPORT_TERM)):
+    for report in (await gather_plan_report(client, PROGRESS_SHOWN, REPORT_TERM),
+                   await gather_network_report(client, REPORT_NETWORK, REPORT_TERM)):
         for form in ("pdf", "html"):
             path = documents.write(report, form, documents.default_path(settings, report, form))
             say(f"  {report['document']} {form}: {path}")

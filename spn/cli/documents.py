@@ -11,67 +11,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from contracts import plan_commands as cmd
-from contracts import status as st
-from contracts.periods import plan_year_of_term, plan_year_periods, term_kind, term_periods
-from contracts.rollup import GetRollup, ListFlags, ListSupportCases
+from contracts.periods import term_kind
 from spn.cli import output
 from spn.cli.client import SpnClient
 from spn.cli.commands import with_client
 from spn.cli.errors import CliError, InvalidInputError
-from spn.reports.document import plan_report, shown_terms
-from spn.reports.network import months_shown, network_report
+from spn.reports.gather import ReportError, gather_network_report, gather_plan_report
 from spn.reports.render import render
 from spn.stack.settings import StackSettings
-
-
-async def gather_plan_report(client: SpnClient, plan: str, term: str) -> dict[str, Any]:
-    """The report's data, asked of the plans, status and rollup services: the plan, its
-    progress, each term shown (asked one by one: a reply stays small), its rollup as of the
-    term's last closed month and its support cases of the plan year up to the term."""
-    detail = await client.request(cmd.GetPlan(plan=plan))
-    key, year = detail["summary"]["key"], detail["plan"]["plan_year"]
-    if plan_year_of_term(term) != year:
-        raise InvalidInputError(f"{term} is not of plan year {year} of plan {key}")
-    progress = await client.request(st.GetPlanProgress(plan=key))
-    detailed = {}
-    for shown in shown_terms(term):
-        (found,) = (await client.request(st.GetPlanProgress(plan=key, term=shown)))["terms"]
-        detailed[shown] = found
-    organization = detail["plan"]["organization"]
-    through = detailed[term]["through"] if term in detailed else next(
-        (t["through"] for t in progress["terms"] if t["term"] == term), None)  # fmt: skip
-    rollup = None
-    if through is not None:  # none: the term has no figures yet, nor measures to show
-        rollup = await client.request(GetRollup(organization=organization, period=through))
-    cases = (await client.request(ListSupportCases(organization=organization)))["cases"]
-    months = plan_year_periods(year)
-    last = term_periods(term)[-1]
-    mine = [c for c in cases if c["recipient"] == organization
-            and months[0] <= c["opened"] <= last]  # fmt: skip
-    return plan_report(term, detail, progress, rollup, mine, detailed)
-
-
-async def gather_network_report(client: SpnClient, organization: str | None, term: str
-                                ) -> dict[str, Any]:  # fmt: skip
-    """The report's data: the rollup of each closed month of the plan year up to the
-    term's end, the flags and the support cases beneath the organization."""
-    latest = await client.request(GetRollup(organization=organization))
-    code, kind = latest["organization"]["code"], str(latest["organization"]["kind"])
-    if kind == "SCHOOL":
-        raise InvalidInputError(f"{code} is a school: a network report is of an LEA or the "
-                                f"SEA (a school's: spn report plan {code}/<plan year>)")
-    rollups = {m: await client.request(GetRollup(organization=code, period=m))
-               for m in months_shown(term, latest["periods"])}  # fmt: skip
-    through = max((m for m in rollups if m in term_periods(term)), default=None)
-    schools = [await client.request(GetRollup(organization=r["code"], period=through))
-               for r in latest["rows"] if str(r["kind"]) == "SCHOOL"] if through else []
-    flags = (await client.request(ListFlags(organization=code)))["flags"]
-    cases = (await client.request(ListSupportCases()))["cases"]
-    children = {r["code"] for r in latest["rows"]}
-    mine = [c for c in cases if code in (c["recipient"], c["addressed_to"])
-            or c["recipient"] in children]  # fmt: skip
-    return network_report(term, rollups, flags, mine, schools)
 
 
 def term_of(args: argparse.Namespace) -> str:
@@ -117,7 +64,10 @@ def _written(args: argparse.Namespace, settings: StackSettings,
     """The report gathered, then written (or to standard output) and its path said."""
 
     async def work(client: SpnClient) -> int:
-        report = await gather(client)
+        try:
+            report = await gather(client)
+        except ReportError as error:
+            raise InvalidInputError(str(error)) from None
         if args.out == "-":
             sys.stdout.buffer.write(render(report, args.format))
             return 0

@@ -65,7 +65,9 @@ def network_report(term: str, rollups: dict[str, dict[str, Any]], flags: list[di
         "domains": [_domain(d) for d in (last or {}).get("domains", [])],
         "measures": _measures(schools or []),
         "flags": [_flag(f) for f in in_term],
-        "cases": [_case(c) for c in cases if year[0] <= c["opened"] <= months[-1]],
+        "cases": [_case(c) for c in sorted(cases, key=lambda c: (c["opened"], c["recipient"],
+                                                                 str(c["case_id"])))
+                  if year[0] <= c["opened"] <= months[-1]],
         "columns": NETWORK_COLUMNS,
     }
 

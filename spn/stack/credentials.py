@@ -14,7 +14,9 @@ block is written from them, beside its config, and read again when one is added.
   (``contracts.subjects.DURABLES``, and its rebuild's reader). It receives its own commands
   and queries, the questions every service answers for itself (``<subject>.<service>``),
   its relay's refill requests and its own replies (``_INBOX_svc-<name>.>``, the prefix its
-  credential file names). It cannot publish another service's events (a forged
+  credential file names). The alerts service also asks the four questions a quarterly
+  report is made of (``ASKS``), on their bare subjects. It cannot publish another
+  service's events (a forged
   ``plan.approved``), report into an inbox, act as an organization, or change a stream.
 - **an organization** (``org-<code>``): publish its own inbox subject
   (``<ns>.inbox.status.<code>``), the commands it does as itself
@@ -35,7 +37,9 @@ from pathlib import Path
 
 from contracts.base import Command
 from contracts.export import versioned_contracts
-from contracts.status import dead_letter_stream, inbox_stream
+from contracts.plan_commands import GetPlan
+from contracts.rollup import GetRollup, ListSupportCases
+from contracts.status import GetPlanProgress, dead_letter_stream, inbox_stream
 from contracts.subjects import DURABLES, events_stream, rebuild_consumer, refill_subject
 from services.shared.credentials import (
     NatsCredential,
@@ -131,6 +135,13 @@ def write_users(credentials: Credentials, path: Path) -> bool:
     return True
 
 
+ASKS: dict[str, tuple[type[Command], ...]] = {
+    "alerts": (GetPlan, GetPlanProgress, GetRollup, ListSupportCases),
+}
+"""The questions a service asks another (the alerts service: what a quarterly report is
+made of), as the operator: each on its bare subject, nothing else of another service."""
+
+
 def service_permissions(ns: str, service: str) -> dict[str, object]:
     """What one service may publish and receive (see the module's docstring)."""
     events, inbox, letters = events_stream(ns), inbox_stream(ns), dead_letter_stream(ns)
@@ -154,9 +165,10 @@ def service_permissions(ns: str, service: str) -> dict[str, object]:
     every = [c for c in versioned_contracts() if issubclass(c, Command) and _per_service(c)]
     answered = [f"{ns}.{c.SUBJECT}.{service}{suffix}" for c in every
                 for suffix in ("", *([".*"] if c.SCOPE else []))]  # an organization's too
+    asks = [f"{ns}.{c.SUBJECT}" for c in ASKS.get(service, ())]
     return {
         "publish": {"allow": [f"{ns}.evt.{service}.>", f"{ns}.dlq.{service}.>",
-                              refill_subject(ns, "*"), "_INBOX.>", *jetstream]},
+                              refill_subject(ns, "*"), "_INBOX.>", *jetstream, *asks]},
         "subscribe": {"allow": [f"{ns}.cmd.{service}.>", f"{ns}.qry.{service}.>", *answered,
                                 refill_subject(ns, service),
                                 f"_INBOX_{SERVICE_PREFIX}{service}.>"]},

@@ -58,6 +58,8 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     network = reports / "lakeview-sd-network-2026-Q2.html"
     assert f"  network html: {network}" in first.stdout
     assert "Harbor View Elementary" in network.read_text()
+    attached = [m for m in mails if "lakeview-high-2026-Q2.pdf" in m.read_text()]
+    assert attached and "To: teresa.lindqvist@lakeview.example.org" in attached[0].read_text()
     assert (reports / "lakeview-sd-network-2026-Q2.pdf").read_bytes().startswith(b"%PDF-")
 
     second = Cli(cli.env | {"SPN_PROMETHEUS": "0"}).run("demo", timeout=300)  # same data

@@ -384,3 +384,35 @@ async def test_the_sea_contact_gets_the_lea_case_and_a_recovery_is_one_notice(
     for school in RIVER:
         notices = await told(f"liaison@{school}.example.org", recovery)
         assert len(notices) == 1 and body(notices[0], "plain").count(recovery) == 1
+
+
+async def test_a_quarters_report_is_attached_to_the_message_that_shares_it(
+    client: SpnClient, plans_service, status_service, rollup_service, alerts_settings, smtp,
+    nats_url, namespace,
+):  # fmt: skip
+    """October to December closed: oak's liaison is sent oak's Q2 report as a PDF made from
+    what the plans, status and rollup services answer (SPN_ALERTS_REPORT_ATTACH)."""
+    from tests.reports.screenshots import pdf_text
+
+    settings = alerts_settings.model_copy(update={"report_attach": True})
+    service = AlertsService(settings, CollectorRegistry())
+    await service.start()
+    try:
+        await october_closed(client, nats_url, namespace)
+        for period in ("2026-11", "2026-12"):
+            await client.request(st.ClosePeriod(period=period, early=True))
+
+        async def attached() -> list[Message]:
+            return [m for m in smtp.to("liaison@oak-school.example.org")
+                    if any(p.get_filename() == "oak-school-2026-Q2.pdf"
+                           for p in m.iter_attachments())]  # fmt: skip
+
+        [message] = await until(attached, timeout=60)
+        (report,) = [p for p in message.iter_attachments()]
+        assert report.get_content_type() == "application/pdf"
+        text = " ".join(pdf_text(report.get_content()).split())
+        assert "Progress report of" in text and "Q2 2026-27 (Oct-Dec 2026)" in text
+        assert "Actions Completed (%)" in text and "Milestone 1.1.1" in text
+        assert ": quarterly report" in body(message, "plain")
+    finally:
+        await service.stop()

@@ -3,6 +3,7 @@ per recipient after the group wait, retries with backoff, failure and resend."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -195,3 +196,33 @@ def test_a_quarters_close_shares_each_schools_quarterly_report_with_its_liaison_
     assert "report: https://reports.example.org/elm/2026-27/2026-Q2.pdf" in texts
     assert "support case with lea on 1A (opened 2026-11): supported; support: lea on " \
            "2026-11-20: a coach" in texts  # the supports discussed
+
+
+def test_a_quarterly_report_not_answered_delays_the_message_and_one_refused_is_left_out():
+    from services.alerts.attachments import QuarterlyReports
+    from services.alerts.channels import DeliveryError
+    from services.alerts.domain.routing import QuarterClosed
+    from services.shared.asking import RefusedAnswerError, UnansweredError
+
+    app = memory_app()
+    figures = ("figures", {"organization": "elm", "period": "2026-12", "on_time_pct": 50.0,
+                           "behind_pct": 50.0, "completed_pct": 40.0})  # fmt: skip
+    app.take(Tracking(EVENTS, 2), [figures],
+             [QuarterClosed("2026-Q2", ("2026-10", "2026-11", "2026-12"))], T0)
+    [message] = app.compose_due(T0 + WAIT, WAIT)
+
+    class Asker:
+        def __init__(self, error: Exception):
+            self.error, self.asked = error, 0
+
+        async def request(self, command: object) -> dict:
+            self.asked += 1
+            raise self.error
+
+    down = Asker(UnansweredError("no answer"))
+    row = {"alerts": [str(a) for a in message.alerts], "message_id": "m-1"}
+    with pytest.raises(DeliveryError, match="the report of elm/2026-27, 2026-Q2") as failed:
+        asyncio.run(QuarterlyReports(app, down).of(row))
+    assert not failed.value.final and down.asked == 1  # tried again later
+    refused = Asker(RefusedAnswerError("qry.plans.get_plan: unknown_plan: no plan"))
+    assert asyncio.run(QuarterlyReports(app, refused).of(row)) == []  # the message goes

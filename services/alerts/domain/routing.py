@@ -57,7 +57,8 @@ class QuarterClosed:
 
 def quarterly_facts(closed: QuarterClosed, figures: Sequence[Mapping[str, Any]],
                     label: str, link: str | None) -> list[Fact]:  # fmt: skip
-    """One ``quarterly_report`` fact per organization with figures in the quarter, of its
+    """One ``quarterly_report`` fact per organization with figures in the quarter (dated
+    the quarter's last month, so its key is the quarter's alone), with the figures of its
     latest month in it (``link``: where the report is read, ``{organization}``, ``{plan}``
     and ``{term}`` filled in; None: the command that makes it)."""
     latest: dict[str, Mapping[str, Any]] = {}
@@ -69,8 +70,8 @@ def quarterly_facts(closed: QuarterClosed, figures: Sequence[Mapping[str, Any]],
         plan = f"{org}/{plan_year_of_term(closed.term)}"
         report = (link.format(organization=org, plan=plan, term=closed.term) if link
                   else f"spn report plan {plan} --quarter {closed.term}")  # fmt: skip
-        facts.append(Fact("quarterly_report", org, row["period"], closed.term, {
-            "term": label, "report": report,
+        facts.append(Fact("quarterly_report", org, closed.periods[-1], closed.term, {
+            "term": label, "report": report, "plan": plan, "quarter": closed.term,
             "evidence": {"actions_completed_pct": row["completed_pct"],
                          "actions_on_time_pct": row["on_time_pct"],
                          "actions_behind_pct": row["behind_pct"]},
