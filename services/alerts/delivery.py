@@ -78,6 +78,7 @@ class Dispatcher:
                 waited = (self.clock() - message["raised_at"]).total_seconds()
                 self.metrics.latency.labels(message["channel"]).observe(waited)
             self.on_stored()
+            self.heartbeat.beat()  # a round of many messages (reports made) is not stuck
             delivered += error is None
         return delivered
 
