@@ -1,11 +1,26 @@
-"""Reporting periods are months, ``YYYY-MM``; a plan year runs July to June (the calendar
-every service and the CLI share)."""
+"""Reporting periods are months, ``YYYY-MM``; a plan year runs from its first month
+(``SPN_PLAN_YEAR_START``, default 7: July to June) for twelve months, named by the two
+calendar years it spans (``2026-27``). Every service and the CLI share this calendar: set
+it once for a deployment, before its first plan (a plan's periods follow it)."""
 
 from __future__ import annotations
 
 import calendar
+import os
 import re
 from datetime import date
+
+PLAN_YEAR_START = "SPN_PLAN_YEAR_START"
+DEFAULT_PLAN_YEAR_START = 7
+
+
+def plan_year_start() -> int:
+    """The plan year's first month, 2 to 12 (a plan year spans two calendar years)."""
+    raw = os.environ.get(PLAN_YEAR_START, "").strip() or str(DEFAULT_PLAN_YEAR_START)
+    if not raw.isascii() or not raw.isdigit() or not 2 <= int(raw) <= 12:
+        raise ValueError(f"{PLAN_YEAR_START}={raw!r}: the plan year's first month, 2 to 12 "
+                         "(7: July to June; a plan year spans two calendar years)")  # fmt: skip
+    return int(raw)
 
 
 def last_day(period: str) -> date:
@@ -22,29 +37,30 @@ def next_period(period: str) -> str:
     return f"{year + month // 12}-{month % 12 + 1:02d}"
 
 
-def plan_year_periods(plan_year: str) -> list[str]:
-    """``2026-27`` -> ``2026-07`` ... ``2027-06``."""
-    start = int(plan_year[:4])
-    return [f"{start}-{m:02d}" for m in range(7, 13)] + [
-        f"{start + 1}-{m:02d}" for m in range(1, 7)
+def plan_year_periods(plan_year: str, first: int | None = None) -> list[str]:
+    """``2026-27`` -> ``2026-07`` ... ``2027-06`` (``first``: the first month; None: the
+    deployment's)."""
+    year, first = int(plan_year[:4]), first or plan_year_start()
+    return [f"{year}-{m:02d}" for m in range(first, 13)] + [
+        f"{year + 1}-{m:02d}" for m in range(1, first)
     ]
 
 
-
-def plan_year_of(period: str) -> str:
+def plan_year_of(period: str, first: int | None = None) -> str:
     """``2026-10`` -> ``2026-27``; ``2027-03`` -> ``2026-27`` (July to June)."""
     year, month = int(period[:4]), int(period[5:7])
-    start = year if month >= 7 else year - 1
+    start = year if month >= (first or plan_year_start()) else year - 1
     return f"{start}-{(start + 1) % 100:02d}"
 
 
 # -- terms: the quarters, semesters and year of a plan year ---------------------------------
 #
 # Seed 004: status is reported monthly, shared with the district quarterly, milestones are
-# reviewed each semester and measures yearly. The terms follow the plan year (July to
-# June): Q1 Jul-Sep, Q2 Oct-Dec, Q3 Jan-Mar, Q4 Apr-Jun; S1 Jul-Dec, S2 Jan-Jun. A term is
-# named by the plan year's first calendar year: ``2026-Q2`` is October to December 2026,
-# ``2026-S2`` January to June 2027, and the year is the plan year itself, ``2026-27``.
+# reviewed each semester and measures yearly. The terms follow the plan year (by default
+# July to June): Q1 Jul-Sep, Q2 Oct-Dec, Q3 Jan-Mar, Q4 Apr-Jun; S1 Jul-Dec, S2 Jan-Jun;
+# each the plan year's first, second ... three or six months whatever its first month. A
+# term is named by the plan year's first calendar year: ``2026-Q2`` is October to December
+# 2026, ``2026-S2`` January to June 2027, and the year is the plan year itself, ``2026-27``.
 
 TERM_MONTHS = {"Q": 3, "S": 6}
 TERM_KINDS = {"Q": "quarter", "S": "semester"}

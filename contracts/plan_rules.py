@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from contracts.periods import first_day, last_day, plan_year_periods
+
 MAX_GOALS = 4
 MAX_PRIORITY_AREAS = 4
 PRACTICE_CODE = re.compile(r"^[1-4][ABC]$")
@@ -21,9 +23,10 @@ PRACTICE_CODE = re.compile(r"^[1-4][ABC]$")
 
 
 def plan_year_bounds(plan_year: str) -> tuple[date, date]:
-    """A plan year such as ``2026-27`` runs from 1 July 2026 to 30 June 2027."""
-    start_year = int(plan_year[:4])
-    return date(start_year, 7, 1), date(start_year + 1, 6, 30)
+    """A plan year such as ``2026-27`` runs from 1 July 2026 to 30 June 2027 (by default:
+    ``contracts.periods``)."""
+    months = plan_year_periods(plan_year)
+    return first_day(months[0]), last_day(months[-1])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def _check_plan_year(value: str) -> str:
 
 PlanYear = Annotated[
     str,
-    Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-27"], description="School year, July-June"),
+    Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-27"],
+          description="School year (July-June unless SPN_PLAN_YEAR_START says otherwise)"),
     AfterValidator(_check_plan_year),
 ]
 MAX_TEXT = 10_000  # characters of one field: a paragraph of Tool A, with room to spare

@@ -62,7 +62,8 @@ def _check_term(value: str) -> str:
 Term = Annotated[str, AfterValidator(_check_term), Field(
     max_length=7, examples=["2026-Q2", "2026-S1", "2026-27"],
     description="A quarter (2026-Q2: Oct-Dec 2026), a semester (2026-S1: Jul-Dec 2026) or "
-    "a plan year (2026-27), of the plan year July to June")]  # fmt: skip
+    "a plan year (2026-27), of the plan year (July to June unless SPN_PLAN_YEAR_START says "
+    "otherwise)")]  # fmt: skip
 
 
 class ActionStatus(StrEnum):

@@ -30,6 +30,11 @@ class ServiceSettings(BaseSettings):
         "127.0.0.1", description="SPN_HTTP_HOST: where /health and /metrics bind"
     )
     log_level: str = Field("INFO", description="SPN_LOG_LEVEL")
+    plan_year_start: int = Field(
+        7, ge=2, le=12, validation_alias="SPN_PLAN_YEAR_START",
+        description="the plan year's first month (7: July to June); the same for every "
+        "service and the CLI, set before the first plan (contracts.periods reads it)",
+    )  # fmt: skip
     ack_wait: float = Field(
         300.0, gt=0, validation_alias="SPN_ACK_WAIT",
         description="seconds a message fetched from a stream may go unacknowledged before "

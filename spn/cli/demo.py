@@ -17,7 +17,7 @@ from contracts import alerts as al
 from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.organizations import OrgKind
-from contracts.periods import first_day, next_period, plan_year_periods
+from contracts.periods import first_day, next_period
 from contracts.plans import ImprovementPlan
 from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
 from services.shared.secrets import redact
@@ -35,7 +35,8 @@ from spn.stack.supervisor import SERVICES, Stack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "network"
 SHOWN_PLAN = "harbor-view-elementary/2026-27"
-YEAR = plan_year_periods("2026-27")[2:]  # September .. June
+YEAR = [f"2026-{m:02d}" for m in range(9, 13)] + [f"2027-{m:02d}" for m in range(1, 7)]
+"""September to June: the sample plans' school year (the demo's is the default July-June)."""
 SLIP = Slip(start="2026-10", until="2027-01", recovers="2027-02")
 LAKEVIEW_SCHOOLS = ("harbor-view-elementary", "north-shore-middle", "lakeview-high")
 SEA_CODE = "state-dept-ed"

@@ -90,7 +90,8 @@ def add_parser(report_sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "plan", help="one plan's Tool A progress report for a quarter, semester or year: "
         "implementation (strategy x semester, milestone x quarter), performance data and "
         "supports, as PDF, HTML or Markdown",
-        description="The quarters and semesters of the plan year (July-June) up to the one "
+        description="The quarters and semesters of the plan year (July-June by default, "
+        "SPN_PLAN_YEAR_START) up to the one "
         "asked are shown side by side; figures are as of the term's last closed month.")
     plan.add_argument("plan", help="plan key <organization>/<plan year>, or plan id")
     _document_arguments(plan)

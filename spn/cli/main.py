@@ -158,7 +158,8 @@ def _plan_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "what the reports said (outputs, cause & adjustments, resources, budget, comments)"
     )
     progress.add_argument("plan", help="plan key <organization>/<plan year>")
-    progress.add_argument("--term", help="only one term of the plan year (July-June): a "
+    progress.add_argument("--term", help="only one term of the plan year (July-June by "
+                          "default): a "
                           "quarter 2026-Q2 (Oct-Dec 2026), a semester 2026-S1 (Jul-Dec 2026) "
                           "or the year 2026-27")  # fmt: skip
     _json_flag(progress)

@@ -15,6 +15,11 @@ class StackSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPN_", extra="ignore")
 
     data_dir: Path = Field(Path(".spn-data"), description="NATS and PostgreSQL data, logs")
+    plan_year_start: int = Field(
+        7, ge=2, le=12, validation_alias="SPN_PLAN_YEAR_START",
+        description="the plan year's first month (7: July to June); the same for every "
+        "service and the CLI, set before the first plan (contracts.periods reads it)",
+    )  # fmt: skip
     nats_url: str | None = Field(None, description="an external NATS server; unset: embedded")
     nats_port: int = Field(4222, description="port of the embedded NATS server")
     nats_credentials: Path | None = Field(

@@ -20,6 +20,7 @@ from eventsourcing.persistence import Tracking
 from psycopg import sql
 
 from contracts import plan_events as pe
+from contracts import rebuild as rb
 from contracts import rollup as ru
 from contracts import status as st
 from contracts.organizations import Organization
@@ -310,3 +311,7 @@ async def test_a_quarter_of_300_plans_closes_once_and_each_report_is_shared_once
 
         assert await until(all_shared, 120)
         assert sorted(shared()) == sorted(f"liaison@{code}.example.org" for code in schools)
+        checked = await client.request(rb.RebuildReadModels(verify=True), "status")
+        assert checked["equal"], checked  # its tables, 300 plans' worth, as its store says
+        kept = {t["table"]: t for t in checked["tables"]}["action_reports"]
+        assert kept["rebuilt"] == kept["live"] == PLANS

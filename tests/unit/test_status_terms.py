@@ -201,3 +201,32 @@ def test_a_term_that_is_none_is_refused_in_words_that_name_the_forms():
             term_periods(bad)
     assert term_label("2026-Q2") == "Q2 2026-27 (Oct-Dec 2026)"
     assert term_label("2026-S2") == "S2 2026-27 (Jan-Jun 2027)"
+
+
+def test_a_plan_year_may_start_in_another_month_and_its_terms_follow(monkeypatch):
+    from contracts.periods import plan_year_of, plan_year_periods, plan_year_start
+
+    monkeypatch.setenv("SPN_PLAN_YEAR_START", "8")  # August to July
+    assert plan_year_periods("2026-27")[0] == "2026-08"
+    assert plan_year_periods("2026-27")[-1] == "2027-07"
+    assert (plan_year_of("2027-07"), plan_year_of("2027-08")) == ("2026-27", "2027-28")
+    assert term_periods("2026-Q1") == ["2026-08", "2026-09", "2026-10"]
+    assert term_periods("2026-S2")[-1] == "2027-07"
+    assert terms_ending("2027-07") == ["2026-Q4", "2026-S2", "2026-27"]
+    assert term_label("2026-Q2") == "Q2 2026-27 (Nov 2026-Jan 2027)"
+    for wrong in ("1", "13", "seven"):
+        monkeypatch.setenv("SPN_PLAN_YEAR_START", wrong)
+        with pytest.raises(ValueError, match="the plan year's first month, 2 to 12"):
+            plan_year_start()
+
+
+def test_every_service_and_the_cli_refuse_a_plan_year_start_that_is_no_month():
+    from pydantic import ValidationError
+
+    from services.shared.settings import ServiceSettings
+    from spn.stack.settings import StackSettings
+
+    for settings in (ServiceSettings, StackSettings):
+        assert settings().plan_year_start == 7
+        with pytest.raises(ValidationError, match="less than or equal to 12"):
+            settings(SPN_PLAN_YEAR_START=13)
