@@ -75,7 +75,8 @@ def term_periods(term: str) -> list[str]:
         return plan_year_periods(f"{found[1]}-00")[(index - 1) * size : index * size]
     if re.fullmatch(r"\d{4}-\d{2}", term, re.ASCII) and int(term[5:]) == (int(term[:4]) + 1) % 100:
         return plan_year_periods(term)
-    raise ValueError(f"term {term!r} must be a quarter (2026-Q2: Oct-Dec 2026), a semester "
+    shown = term if len(term) <= 40 else term[:40] + "…"
+    raise ValueError(f"term {shown!r} must be a quarter (2026-Q2: Oct-Dec 2026), a semester "
                      "(2026-S1: Jul-Dec 2026) or a plan year (2026-27)")  # fmt: skip
 
 

@@ -61,8 +61,16 @@ class ActingElsewhereError(DomainError):
     code = "not_authorized"
 
 
-MAX_REPLY_BYTES = 1_000_000
-"""The largest reply body sent: within NATS's default max payload (1 MiB) with headers."""
+HEADROOM = 48_576  # bytes kept for the reply's subject and headers
+MAX_REPLY_BYTES = 2**20 - HEADROOM
+"""The largest reply body sent: within NATS's max payload, the server's once connected
+(``limit_replies``; before that, the default 1 MiB)."""
+
+
+def limit_replies(max_payload: int) -> None:
+    """Replies of this process fit the max payload of the server it is connected to."""
+    global MAX_REPLY_BYTES
+    MAX_REPLY_BYTES = max(max_payload - HEADROOM, 1024)
 
 
 async def answer(
@@ -88,8 +96,9 @@ async def answer(
     if len(body) > MAX_REPLY_BYTES:  # NATS would refuse to carry it: the asker would wait
         outcome, body = "refused", Reply(ok=False, error=ErrorInfo(
             code="reply_too_large", message=f"the answer to {contract.SCHEMA_NAME} is "
-            f"{len(body) / 2**20:.1f} MB, more than the {MAX_REPLY_BYTES / 2**20:.1f} MB a "
-            "reply may be: ask for less (one term or period, one organization)")).to_json()
+            f"{len(body):,} bytes, more than the {MAX_REPLY_BYTES:,} a reply may be (the NATS "
+            "server's max payload): ask for less (one term or period, one organization)"
+        )).to_json()
     metrics.requests.labels(metrics.service, contract.SUBJECT, outcome).inc()
     metrics.request_seconds.labels(metrics.service, contract.SUBJECT).observe(
         time.perf_counter() - started)

@@ -39,6 +39,7 @@ from services.shared.metrics import ServiceMetrics
 from services.shared.read_models import ReadModelTables, Row
 from services.shared.rebuild import RebuildEndpoints, StreamFed, fill_directory
 from services.shared.relay import Relay, Translate
+from services.shared.replies import limit_replies
 from services.shared.routes import Route, create_router
 from services.shared.scope import DirectoryTables
 from services.shared.secrets import redact
@@ -156,6 +157,7 @@ class ServiceRuntime(ABC, Generic[A]):
             reconnect_time_wait=1, **connect_options(self.settings.nats_credentials),
         )  # fmt: skip
         check_server(self._nc)
+        limit_replies(self._nc.max_payload)
         js = self._nc.jetstream(timeout=10)
         ns = self.settings.namespace
         await ensure_events_stream(js, ns)

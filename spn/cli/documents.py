@@ -5,6 +5,7 @@ asked of the services and written as PDF, HTML or Markdown."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -32,17 +33,32 @@ def default_path(settings: StackSettings, report: dict[str, Any], form: str) -> 
 
 
 def write(report: dict[str, Any], form: str, out: Path) -> Path:
-    """The report written whole or not at all (a temporary file beside it, renamed)."""
+    """The report written whole or not at all (a temporary file beside it, renamed over
+    it): only ever a regular file (never a device, a link or a folder)."""
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise CliError(f"{out} is not a regular file: give the path of a file to write")
     body = render(report, form)
+    partial: Path | None = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        mode = out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~_umask()
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.",
-                                         delete=False) as partial:  # fmt: skip
-            partial.write(body)
-        Path(partial.name).replace(out)
+                                         delete=False) as written:  # fmt: skip
+            partial = Path(written.name)
+            written.write(body)
+        partial.chmod(mode)
+        partial.replace(out)
     except OSError as error:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise CliError(f"cannot write {out}: {error.strerror or error}") from None
     return out
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def report_plan(args: argparse.Namespace, settings: StackSettings) -> int:
@@ -69,7 +85,12 @@ def _written(args: argparse.Namespace, settings: StackSettings,
         except ReportError as error:
             raise InvalidInputError(str(error)) from None
         if args.out == "-":
-            sys.stdout.buffer.write(render(report, args.format))
+            try:
+                sys.stdout.buffer.write(render(report, args.format))
+                sys.stdout.buffer.flush()
+            except OSError as error:
+                raise CliError(f"cannot write the report to standard output: "
+                               f"{error.strerror or error}") from None  # fmt: skip
             return 0
         out = Path(args.out) if args.out else default_path(settings, report, args.format)
         written = write(report, args.format, out)

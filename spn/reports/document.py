@@ -13,7 +13,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from contracts.periods import first_day, term_kind, term_label, term_periods, terms_of_plan_year
+from contracts.periods import (
+    first_day,
+    plan_year_of,
+    plan_year_of_term,
+    plan_year_periods,
+    term_kind,
+    term_label,
+    term_periods,
+    terms_of_plan_year,
+)
 from contracts.practices import PRACTICES, PracticeCode
 
 NONE = "—"  # a cell with nothing in it (no close yet, nothing reported)
@@ -49,13 +58,8 @@ def month_name(period: str) -> str:
 def shown_terms(term: str) -> list[str]:
     """The plan year's quarters and semesters up to the end of ``term`` (the year: all)."""
     end = term_periods(term)[-1]
-    year = terms_of_plan_year(_plan_year(term))[:-1]
+    year = terms_of_plan_year(plan_year_of_term(term))[:-1]
     return [t for t in year if term_periods(t)[-1] <= end]
-
-
-def _plan_year(term: str) -> str:
-    start = int(term_periods(term)[0][:4])
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
@@ -92,7 +96,7 @@ def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
         "semesters": [{"term": t, "label": t[5:]} for t in shown if term_kind(t) == "semester"],
         "areas": [_area(area, terms, shown, rollup) for area in document["priority_areas"]],
         "goals": _goals(document, rollup),
-        "supports": _supports(document, cases),
+        "supports": _supports(document, cases, term_periods(term)[-1]),
         "columns": IMPLEMENTATION_COLUMNS,
     }
 
@@ -262,25 +266,39 @@ def _goals(document: dict[str, Any], rollup: dict[str, Any] | None) -> list[dict
     ]  # fmt: skip
 
 
-def _supports(document: dict[str, Any], cases: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _supports(document: dict[str, Any], cases: list[dict[str, Any]], end: str
+              ) -> list[dict[str, str]]:  # fmt: skip
+    """The plan's supports, and its cases as they stood at the term's end (``end``)."""
     rows = [
         {"needed": s["needed"], "provided": s.get("provided") or NONE,
          "provider": " / ".join(x for x in (s.get("provider"), s.get("source")) if x) or NONE,
          "how_used": s.get("how_used") or NONE, "effectiveness": s.get("effectiveness") or NONE}
         for s in document.get("supports", [])
     ]  # fmt: skip
-    for case in cases:
-        support, judgment = case.get("support"), case.get("judgment")
+    start = plan_year_periods(plan_year_of(end))[0]
+    for case in (c for c in cases if start <= c["opened"] <= end):  # of the year, so far
+        support, judgment = as_of_end(case, end)
         practices = ", ".join(case["practices"]) or NONE
         rows.append({
             "needed": f"Support case opened {month_name(case['opened'])} on {practices}: "
                       f"{'; '.join(case['reasons']) or NONE}",
-            "provided": support["what"] if support else f"not yet ({case['status']})",
+            "provided": support["what"] if support else "not yet",
             "provider": support["provider"] if support else case["addressed_to"],
             "how_used": f"given {support['on']}" if support else NONE,
-            "effectiveness": _judged(judgment) if judgment else NONE,
+            "effectiveness": _judged(judgment) if judgment else (
+                "not yet judged" if support else NONE),
         })  # fmt: skip
     return rows
+
+
+def as_of_end(case: dict[str, Any], end: str
+              ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:  # fmt: skip
+    """A case's support and judgment as they stood at the end of month ``end`` (those of
+    later months are not yet)."""
+    support, judgment = case.get("support"), case.get("judgment")
+    support = support if support and support.get("period", "") <= end else None
+    judgment = judgment if support and judgment and judgment.get("period", "") <= end else None
+    return support, judgment
 
 
 def _judged(judgment: dict[str, Any]) -> str:

@@ -62,6 +62,10 @@ async def gather_network_report(client: Asker, organization: str | None, term: s
                                 f"SEA (a school's: spn report plan {code}/<plan year>)")
     rollups = {m: await client.request(GetRollup(organization=code, period=m))
                for m in months_shown(term, latest["periods"])}  # fmt: skip
+    if not rollups:
+        raise ReportError(f"no month of plan year {plan_year_of_term(term)} up to the end of "
+                          f"{term} is closed beneath {code} (closed: "
+                          f"{', '.join(latest['periods']) or 'none yet'})")  # fmt: skip
     through = max((m for m in rollups if m in term_periods(term)), default=None)
     schools = [await client.request(GetRollup(organization=r["code"], period=through))
                for r in latest["rows"] if str(r["kind"]) == "SCHOOL"] if through else []

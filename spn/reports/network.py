@@ -9,7 +9,7 @@ from typing import Any
 
 from contracts.periods import first_day, last_day, term_kind, term_label, term_periods
 from contracts.practices import PRACTICES, PracticeCode
-from spn.reports.document import NONE, month_name, pct
+from spn.reports.document import NONE, as_of_end, month_name, pct
 
 NETWORK_COLUMNS = {
     "rows": ("Organization", "School plans", "Actions Completed (%)", "Actions on Time (%)",
@@ -65,8 +65,8 @@ def network_report(term: str, rollups: dict[str, dict[str, Any]], flags: list[di
         "domains": [_domain(d) for d in (last or {}).get("domains", [])],
         "measures": _measures(schools or []),
         "flags": [_flag(f) for f in in_term],
-        "cases": [_case(c) for c in sorted(cases, key=lambda c: (c["opened"], c["recipient"],
-                                                                 str(c["case_id"])))
+        "cases": [_case(c, months[-1]) for c in sorted(
+                      cases, key=lambda c: (c["opened"], c["recipient"], str(c["case_id"])))
                   if year[0] <= c["opened"] <= months[-1]],
         "columns": NETWORK_COLUMNS,
     }
@@ -100,7 +100,8 @@ def _row(row: dict[str, Any], rollups: dict[str, dict[str, Any]], shown: list[st
 def _practice(practice: dict[str, Any]) -> dict[str, str]:
     outcomes = practice.get("outcomes")
     cell = (f"{outcomes['on_target']} of {outcomes['reported']} reported "
-            f"({outcomes['measures']} measures)" if outcomes else NONE)  # fmt: skip
+            f"({outcomes['measures']} measure{'s' * (outcomes['measures'] != 1)})"
+            if outcomes else NONE)  # fmt: skip
     figures = practice["figures"]
     return {"practice": practice["practice"],
             "title": PRACTICES[PracticeCode(practice["practice"])].title,
@@ -144,8 +145,9 @@ def _flag(flag: dict[str, Any]) -> dict[str, str]:
             "rule": flag["rule"].replace("_", " ") + on, "change": flag["change"]}  # fmt: skip
 
 
-def _case(case: dict[str, Any]) -> dict[str, str]:
-    support, judgment = case.get("support"), case.get("judgment")
+def _case(case: dict[str, Any], end: str) -> dict[str, str]:
+    """A case as it stood at the end of month ``end``."""
+    support, judgment = as_of_end(case, end)
     given = (f"{support['what']} ({support['provider']}, {support['on']})" if support
              else NONE)  # fmt: skip
     if judgment:
@@ -158,4 +160,12 @@ def _case(case: dict[str, Any]) -> dict[str, str]:
             "addressed_to": case["addressed_to"],
             "practices": ", ".join(case["practices"]) or NONE,
             "reasons": "; ".join(r.replace("_", " ") for r in case["reasons"]) or NONE,
-            "status": case["status"], "support": given, "effectiveness": worked}  # fmt: skip
+            "status": _status_then(case, support, judgment), "support": given,
+            "effectiveness": worked}  # fmt: skip
+
+
+def _status_then(case: dict[str, Any], support: Any, judgment: Any) -> str:
+    """open until its support, supported until its judgment, then as it is now."""
+    if support is None:
+        return "open"
+    return case["status"] if judgment is not None else "supported"

@@ -5,6 +5,7 @@ and the network report of an LEA likewise."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 from pathlib import Path
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from spn.cli import documents
-from spn.cli.errors import InvalidInputError
+from spn.cli.errors import CliError, InvalidInputError
 from spn.reports import network
-from spn.reports.document import IMPLEMENTATION_COLUMNS
+from spn.reports.document import IMPLEMENTATION_COLUMNS, as_of_end
+from spn.reports.gather import ReportError, gather_network_report
 from spn.reports.render import html, markdown, pdf
-from tests.reports.sample import sample_network, sample_report
+from tests.reports.sample import CASES, sample_network, sample_report
 from tests.reports.screenshots import first_page_png, pdf_text
 
 COLUMNS = [c for columns in IMPLEMENTATION_COLUMNS.values() for c in columns]
@@ -113,3 +115,48 @@ def test_a_flag_for_a_term_or_a_kind_of_term_that_is_not_one_is_refused_before_a
                         (args(quarter="2026-Q9"), "must be a quarter")):  # fmt: skip
         with pytest.raises(InvalidInputError, match=says):
             documents.check_term(wrong)
+
+
+def test_a_term_of_the_second_calendar_year_shows_the_terms_before_it():
+    third = sample_report("2026-Q3")  # January to March 2027: of plan year 2026-27 still
+    assert [t["label"] for t in third["quarters"]] == ["Q1", "Q2", "Q3"]
+    assert [t["label"] for t in third["semesters"]] == ["S1"]
+    milestone = third["areas"][0]["strategies"][0]["milestones"][0]
+    assert [q["completed"] for q in milestone["quarters"]] == ["—", "66.7%", "—"]  # Q3: no close
+
+
+def test_a_support_given_or_judged_after_the_term_is_not_yet_in_its_report():
+    october = sample_report("2026-Q1")  # the case opened in November: not in it at all
+    assert [s["needed"] for s in october["supports"]] == ["Coaching on walk-throughs"]
+    cases = [dict(c, support=dict(c["support"], period="2027-01")) for c in CASES]
+    assert as_of_end(cases[0], "2026-12") == (None, None)  # given in January
+    given = dict(CASES[0], judgment=dict(CASES[0]["judgment"], period="2027-02"))
+    assert as_of_end(given, "2026-12") == (given["support"], None)  # judged in February
+
+
+def test_a_report_is_written_only_over_a_regular_file(tmp_path):
+    report = sample_report()
+    target = tmp_path / "report.md"
+    target.write_text("old")
+    target.chmod(0o640)
+    assert documents.write(report, "md", target) == target
+    assert target.read_text().startswith("# Progress report")
+    assert target.stat().st_mode & 0o777 == 0o640  # its mode kept
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    for wrong in (link, Path("/dev/null"), tmp_path):
+        with pytest.raises(CliError, match="is not a regular file"):
+            documents.write(report, "md", wrong)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "link.md", "report.md"]  # nothing left half-written
+
+
+def test_a_network_report_of_a_year_with_no_close_is_refused_in_words():
+    class Asker:
+        async def request(self, command: object) -> dict:
+            return {"organization": {"code": "lea", "kind": "LEA", "name": "Lea"},
+                    "periods": ["2026-10"], "rows": []}  # fmt: skip
+
+    with pytest.raises(ReportError, match="no month of plan year 2025-26 up to the end of "
+                       "2025-26 is closed beneath lea"):  # fmt: skip
+        asyncio.run(gather_network_report(Asker(), "lea", "2025-26"))

@@ -59,4 +59,4 @@ def test_an_answer_larger_than_a_nats_message_is_refused_in_words_not_left_unsen
     raw = asyncio.run(answer(PLANS, GetPlan, b'{"plan": "a-school/2026-27"}', huge))
     reply = Reply.model_validate_json(raw)
     assert reply.error is not None and reply.error.code == "reply_too_large"
-    assert "get-plan is 1.1 MB" in reply.error.message and len(raw) < 1000
+    assert "get-plan is 1,200,1" in reply.error.message and len(raw) < 1000
