@@ -105,15 +105,18 @@ def test_an_external_nats_gets_spn_users_and_each_keeps_to_its_own(
         assert shown["nats_reloaded"] is False  # the external server is its operator's
         school = Path(shown["file"])
         os.kill(server.pid, signal.SIGHUP)  # as its operator would (nats-server --signal)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while True:
             try:
                 own = asyncio.run(published(url, school, st.inbox_subject("spn", SCHOOL),
                                             report(SCHOOL)))  # fmt: skip
-                break
             except nats.errors.Error:  # not reloaded yet
-                assert time.monotonic() < deadline, "the server never took the credential"
-                time.sleep(0.2)
+                own = "refused"
+            # JetStream's API answers nothing for a moment while the server reloads
+            # (nats-server#1736): a client retries a publish that was not acknowledged.
+            if own not in ("refused", "TimeoutError") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert own == "accepted"
         other = asyncio.run(published(url, school, st.inbox_subject("spn", OTHER),
                                       report(OTHER)))  # fmt: skip
