@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from contracts.assessments import RecordAssessment
 from contracts.audit import GetCheckpoint, ProvePlan, VerifyLog
 from contracts.base import Command, Versioned
 from contracts.export import file_name, versioned_contracts
@@ -65,7 +66,8 @@ ACTING = {"organization": {
 }}  # fmt: skip
 PARAMETERS |= {contract: ACTING for contract in (ImportPlan, SubmitPlan, ApprovePlan,
                                                  ReturnPlan, ClosePlan, ProvideSupport,
-                                                 PerformanceMeasureReported)}  # fmt: skip
+                                                 PerformanceMeasureReported,
+                                                 RecordAssessment)}  # fmt: skip
 """What the SUBJECT_PARAMETERS of a contract (appended to its SUBJECT) stand for."""
 
 DESCRIPTION = f"""\

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from contracts import (
     alerts,
+    assessments,
     audit,
     organizations,
     plan_commands,
@@ -25,7 +26,7 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE_URI = "https://spn.example.org/schemas/"
 MODULES = (organizations, plans, plan_commands, plan_events, replies, status, rollup, alerts,
-           timeline, replay, audit, rebuild)
+           timeline, replay, audit, rebuild, assessments)
 
 
 def versioned_contracts() -> list[type[Versioned]]:

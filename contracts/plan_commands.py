@@ -10,9 +10,11 @@ from uuid import UUID
 
 from pydantic import Field
 
+from contracts.assessments import AssessmentDigest
 from contracts.base import Command, Part, Versioned
 from contracts.organizations import Organization, OrgCode, OrgKind
 from contracts.plans import ImprovementPlan, PlanYear
+from contracts.results import CommandResult
 
 PlanRef = Annotated[
     str,
@@ -26,17 +28,6 @@ Person = Annotated[str, Field(min_length=1, description="Name of the person acti
 
 
 # -- results (the ``result`` of a successful Reply) ------------------------------------------
-
-
-class CommandResult(Versioned):
-    SCHEMA_NAME = "command-result"
-    id: UUID
-    key: str = Field(description="Organization code, or plan key <organization>/<plan year>")
-    result: str = Field(
-        description="registered, updated, drafted, revised, adjusted, submitted, approved, "
-        "returned, closed or unchanged"
-    )
-    changed: bool
 
 
 class PlanSummary(Part):
@@ -61,6 +52,9 @@ class PlanDetail(Versioned):
     returned: PlanReturn | None = Field(
         default=None, description="Why the plan is back in draft, until submitted again")
     plan: ImprovementPlan
+    self_assessments: list[AssessmentDigest] = Field(
+        default_factory=list, description="The organization's latest self-assessment with "
+        "each instrument, and its weakest areas (beside the plan's needs assessment)")
 
 
 class HistoryEntry(Part):

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from contracts.base import Part, Versioned
+from contracts.instruments import FILES, instrument
 from contracts.organizations import Contact, OrgCode
 from contracts.practices import PracticeField
 
@@ -96,8 +97,32 @@ class Target(Part):
     label: Note | None = Field(default=None, examples=["At least 30%", "4% increase"])
 
 
+def _check_bar(value: str) -> str:
+    code, _, element = value.partition("/")
+    if code not in FILES:
+        raise ValueError(f"bar {value!r}: no instrument {code!r}")
+    tool = instrument(code)
+    bars = [e.code for e in tool.elements() if e.threshold is not None]
+    if element not in bars:
+        raise ValueError(f"bar {value!r}: {code} has no bar {element!r}; its bars are "
+                         f"{', '.join(bars) or 'none'}")  # fmt: skip
+    return value
+
+
+Bar = Annotated[
+    str,
+    Field(pattern=r"^[a-z][a-z0-9-]{1,39}/[A-Za-z0-9._-]{1,40}$",
+          examples=["blt-characteristics/5.4"],
+          description="A percent element of an instrument whose threshold is the target "
+          "(a BLT \"at least 75%\" bar)"),
+    AfterValidator(_check_bar),
+]
+
+
 class PerformanceMeasure(Part):
-    """A goal or strategy performance measure: indicator, data source, baseline, targets."""
+    """A goal or strategy performance measure: indicator, data source, baseline, targets.
+    A measure with a ``bar`` (a BLT indicator) is judged against the bar's threshold in
+    every year it names no target of its own."""
 
     indicator: Text
     data_source: Text
@@ -105,8 +130,18 @@ class PerformanceMeasure(Part):
     direction: Direction = Direction.INCREASE
     baseline: float
     baseline_label: Note | None = Field(default=None, examples=["Gr 5: 68%"])
-    targets: list[Target] = Field(min_length=2, max_length=10,
-                                  description="One per year, at least two years")
+    bar: Bar | None = None
+    targets: list[Target] = Field(default_factory=list, max_length=10,
+                                  description="One per year, at least two years (none "
+                                  "needed with a bar)")
+
+    @model_validator(mode="after")
+    def _targets_or_bar(self) -> PerformanceMeasure:
+        if self.bar is None and len(self.targets) < 2:
+            raise ValueError("a measure needs targets for at least two years, or a bar")
+        if self.bar is not None and self.unit != "%":
+            raise ValueError(f"a measure with a bar is a percentage (unit %), not {self.unit}")
+        return self
 
 
 class TheoryOfAction(Part):

@@ -61,6 +61,18 @@ class PracticeOutcomes(Part):
     on_target: int = Field(description="Whose latest value meets the plan year's target")
 
 
+class SelfAssessedLevels(Part):
+    """How many organizations (the one asked of and every one beneath it) rated a practice
+    at each level in their latest Tool C self-assessment up to the period: a practice's
+    level is the mean of its elements' levels, rounded down."""
+
+    practice: PracticeCode
+    title: str
+    organizations: int = Field(description="Organizations with a Tool C self-assessment")
+    levels: dict[str, int] = Field(description="Level (1-4) -> organizations at it",
+                                   examples=[{"1": 0, "2": 3, "3": 1, "4": 0}])
+
+
 class PracticeFigures(Part):
     practice: PracticeCode
     title: str
@@ -76,6 +88,8 @@ class PracticeFigures(Part):
     )
     outcomes: PracticeOutcomes | None = Field(
         default=None, description="Its strategies' measures (None: none)")
+    self_assessed: SelfAssessedLevels | None = Field(
+        default=None, description="The levels organizations assessed themselves at on it")
 
 
 class DomainFigures(Part):
@@ -90,6 +104,9 @@ class MeasureValue(Part):
     indicator: str
     baseline: float
     target: float | None = Field(description="Target of the plan year")
+    target_label: str | None = Field(default=None, description="How the plan words it; for a "
+                                     "bar, which (\"blt-characteristics 5.4 bar: at least "
+                                     "75%\")")
     value: float | None = Field(description="Latest value reported up to the period")
     period: str | None = Field(description="When that value was reported for")
     on_target: bool | None = None
@@ -167,6 +184,9 @@ class RollupReport(Versioned):
     goals: list[GoalMeasures] = Field(
         default_factory=list, description="The organization's own plan's goal measures"
     )
+    self_assessed: list[SelfAssessedLevels] = Field(
+        default_factory=list, description="Every practice someone beneath assessed, in order "
+        "(with or without strategies coded to it)")
     judged: bool = Field(default=False, description="The period's waning rules were judged")
     flags: list[WaningFlag] = Field(
         default_factory=list, description="Flags raised or cleared in the period, beneath it"

@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError, ProcessRecorder
 from eventsourcing.utils import get_topic
 
 from services.plans.domain import ids
+from services.plans.domain.assessment import SelfAssessment
 from services.plans.domain.errors import (
     NoSuchVersionError,
     OrganizationNotFoundError,
@@ -85,10 +86,22 @@ class PlansApplication(Application[UUID]):
         self.view.upsert(rows)  # a few rows per school: a state's fit
         return len(rows)
 
+    def directory_incomplete(self) -> bool:
+        """A table of the directory is empty beside a store with its events (dropped, or
+        older than the store)."""
+        if not self.recorder.max_notification_id():
+            return False
+        if self.view.incomplete():
+            return True
+        recorded = [get_topic(SelfAssessment.Recorded)]  # type: ignore[attr-defined]
+        return not self.view.has_assessments() and bool(
+            self.recorder.select_notifications(1, 1, topics=recorded))
+
     def directory_from_store(self, page: int = 500) -> list[Row]:
         """Every organization's and plan's row as the event store gives it."""
         topics = [get_topic(Organization.Registered),  # type: ignore[attr-defined]
-                  get_topic(ImprovementPlan.Drafted)]  # type: ignore[attr-defined]  # fmt: skip
+                  get_topic(ImprovementPlan.Drafted),  # type: ignore[attr-defined]
+                  get_topic(SelfAssessment.Recorded)]  # type: ignore[attr-defined]  # fmt: skip
         start, aggregates = 1, list[Any]()
         while notifications := self.recorder.select_notifications(start, page, topics=topics):
             aggregates += [self.repository.get(UUID(str(n.originator_id))) for n in notifications]
@@ -206,6 +219,20 @@ class PlansApplication(Application[UUID]):
                                          f"after {as_of:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         assert isinstance(plan, ImprovementPlan)
         return plan, plan.modified_on
+
+    # -- self-assessments ------------------------------------------------------------------
+
+    @retry_on_conflict
+    def record_assessment(self, document: dict[str, Any], *, by: str) -> Outcome:
+        """Record a self-assessment, revise the one of that date, or do nothing if the same."""
+        owner = self.get_organization(document["organization"])
+        found = self._find(ids.assessment_id(owner.code, document["instrument"], document["on"]))
+        if isinstance(found, SelfAssessment):
+            result = "revised" if found.revise(document, by=by) else "unchanged"
+        else:
+            found, result = SelfAssessment.record(document, by=by), "recorded"
+        self.save(found)
+        return Outcome(found.id, found.key, result, result != "unchanged")
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -39,11 +39,11 @@ class PlansService(ServiceRuntime[PlansApplication]):
             log.info("plans: directory rebuilt from the event store (%d rows)", written)
 
     def _rebuild_if_empty(self) -> int:
-        if self.app.view.incomplete() and self.app.recorder.max_notification_id():
+        if self.app.directory_incomplete():
             return self.app.rebuild_directory()
         return 0
 
-    OWN_TABLES = ("organizations", "plans")
+    OWN_TABLES = ("organizations", "plans", "assessments")
 
     def own_rows(self) -> list[Row]:
         return self.app.directory_from_store()

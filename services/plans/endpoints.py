@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+from contracts import assessments as asm
 from contracts import plan_commands as cmd
 from contracts import replay as rp
 from contracts import timeline as tl
@@ -81,11 +82,26 @@ class PlansEndpoints:
             outcome = self._app.close_plan(resolve_plan(request.plan), **_acting(request))
         return self._result(outcome)
 
+    def record_assessment(self, request: asm.RecordAssessment) -> cmd.CommandResult:
+        document = translator.assessment_document(request.assessment)
+        return self._result(self._app.record_assessment(document, by=request.by))
+
     # -- queries -------------------------------------------------------------------------
 
     def get_plan(self, request: cmd.GetPlan) -> cmd.PlanDetail:
         with naming(request.plan):
-            return translator.plan_detail(self._app.get_plan(resolve_plan(request.plan)))
+            plan = self._app.get_plan(resolve_plan(request.plan))
+        views = translator.assessment_views(self._app.view.assessments(plan.organization_code))
+        detail = translator.plan_detail(plan)
+        return detail.model_copy(update={
+            "self_assessments": translator.assessment_digests(views)})  # fmt: skip
+
+    def list_assessments(self, request: asm.ListAssessments) -> asm.AssessmentList:
+        organization = request.organization
+        self._app.get_organization(organization)
+        rows = self._app.view.assessments(organization, request.instrument)
+        return asm.AssessmentList(organization=organization,
+                                  assessments=translator.assessment_views(rows))  # fmt: skip
 
     def get_plan_history(self, request: cmd.GetPlanHistory) -> cmd.PlanHistory:
         plan_id = resolve_plan(request.plan)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from services.plans.domain.assessment import SelfAssessment
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
 from services.shared.read_models import (
@@ -24,15 +25,20 @@ KIND_ORDER = {"SEA": 0, "LEA": 1, "SCHOOL": 2}
 
 
 class PlansReadModels(DirectoryTables):
-    """``organizations`` and ``plans``, for the list queries."""
+    """``organizations``, ``plans`` and ``assessments``, for the list queries."""
 
     TABLES = {
         "organizations": "code text PRIMARY KEY, org_id uuid UNIQUE NOT NULL, kind text NOT "
         "NULL, name text NOT NULL, parent text, liaison_name text, liaison_email text",
         "plans": "plan_id uuid PRIMARY KEY, key text NOT NULL, organization text NOT NULL, "
         "plan_year text NOT NULL, status text NOT NULL, version integer NOT NULL",
+        "assessments": "assessment_id uuid PRIMARY KEY, key text NOT NULL, organization text "
+        "NOT NULL, instrument text NOT NULL, on_date text NOT NULL, version integer NOT NULL, "
+        "recorded_by text NOT NULL, document jsonb NOT NULL",
     }
-    KEYS = {"organizations": ("code",), "plans": ("plan_id",)}
+    KEYS = {"organizations": ("code",), "plans": ("plan_id",),
+            "assessments": ("assessment_id",)}  # fmt: skip
+    INDEXES = {"assessments_organization": ("assessments", "(organization)")}
 
     def organizations(self, kind: str | None = None) -> list[Record]:
         """The tree's order: the SEA, then LEAs, then schools, each by parent and code."""
@@ -60,6 +66,16 @@ class PlansReadModels(DirectoryTables):
             return None
         rows = self._rows(Query("plans", equal={"plan_id": plan_id}, columns=("organization",)))
         return rows[0]["organization"] if rows else None
+
+    def assessments(self, organization: str, instrument: str | None = None) -> list[Record]:
+        """An organization's self-assessments (of one instrument), oldest first."""
+        equal = {"organization": organization} | ({"instrument": instrument} if instrument
+                                                   else {})  # fmt: skip
+        return self._rows(Query("assessments", equal=equal,
+                                order_by=("instrument", "on_date")))  # fmt: skip
+
+    def has_assessments(self) -> bool:
+        return bool(self._rows(Query("assessments", limit=1)))
 
     def incomplete(self) -> bool:
         """A table is empty (dropped, or older than the store's plans): rebuild them."""
@@ -91,5 +107,12 @@ def directory_rows(aggregates: Iterable[Any]) -> list[Row]:
                 "plan_id": aggregate.id, "key": aggregate.key,
                 "organization": aggregate.organization_code, "plan_year": aggregate.plan_year,
                 "status": aggregate.status.value, "version": aggregate.version,
+            }))  # fmt: skip
+        elif isinstance(aggregate, SelfAssessment):
+            rows.append(("assessments", {
+                "assessment_id": aggregate.id, "key": aggregate.key,
+                "organization": aggregate.organization_code, "instrument": aggregate.instrument,
+                "on_date": aggregate.on, "version": aggregate.version,
+                "recorded_by": aggregate.recorded_by, "document": aggregate.document,
             }))  # fmt: skip
     return rows

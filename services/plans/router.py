@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faststream.nats import NatsRouter
 
+from contracts import assessments as asm
 from contracts import plan_commands as cmd
 from contracts import replay as rp
 from contracts import timeline as tl
@@ -31,4 +32,6 @@ def create_router(
         (cmd.GetPlanHistory, endpoints.get_plan_history),
         (cmd.ListOrganizations, endpoints.list_organizations),
         (cmd.ListPlans, endpoints.list_plans),
+        (asm.RecordAssessment, endpoints.record_assessment),
+        (asm.ListAssessments, endpoints.list_assessments),
     ], directory)  # fmt: skip

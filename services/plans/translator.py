@@ -9,11 +9,15 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 
+from contracts import assessment_rules as rules
+from contracts import assessments as asm
 from contracts import organizations as org_contracts
 from contracts import plan_events as evt
+from contracts.instruments import instrument
 from contracts.plan_commands import HistoryEntry, PlanDetail, PlanHistory, PlanReturn, PlanSummary
 from contracts.plans import ImprovementPlan as PlanDocument
 from services.plans.application import PlansApplication
+from services.plans.domain.assessment import SelfAssessment
 from services.plans.domain.organization import Organization
 from services.plans.domain.plan import ImprovementPlan
 from services.shared.translation import envelope
@@ -43,7 +47,54 @@ def plan_document(plan: PlanDocument) -> dict[str, Any]:
     return plan.to_jsonable()
 
 
+def assessment_document(assessment: asm.SelfAssessment) -> dict[str, Any]:
+    """The canonical JSON form the aggregate stores; ratings in the instrument's order."""
+    document = assessment.to_jsonable()
+    order = {e.code: i for i, e in enumerate(instrument(assessment.instrument).elements())}
+    document["ratings"].sort(key=lambda r: order.get(r["element"], len(order)))
+    return document
+
+
 # -- domain -> contracts -----------------------------------------------------------------------
+
+
+def assessment_views(rows: list[dict[str, Any]]) -> list[asm.AssessmentView]:
+    """Read-model rows of one organization (by instrument, then date) as views, each with
+    its change since the one before it of its instrument."""
+    views: list[asm.AssessmentView] = []
+    previous: dict[str, Any] | None = None
+    for row in rows:
+        document = row["document"]
+        same = previous is not None and previous["instrument"] == row["instrument"]
+        earlier = previous if same else None
+        areas = rules.area_levels(document)
+        views.append(asm.AssessmentView(
+            id=row["assessment_id"], key=row["key"], version=row["version"],
+            recorded_by=row["recorded_by"],
+            assessment=asm.SelfAssessment.model_validate(document),
+            areas=[asm.AreaLevel(**a) for a in areas], weakest=rules.weakest(areas),
+            bars=[asm.BarResult(**b) for b in rules.bars(document)],
+            previous=earlier["key"] if earlier else None,
+            changes=[asm.ElementChange(**c)
+                     for c in rules.element_changes(earlier["document"], document)]
+            if earlier else [],
+        ))  # fmt: skip
+        previous = row
+    return sorted(views, key=lambda v: (v.assessment.on, v.assessment.instrument))
+
+
+def assessment_digests(views: list[asm.AssessmentView]) -> list[asm.AssessmentDigest]:
+    """The latest assessment of each instrument, with its weakest areas."""
+    latest = {v.assessment.instrument: v for v in views}
+    return [
+        asm.AssessmentDigest(
+            key=v.key, instrument=v.assessment.instrument,
+            title=instrument(v.assessment.instrument).title, on=v.assessment.on,
+            weakest=[a for a in v.areas if a.area in v.weakest],
+        )
+        for v in sorted(latest.values(), key=lambda v: v.assessment.instrument)
+    ]  # fmt: skip
+
 
 
 def organization_contract(org: Organization) -> org_contracts.Organization:
@@ -115,6 +166,8 @@ class EventTranslator:
                 changes="changes",
             ),
             ImprovementPlan.Closed: self._plan(evt.PlanClosed, closed_by="organization"),  # type: ignore[attr-defined]
+            SelfAssessment.Recorded: self._assessment,  # type: ignore[attr-defined]
+            SelfAssessment.Revised: self._assessment,  # type: ignore[attr-defined]
         }
 
     def __call__(self, domain_event: DomainEventProtocol[UUID]) -> evt.IntegrationEvent | None:
@@ -125,6 +178,13 @@ class EventTranslator:
         return self._app.repository.get(
             domain_event.originator_id, version=domain_event.originator_version
         )
+
+    def _assessment(self, domain_event: Any) -> evt.IntegrationEvent:
+        found: SelfAssessment = self._at_version(domain_event)
+        return asm.AssessmentRecorded(
+            **envelope(domain_event), assessment_id=found.id, key=found.key,
+            by=domain_event.by, assessment=asm.SelfAssessment.model_validate(found.document),
+        )  # fmt: skip
 
     def _organization(
         self, cls: type[evt.OrganizationRegistered | evt.OrganizationUpdated]

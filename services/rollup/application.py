@@ -11,7 +11,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import ProcessRecorder, Tracking
 from eventsourcing.utils import get_topic
 
-from contracts.periods import plan_year_of, plan_year_periods
+from contracts.periods import last_day, plan_year_of, plan_year_periods
 from services.rollup import read, replay
 from services.rollup import timeline as rollup_timeline
 from services.rollup.domain.case_rules import (
@@ -35,6 +35,9 @@ from services.rollup.recorder import RollupMemoryRecorder, RollupReadModels, Rol
 from services.shared import timeline
 from services.shared.eventstore import events_of, find, process_recorder, retry_on_conflict
 from services.shared.translation import FirstVersions
+
+SELF_ASSESSMENT = "tool-c"
+"""The instrument whose areas are the Four Domains' practices."""
 
 OWN_ROWS = "rollup:own-rows"
 """The tracking source of the rows rebuilt from the rollup's own events."""
@@ -231,6 +234,20 @@ class RollupApplication(Application[UUID]):
             counts["reported"] += shown["value"] is not None
             counts["on_target"] += shown["on_target"] is True
         return result
+
+    def self_assessed(self, organizations: list[str], period: str | None
+                      ) -> list[dict[str, Any]]:  # fmt: skip
+        """Per practice, how many of these organizations rated it at each level in their
+        latest Tool C self-assessment up to the period's end (no period: the latest)."""
+        up_to = last_day(period).isoformat() if period else "9999-12-31"
+        latest = self.view.latest_assessments(SELF_ASSESSMENT, organizations, up_to)
+        counts: dict[str, dict[str, int]] = {}
+        for row in latest.values():
+            for area in row["areas"]:
+                levels = counts.setdefault(area["area"], {str(n): 0 for n in range(1, 5)})
+                levels[str(area["level"])] = levels.get(str(area["level"]), 0) + 1
+        return [{"practice": practice, "organizations": sum(levels.values()), "levels": levels}
+                for practice, levels in sorted(counts.items())]  # fmt: skip
 
     def own_rows(self, page: int = 500) -> list[Row]:
         """The rows of the rollup's own aggregates (cases, flags, measure values, judged
@@ -436,6 +453,7 @@ class RollupApplication(Application[UUID]):
         strategies = self.view.strategy_figures([period], sorted(schools)) if period else []
         children = [c for c, o in orgs.items() if o["parent"] == root]
         flags = self.view.flags([root, *read.beneath(root, orgs)], period) if period else []
+        assessed = self.self_assessed([root, *read.beneath(root, orgs)], period)
         return {
             "organization": read.figures_of(root, orgs, schools, by_org),
             "period": period,
@@ -449,7 +467,9 @@ class RollupApplication(Application[UUID]):
                 [f for f in flags if f["organization"] in schools],
                 self.rules.behind_pct,
                 self.practice_outcomes(strategies, period) if period else {},
+                {a["practice"]: a for a in assessed},
             ),
+            "self_assessed": assessed,
             "domains": read.by_domain(strategies),
             "strategies": self.interlaced(root, period) if period else [],
             "goals": self.goal_measures(root, period),

@@ -41,9 +41,10 @@ def figures_of(
 def by_practice(
     strategies: list[dict[str, Any]], flags: list[dict[str, Any]], behind_pct: float,
     outcomes: dict[str, dict[str, int]] | None = None,
+    assessed: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Each practice's strategies taken together, labelled (``flags``: of the period), with
-    their measures' ``outcomes`` (of each practice)."""
+    their measures' ``outcomes`` and the levels it was ``assessed`` at (of each practice)."""
     waning = {s["practice"] for f in flags if f["change"] == "raised"
               for s in f["strategies"] or []}  # fmt: skip
     practices: dict[str, list[dict[str, Any]]] = {}
@@ -60,6 +61,7 @@ def by_practice(
             "figures": figures,
             "status": practice_status(figures, practice in waning, behind_pct),
             "outcomes": (outcomes or {}).get(practice),
+            "self_assessed": (assessed or {}).get(practice),
         })  # fmt: skip
     return result
 
@@ -205,15 +207,15 @@ def measure_value(
     )
     yearly = [v for v in mine if v["period"] == f"year:{measure['plan_year']}"]
     latest = months[-1] if months else (yearly[0] if yearly else None)
-    target = next(
-        (t["value"] for t in measure["targets"] if t["year"] == measure["plan_year"]), None
-    )
+    aimed = next((t for t in measure["targets"] if t["year"] == measure["plan_year"]), None)
+    target = aimed["value"] if aimed else None
     value = latest["value"] if latest else None
     return {
         "measure": measure["measure"],
         "indicator": measure["indicator"],
         "baseline": measure["baseline"],
         "target": target,
+        "target_label": aimed.get("label") if aimed else None,
         "value": value,
         "period": latest["period"] if latest else None,
         "on_target": on_target(measure, value, measure["plan_year"]) if value is not None else None,

@@ -44,6 +44,8 @@ TABLES = {
     "PRIMARY KEY (plan_key, measure)",
     "measure_values": "plan_key text, measure text, period text, value double precision NOT "
     "NULL, reported_by text NOT NULL, PRIMARY KEY (plan_key, measure, period)",
+    "assessments": "organization text, instrument text, on_date text, areas jsonb NOT NULL, "
+    "PRIMARY KEY (organization, instrument, on_date)",
     "support_cases": "case_id uuid PRIMARY KEY, recipient text NOT NULL, addressed_to text "
     "NOT NULL, practice text, opened text NOT NULL, status text NOT NULL, practices jsonb NOT "
     "NULL, reasons jsonb NOT NULL, support jsonb, judgment jsonb, escalated_to text, "
@@ -61,6 +63,7 @@ KEYS = {
     "judged_periods": ("period",),
     "measures": ("plan_key", "measure"),
     "measure_values": ("plan_key", "measure", "period"),
+    "assessments": ("organization", "instrument", "on_date"),
 }
 Record = dict[str, Any]
 
@@ -185,6 +188,17 @@ class RollupReadModels(DirectoryTables):
 
     def measure_values(self, plans: list[str]) -> list[Record]:
         return self._rows(Query("measure_values", any_of={"plan_key": plans}))
+
+
+    # -- self-assessments ------------------------------------------------------------------
+
+    def latest_assessments(self, instrument: str, organizations: list[str], up_to: str
+                           ) -> dict[str, Record]:  # fmt: skip
+        """Each organization's latest assessment with an instrument on or before a date."""
+        rows = self._rows(Query("assessments", equal={"instrument": instrument},
+                                any_of={"organization": organizations},
+                                at_most={"on_date": up_to}, order_by=("on_date",)))  # fmt: skip
+        return {r["organization"]: r for r in rows}
 
 
 class RollupRecorder(RollupReadModels, ReadModelRecorder):

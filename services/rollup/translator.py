@@ -8,8 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from contracts import assessment_rules
+from contracts import assessments as asm
 from contracts import plan_events as plans_evt
 from contracts import status as st
+from contracts.instruments import instrument
 from contracts.plan_events import IntegrationEvent
 from contracts.practices import PRACTICES, Domain, PracticeCode
 from contracts.rollup import (
@@ -60,8 +63,31 @@ def _measures(event: plans_evt.PlanApproved) -> Iterator[Row]:
                 "organization": event.organization, "plan_year": event.plan_year,
                 "owner": owner, "indicator": measure.indicator, "unit": measure.unit,
                 "direction": measure.direction.value, "baseline": measure.baseline,
-                "targets": [t.model_dump(mode="json") for t in measure.targets],
+                "targets": targets(measure, event.plan_year),
             }  # fmt: skip
+
+
+def targets(measure: Any, plan_year: str) -> list[dict[str, Any]]:
+    """A measure's targets; with a bar, the bar's threshold for a plan year it names none."""
+    found = [t.model_dump(mode="json") for t in measure.targets]
+    if measure.bar and not any(t["year"] == plan_year for t in found):
+        code, _, element = measure.bar.partition("/")
+        found_bar = instrument(code).element(element)
+        assert found_bar is not None and found_bar.threshold is not None  # the contract's check
+        threshold = found_bar.threshold
+        found.append({"year": plan_year, "value": threshold,
+                      "label": f"{code} {element} bar: at least {threshold:g}%"})  # fmt: skip
+    return found
+
+
+def _assessment(event: asm.AssessmentRecorded) -> Iterator[Row]:
+    """Each area's level of a self-assessment (a revision replaces them)."""
+    done = event.assessment
+    yield "assessments", {
+        "organization": done.organization, "instrument": done.instrument,
+        "on_date": done.on.isoformat(),
+        "areas": assessment_rules.area_levels(done.to_jsonable()),
+    }  # fmt: skip
 
 
 def _overdue(event: st.ActionOverdue) -> Iterator[Row]:
@@ -91,6 +117,7 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Iterator[Row]]]] = {
     plans_evt.OrganizationUpdated.SUBJECT: (plans_evt.OrganizationUpdated, _organization),
     plans_evt.PlanApproved.SUBJECT: (plans_evt.PlanApproved, _measures),
     plans_evt.PlanAdjusted.SUBJECT: (plans_evt.PlanAdjusted, _measures),
+    asm.AssessmentRecorded.SUBJECT: (asm.AssessmentRecorded, _assessment),
     st.PeriodFiguresComputed.SUBJECT: (st.PeriodFiguresComputed, _figures),
     st.ActionOverdue.SUBJECT: (st.ActionOverdue, _overdue),
     st.MilestoneSlipped.SUBJECT: (st.MilestoneSlipped, _slipped),
@@ -98,7 +125,7 @@ EVENTS: dict[str, tuple[type[BaseModel], Callable[[Any], Iterator[Row]]]] = {
 }
 SUBJECTS = tuple(EVENTS)
 STREAM_TABLES = ["organizations", "plan_periods", "strategy_periods", "action_overdue",
-                 "milestone_slips", "missing_reports", "measures"]  # fmt: skip
+                 "milestone_slips", "missing_reports", "measures", "assessments"]  # fmt: skip
 """The read models other services' events feed (each row from one event)."""
 
 
@@ -180,8 +207,17 @@ def report(result: dict[str, Any]) -> RollupReport:
     practices = [
         p | {"title": PRACTICES[PracticeCode(p["practice"])].title} for p in result["practices"]
     ]
+    for practice in practices:
+        if practice["self_assessed"]:
+            practice["self_assessed"] = _titled(practice["self_assessed"])
     domains = [d | {"name": Domain(d["domain"]).label} for d in result["domains"]]
-    return RollupReport.model_validate(result | {"practices": practices, "domains": domains})
+    assessed = [_titled(a) for a in result["self_assessed"]]
+    return RollupReport.model_validate(result | {"practices": practices, "domains": domains,
+                                                 "self_assessed": assessed})  # fmt: skip
+
+
+def _titled(levels: dict[str, Any]) -> dict[str, Any]:
+    return levels | {"title": PRACTICES[PracticeCode(levels["practice"])].title}
 
 
 def _json(model: BaseModel) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import getpass
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -115,25 +115,31 @@ def plan_import(args: argparse.Namespace, settings: StackSettings) -> int:
         if args.cause is not None
         else None
     )
+    requests = [cmd.ImportPlan(plan=plan, by=args.by, adjustment=adjustment) for plan in plans]
+    return send_each(settings, list(zip(args.files, requests, strict=True)), "plans", args.json)
+
+
+def send_each(settings: StackSettings, requests: Sequence[tuple[str, cmd.Command]], noun: str,
+              as_json: bool) -> int:  # fmt: skip
+    """Send an import's commands in order, once every one is known to be small enough
+    (each named by the file it came from); a line each, and how many did what."""
 
     async def work(client: SpnClient) -> int:
-        requests = [cmd.ImportPlan(plan=plan, by=args.by, adjustment=adjustment)
-                    for plan in plans]  # fmt: skip
-        for path, request in zip(args.files, requests, strict=True):
+        for path, request in requests:
             try:  # every one small enough before the first is sent
                 client.check_size(request)
             except InvalidInputError as error:
                 raise InvalidInputError(f"{path}: {error}") from None
         results = []
-        for i, (plan, request) in enumerate(zip(plans, requests, strict=True), 1):
+        for i, (_, request) in enumerate(requests, 1):
             result = await client.request(request)
             results.append(result)
-            if not args.json:
-                print(f"[{i}/{len(plans)}] {plan.key:<32} {result['result']}")
-        if args.json:
-            output.emit_json({"plans": results})
-        elif len(plans) > 1:
-            print(_tally(results, "plans"))
+            if not as_json:
+                print(f"[{i}/{len(requests)}] {result['key']:<40} {result['result']}")
+        if as_json:
+            output.emit_json({noun: results})
+        elif len(results) > 1:
+            print(_tally(results, noun))
         return 0
 
     return with_client(settings, work)

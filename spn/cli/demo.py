@@ -16,14 +16,21 @@ import httpx
 from contracts import alerts as al
 from contracts import plan_commands as cmd
 from contracts import status as st
+from contracts.assessments import ListAssessments, RecordAssessment
 from contracts.organizations import OrgKind
 from contracts.periods import first_day, next_period
 from contracts.plans import ImprovementPlan
-from contracts.rollup import GetRollup, ListSupportCases, ProvideSupport
+from contracts.rollup import (
+    GetRollup,
+    ListSupportCases,
+    PerformanceMeasureReported,
+    ProvideSupport,
+)
 from services.shared.secrets import redact
 from spn.boards.export import expressions
 from spn.boards.queries import Prometheus, PrometheusError, evaluate
 from spn.cli import documents, output, reports
+from spn.cli.assess import assessment_lines, load_assessments
 from spn.cli.client import SpnClient
 from spn.cli.files import load_network, load_plan
 from spn.cli.simulation import Slip, monthly_reports
@@ -96,6 +103,12 @@ def demo(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
+ASSESSED = "lakeview-sd"
+"""The LEA whose Tool C self-assessments (a year apart) the demo shows."""
+BAR_MEASURE = "strategy:1.1:2"
+"""lakeview-high's walk-through measure, whose target is the BLT's 75% bar."""
+
+
 async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> None:
     network = load_network(examples / "organizations.yaml")
     plans = [load_plan(path) for path in sorted((examples / "plans").glob("*.y*ml"))]
@@ -116,6 +129,7 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
         say(output.heading("Submitting and approving (LEA approves schools, SEA approves LEAs)"))
         for plan in plans:
             await _submit_and_approve(client, plan.key, plan.organization, parents)
+        await _self_assessments(client, examples)
         say(output.heading("The network"))
         listing = await client.request(cmd.ListOrganizations())
         for line in output.organization_tree(listing["organizations"]):
@@ -126,6 +140,25 @@ async def run_demo(settings: StackSettings, examples: Path, shown_plan: str) -> 
             say(line)
         await _school_year(settings, client, plans, kinds)
         await _alerts_sent(settings, client, before)
+
+
+async def _self_assessments(client: SpnClient, examples: Path) -> None:
+    """The sample network's self-assessments (lakeview-sd's Tool C a year apart), one
+    shown; and lakeview-high's walk-throughs measured against the BLT's 75% bar."""
+    found = [a for path in sorted((examples / "assessments").glob("*.y*ml"))
+             for a in load_assessments(path)]  # fmt: skip
+    say(output.heading(f"Recording {len(found)} self-assessments"))
+    for assessment in found:
+        result = await client.request(RecordAssessment(assessment=assessment, by="demo"))
+        say(f"  {result['key']:<48} {result['result']}")
+    say(output.heading(f"Self-assessments of {ASSESSED}"))
+    for line in assessment_lines(await client.request(ListAssessments(organization=ASSESSED))):
+        say("  " + line)
+    measured = await client.request(PerformanceMeasureReported(
+        plan=PROGRESS_SHOWN, measure=BAR_MEASURE, period="2026-10", value=62, by="demo"))
+    say(f"\n  {measured['plan']} {measured['measure']} (walk-throughs recording the agreed "
+        f"strategies) = {measured['value']:g}% in {measured['period']}, against the BLT's "
+        "75% bar")  # fmt: skip
 
 
 async def _school_year(

@@ -20,7 +20,18 @@ from pydantic import ValidationError
 from contracts import plan_commands as cmd
 from services.shared.secrets import redact
 from spn.bench import cli as bench_cli
-from spn.cli import audit, backup, boards, commands, credentials, demo, documents, history, rebuild
+from spn.cli import (
+    assess,
+    audit,
+    backup,
+    boards,
+    commands,
+    credentials,
+    demo,
+    documents,
+    history,
+    rebuild,
+)
 from spn.cli.errors import CliError
 from spn.stack.nats_server import StackError
 from spn.stack.settings import StackSettings
@@ -89,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--check", action="store_true", help="only report stale files")
     export.set_defaults(handler=commands.contracts_export)
     history.add_parser(sub)
+    assess.add_parser(sub)
     audit.add_parser(sub)
     rebuild.add_parser(sub)
     backup.add_parser(sub)

@@ -67,6 +67,7 @@ def plan_lines(detail: dict[str, Any]) -> Iterable[str]:
         yield f"  Goal {goal['number']}: {goal['statement']}"
         for measure in goal["measures"]:
             yield "    measure: " + measure_text(measure)
+    yield from needs_lines(plan["needs_assessment"], detail.get("self_assessments", []))
     for area in plan["priority_areas"]:
         yield f"  Priority {area['number']}: {area['title']}"
         for strategy in area["strategies"]:
@@ -88,10 +89,26 @@ def plan_lines(detail: dict[str, Any]) -> Iterable[str]:
                     )
 
 
+def needs_lines(needs: dict[str, Any], assessed: list[dict[str, Any]]) -> Iterable[str]:
+    """The needs assessment's weaknesses and root causes, beside the weakest areas of the
+    organization's latest self-assessment with each instrument."""
+    yield f"  Needs assessment: {', '.join(needs['elements'])}"
+    for weakness in needs["weaknesses"]:
+        yield f"    weakness: {weakness['finding']}"
+    for cause in needs["root_causes"]:
+        yield f"    root cause: {cause}"
+    for digest in assessed:
+        weakest = "; ".join(f"{a['area']} {a['title']} (mean {a['mean']:g}, level {a['level']})"
+                            for a in digest["weakest"])  # fmt: skip
+        yield f"  Self-assessment {digest['instrument']} of {digest['on']}: weakest {weakest}"
+
+
 def measure_text(measure: dict[str, Any]) -> str:
     unit = measure["unit"]
     targets = ", ".join(f"{t['year']}: {t['value']:g}{unit}" for t in measure["targets"])
-    return f"{measure['indicator']} — baseline {measure['baseline']:g}{unit}; targets {targets}"
+    bar = f"; bar {measure['bar']}" if measure.get("bar") else ""
+    aims = f"; targets {targets}" if targets else ""
+    return f"{measure['indicator']} — baseline {measure['baseline']:g}{unit}{aims}{bar}"
 
 
 def history_lines(history: dict[str, Any]) -> Iterable[str]:
@@ -252,6 +269,7 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
     org = report["organization"]
     if report["period"] is None:
         yield f"{org['kind']} {org['code']}: no period closed yet"
+        yield from self_assessed_lines(report)
         return
     yield f"{org['kind']} {org['code']} ({org['name']}), as of period {report['period']}"
     yield "  " + figures_header("organization", width=32)
@@ -270,6 +288,7 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
         yield "  " + figures_row(
             f"{domain['domain']} {domain['name']}", domain["figures"], width=32
         )
+    yield from self_assessed_lines(report)
     if report["judged"]:
         yield f"  waning flags of {report['period']}: {len(report['flags']) or 'none'}"
         for flag in report["flags"]:
@@ -287,11 +306,34 @@ def rollup_lines(report: dict[str, Any]) -> Iterable[str]:
         yield f"    {label} {strategy['status']:<24} {_measure_values(strategy['measures'])}"
 
 
+def self_assessed_lines(report: dict[str, Any]) -> Iterable[str]:
+    """Per practice, how many organizations assessed themselves at each level (Tool C),
+    beside the implementation figures of the strategies coded to it."""
+    if not report.get("self_assessed"):
+        return
+    figures = {p["practice"]: p for p in report.get("practices", [])}
+    yield "  self-assessed (Tool C; organizations at level 1 / 2 / 3 / 4), beside implementation:"
+    for assessed in report["self_assessed"]:
+        levels = " / ".join(str(assessed["levels"].get(str(n), 0)) for n in range(1, 5))
+        practice = figures.get(assessed["practice"])
+        n = practice["strategies"] if practice else 0
+        beside = (f"{n} {'strategy' if n == 1 else 'strategies'}, "
+                  f"actions on time {_pct(practice['figures'].get('actions_on_time_pct'))}, "
+                  f"{practice['status']}" if practice else "no strategy coded to it")  # fmt: skip
+        yield (f"    {assessed['practice']} {assessed['title']:<62} {levels:<15} "
+               f"of {assessed['organizations']:<4} {beside}")
+
+
 def _measure_values(measures: list[dict[str, Any]]) -> str:
     return "; ".join(
-        f"{m['measure']} {m['value'] if m['value'] is not None else '-'} (target {m['target']})"
+        f"{m['measure']} {m['value'] if m['value'] is not None else '-'} ({_aim(m)})"
         for m in measures
     )
+
+
+def _aim(value: dict[str, Any]) -> str:
+    """``target 75``, or how the plan words it (a bar: "... bar: at least 75%")."""
+    return value.get("target_label") or f"target {value['target']}"
 
 
 def _org_row(row: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from contracts.instruments import instrument
 from contracts.periods import (
     first_day,
     plan_year_of,
@@ -64,10 +65,12 @@ def shown_terms(term: str) -> list[str]:
 
 def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
                 rollup: dict[str, Any] | None, cases: list[dict[str, Any]],
-                detailed: dict[str, dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+                detailed: dict[str, dict[str, Any]],
+                assessments: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     """The report of ``plan`` (a plan detail) for ``term`` from its progress (every closed
     month), each shown term as asked on its own (``detailed``: with what was reported),
-    its rollup (None: none yet) and its support cases."""
+    its rollup (None: none yet), its support cases and (the annual report) its
+    organization's self-assessments."""
     document = plan["plan"]
     terms = {t["term"]: t for t in progress["terms"]} | detailed
     shown = shown_terms(term)
@@ -97,8 +100,45 @@ def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
         "areas": [_area(area, terms, shown, rollup) for area in document["priority_areas"]],
         "goals": _goals(document, rollup),
         "supports": _supports(document, cases, term_periods(term)[-1]),
+        "self_assessment": self_assessment_trend(assessments or [], term_periods(term)[-1]),
         "columns": IMPLEMENTATION_COLUMNS,
     }
+
+
+def self_assessment_trend(views: list[dict[str, Any]], end: str) -> list[dict[str, Any]]:
+    """Per instrument, the latest self-assessment up to the end of a month (YYYY-MM) beside
+    the one before it: each area's mean then and now, and each element's change."""
+    latest: dict[str, dict[str, Any]] = {}
+    for view in views:  # oldest first
+        if view["assessment"]["on"][:7] <= end:
+            latest[view["assessment"]["instrument"]] = view
+    by_key = {v["key"]: v for v in views}
+    shown = []
+    for code, view in sorted(latest.items()):
+        before = by_key.get(view["previous"] or "")
+        earlier = {a["area"]: a["mean"] for a in (before or {}).get("areas", [])}
+        changes = view["changes"] if before else []
+        shown.append({
+            "instrument": code, "title": instrument(code).title,
+            "on": view["assessment"]["on"],
+            "previous_on": before["assessment"]["on"] if before else None,
+            "areas": [{"area": a["area"], "title": a["title"],
+                       "before": _mean(earlier.get(a["area"])), "after": _mean(a["mean"]),
+                       "level": str(a["level"])}
+                      for a in sorted(view["areas"], key=lambda a: a["area"])],
+            "changes": [{"element": c["element"], "before": _mean(c["before"]),
+                         "after": _mean(c["after"]), "change": _change(c["change"])}
+                        for c in changes],
+        })  # fmt: skip
+    return shown
+
+
+def _mean(value: float | None) -> str:
+    return NONE if value is None else f"{value:g}"
+
+
+def _change(value: float | None) -> str:
+    return NONE if value is None else ("0" if value == 0 else f"{value:+g}")
 
 
 def fixed_moment(report: dict[str, Any]) -> date:
@@ -248,7 +288,8 @@ def _measure_row(measure: dict[str, Any], value: dict[str, Any] | None, explanat
     return {
         "indicator": measure["indicator"],
         "baseline": f"{measure['baseline']:g}{unit}",
-        "target": NONE if target is None else f"{target:g}{unit}",
+        "target": NONE if target is None else f"{target:g}{unit}" + (
+            f" ({measure['bar']} bar)" if measure.get("bar") else ""),
         "value": NONE if reported is None else f"{reported:g}{unit}{verdict}",
         "explanation": explanation if value else EXPLANATIONS["no_data"],
     }

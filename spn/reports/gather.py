@@ -7,8 +7,9 @@ from typing import Any, Protocol
 
 from contracts import plan_commands as cmd
 from contracts import status as st
+from contracts.assessments import ListAssessments
 from contracts.base import Command
-from contracts.periods import plan_year_of_term, plan_year_periods, term_periods
+from contracts.periods import plan_year_of_term, plan_year_periods, term_kind, term_periods
 from contracts.rollup import GetRollup, ListFlags, ListSupportCases
 from spn.reports.document import plan_report, shown_terms
 from spn.reports.network import months_shown, network_report
@@ -48,7 +49,11 @@ async def gather_plan_report(client: Asker, plan: str, term: str) -> dict[str, A
     last = term_periods(term)[-1]
     mine = [c for c in cases if c["recipient"] == organization
             and months[0] <= c["opened"] <= last]  # fmt: skip
-    return plan_report(term, detail, progress, rollup, mine, detailed)
+    assessed = None
+    if term_kind(term) == "year":  # the annual report: the self-assessments' change too
+        assessed = (await client.request(ListAssessments(organization=organization)))
+    return plan_report(term, detail, progress, rollup, mine, detailed,
+                       assessed["assessments"] if assessed else None)
 
 
 async def gather_network_report(client: Asker, organization: str | None, term: str

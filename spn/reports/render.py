@@ -70,6 +70,16 @@ def markdown(report: dict[str, Any]) -> str:
     supports = [[x["needed"], x["provided"], x["provider"], x["how_used"], x["effectiveness"]]
                 for x in report["supports"]] or [["No supports recorded.", "", "", "", ""]]
     lines += ["## Supports", "", _table(list(report["columns"]["supports"]), supports), ""]
+    for a in report.get("self_assessment", []):
+        beside = f", beside {a['previous_on']}" if a["previous_on"] else ""
+        lines += [f"## Self-Assessment: {_md(a['title'])}", "", f"{a['on']}{beside}", "",
+                  _table(["Area", f"Mean {a['previous_on'] or 'before'}", f"Mean {a['on']}",
+                          "Level"], [[f"{x['area']} {x['title']}", x["before"], x["after"],
+                                      x["level"]] for x in a["areas"]]), ""]  # fmt: skip
+        if a["changes"]:
+            lines += [_table(["Element", a["previous_on"], a["on"], "Change"],
+                             [[x["element"], x["before"], x["after"], x["change"]]
+                              for x in a["changes"]]), ""]  # fmt: skip
     return "\n".join(lines)
 
 

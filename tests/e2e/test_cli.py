@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from spn.cli.files import read_document
 from tests.e2e.conftest import EXAMPLES, Cli
 from tests.integration.test_audit import checkpoint_root, independent_root
 
@@ -392,3 +393,53 @@ def test_audit_checkpoints_verify_and_an_export_checks_offline(running_stack: Cl
     assert wrong.returncode == 1 and "unknown_read_model" in wrong.stderr
     unknown = cli.run("history", "nowhere-high/2026-27")
     assert unknown.returncode == 1 and "does not exist" in unknown.stderr
+
+
+ASSESSMENTS = sorted((EXAMPLES / "assessments").glob("*.yaml"))
+
+
+def test_assessments_import_show_and_refuse(running_stack: Cli, tmp_path: Path):
+    cli = running_stack
+    assert cli.run("org", "import", str(EXAMPLES / "organizations.yaml")).returncode == 0
+    bad = read_document(ASSESSMENTS[-1])  # riverside-usd's Tool C ("on" read as a key)
+    bad["on"], bad["ratings"] = "2027-01-10", bad["ratings"][:-1]
+    bad["ratings"][0]["element"] = "1a9"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(bad).replace("'on':", "on:"))  # as people write it
+    refused = cli.run("assess", "import", str(ASSESSMENTS[0]), str(broken))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == (
+        f"spn: error: {broken}: ratings.0.element: tool-c has no element '1a9' (and 1 more "
+        "problem)")  # fmt: skip
+    first = cli.run("assess", "import", *map(str, ASSESSMENTS), "--json")
+    assert first.returncode == 0, first.stderr
+    assert [r["result"] for r in json.loads(first.stdout)["assessments"]] == ["recorded"] * 5
+    again = cli.run("assess", "import", *map(str, ASSESSMENTS))
+    assert again.stdout.splitlines()[-1] == "5 assessments: 5 unchanged"
+
+    shown = cli.run("assess", "show", "lakeview-sd")
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "lakeview-sd/tool-c/2026-09-15  LEA Self-Reflection to Support School" in text
+    assert "3A     Diagnose and respond to student learning needs" in text
+    assert "since lakeview-sd/tool-c/2025-09-15: 10 of 37 elements changed" in text
+    assert "1b3                    1 -> 3 (+2)" in text
+    as_json = json.loads(cli.run("assess", "show", "lakeview-high", "--json",
+                                 "--instrument", "blt-characteristics").stdout)  # fmt: skip
+    (blt,) = as_json["assessments"]
+    walk = next(b for b in blt["bars"] if b["element"] == "5.4")
+    assert (walk["percent"], walk["threshold"], walk["met"]) == (62, 75, False)
+    unknown = cli.run("assess", "show", "nowhere-school")
+    assert unknown.returncode == 1 and "nowhere-school" in unknown.stderr
+
+    cli.run("plan", "import", str(EXAMPLES / "plans" / "lakeview-sd.yaml"))
+    plan = cli.run("plan", "show", "lakeview-sd/2026-27")
+    assert ("Self-assessment tool-c of 2026-09-15: weakest 3A Diagnose and respond to "
+            "student learning needs (mean 1.33, level 1)") in plan.stdout  # fmt: skip
+    assert plan.stdout.index("Needs assessment") < plan.stdout.index("Priority 1")
+
+
+def test_the_instruments_are_listed_without_a_stack(cli_without_stack: Cli):
+    listed = cli_without_stack.run("assess", "instruments", "blt-characteristics")
+    assert listed.returncode == 0, listed.stderr
+    assert "5.4                    [percent, bar 75%] The use of agreed-upon" in listed.stdout

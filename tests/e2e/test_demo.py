@@ -20,6 +20,12 @@ def test_demo_imports_and_prints_the_sample_network(tmp_path: Path):
     assert approval + "lakeview-sd" in first.stdout
     assert "SCHOOL lakeview-high" in first.stdout
     assert "Strategy 3.1 [4C Engage students and families" in first.stdout
+    assessed = first.stdout.split("== Self-assessments of lakeview-sd ==", 1)[1]
+    assert "  lakeview-sd/tool-c/2026-09-15  LEA Self-Reflection to Support School" in assessed
+    assert "since lakeview-sd/tool-c/2025-09-15: 10 of 37 elements changed" in assessed
+    rollup = first.stdout.split("== Rollup up the chain", 1)[1]
+    assert "    3A Diagnose and respond to student learning needs" in rollup
+    assert "1 / 1 / 0 / 0   of 2" in rollup  # 3A: lakeview-sd at 1, riverside-usd at 2
     assert "stopped PostgreSQL" in first.stdout
 
     story = first.stdout.split("== A school year", 1)[1]

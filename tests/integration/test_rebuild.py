@@ -18,9 +18,11 @@ from psycopg import sql
 from contracts import alerts as al
 from contracts import rebuild as rb
 from contracts import status as st
-from contracts.rollup import ListSupportCases
+from contracts.assessments import RecordAssessment, SelfAssessment
+from contracts.rollup import GetRollup, ListSupportCases
 from contracts.subjects import events_stream
 from spn.cli.client import SpnClient
+from tests.factories import assessment_document
 from tests.integration.test_alerts_service import (  # noqa: F401 (fixtures)
     alerts_service,
     alerts_settings,
@@ -30,11 +32,12 @@ from tests.integration.test_alerts_service import (  # noqa: F401 (fixtures)
 from tests.integration.test_rollup_service import october_closed
 from tests.integration.test_status_service import publish, until
 
-OWN = {"plans": {"organizations", "plans"}, "status": {"plans", "period_figures", "action_reports"},
+OWN = {"plans": {"organizations", "plans", "assessments"},
+       "status": {"plans", "period_figures", "action_reports"},
        "rollup": {"support_cases", "waning", "measure_values", "judged_periods"},
        "alerts": {"alerts", "alert_targets", "messages"}}  # fmt: skip
 FED = {"rollup": {"organizations", "plan_periods", "strategy_periods", "action_overdue",
-                  "milestone_slips", "missing_reports", "measures"},
+                  "milestone_slips", "missing_reports", "measures", "assessments"},
        "alerts": {"contacts", "strategies", "figures", "cases"},
        "status": {"organizations"}}  # fmt: skip
 
@@ -42,6 +45,11 @@ FED = {"rollup": {"organizations", "plan_periods", "strategy_periods", "action_o
 async def rebuilt(client: SpnClient, service: str, verify: bool = True, **more: Any) -> dict:
     return await client.request(rb.RebuildReadModels(verify=verify, **more), service,
                                 timeout=60)  # fmt: skip
+
+
+async def assessed(client: SpnClient) -> list | None:
+    """river-lea's Tool C levels, once the rollup has them."""
+    return (await client.request(GetRollup(organization="river-lea")))["self_assessed"]
 
 
 async def delivered(client: SpnClient) -> list | None:
@@ -58,7 +66,10 @@ async def test_every_read_model_of_every_service_equals_its_store_and_is_written
     db_schema,
 ):  # fmt: skip
     await october_closed(client, nats_url, namespace)
+    await client.request(RecordAssessment(
+        assessment=SelfAssessment.model_validate(assessment_document("river-lea")), by="Pat"))
     assert await until(lambda: delivered(client), timeout=30)
+    assert await until(lambda: assessed(client))
     for service, own in OWN.items():
         found = await rebuilt(client, service)
         assert found["equal"] and not found["problems"], found

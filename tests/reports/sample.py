@@ -60,7 +60,23 @@ CASES = [{"case_id": "c1", "recipient": "birch-school", "addressed_to": "lakevie
           "judgment": {"effective": True, "on_time_before": 40.0, "on_time_after": 75.0}}]
 
 
-def sample_report(term: str = "2026-Q2") -> dict[str, Any]:
+def sample_assessments() -> list[dict[str, Any]]:
+    """birch-school's Tool C a year apart, as ``ListAssessments`` answers: 2025 every
+    element at 2; 2026 1a1 at 4 and 4c3 at 1, the rest at 2."""
+    from uuid import uuid4
+
+    from services.plans.translator import assessment_views
+    from tests.factories import assessment_document
+
+    rows = [{"assessment_id": uuid4(), "key": f"birch-school/tool-c/{on}", "version": 1,
+             "recorded_by": "Pat", "instrument": "tool-c", "on_date": on,
+             "document": assessment_document("birch-school", on=on, levels=levels)}
+            for on, levels in (("2025-09-15", {}), ("2026-09-15", {"1a1": 4, "4c3": 1}))]
+    return [v.model_dump(mode="json") for v in assessment_views(rows)]
+
+
+def sample_report(term: str = "2026-Q2", assessments: list[dict[str, Any]] | None = None
+                  ) -> dict[str, Any]:  # fmt: skip
     """As ``spn report plan`` gathers it: the progress, then each term shown on its own."""
     app = _school()
     plan, closes = app.plan_row(KEY), app.period_figures(KEY)
@@ -70,7 +86,8 @@ def sample_report(term: str = "2026-Q2") -> dict[str, Any]:
         asked = progress_result(plan, closes, app.action_reports(KEY, term_periods(shown)),
                                 shown)  # fmt: skip
         detailed[shown] = asked.to_jsonable()["terms"][0]
-    return plan_report(term, sample_plan(), progress.to_jsonable(), ROLLUP, CASES, detailed)
+    return plan_report(term, sample_plan(), progress.to_jsonable(), ROLLUP, CASES, detailed,
+                       assessments)
 
 
 def sample_network(term: str = "2026-Q2") -> dict[str, Any]:

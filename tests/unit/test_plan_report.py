@@ -18,7 +18,7 @@ from spn.reports import network
 from spn.reports.document import IMPLEMENTATION_COLUMNS, as_of_end
 from spn.reports.gather import ReportError, gather_network_report
 from spn.reports.render import html, markdown, pdf
-from tests.reports.sample import CASES, sample_network, sample_report
+from tests.reports.sample import CASES, sample_assessments, sample_network, sample_report
 from tests.reports.screenshots import first_page_png, pdf_text
 
 COLUMNS = [c for columns in IMPLEMENTATION_COLUMNS.values() for c in columns]
@@ -160,3 +160,21 @@ def test_a_network_report_of_a_year_with_no_close_is_refused_in_words():
     with pytest.raises(ReportError, match="no month of plan year 2025-26 up to the end of "
                        "2025-26 is closed beneath lea"):  # fmt: skip
         asyncio.run(gather_network_report(Asker(), "lea", "2025-26"))
+
+
+def test_the_annual_report_shows_the_self_assessment_s_change_per_element():
+    report = sample_report("2026-27", sample_assessments())
+    (trend,) = report["self_assessment"]
+    assert (trend["on"], trend["previous_on"]) == ("2026-09-15", "2025-09-15")
+    changes = {c["element"]: c for c in trend["changes"]}
+    assert (changes["1a1"]["before"], changes["1a1"]["after"], changes["1a1"]["change"]) == (
+        "2", "4", "+2")
+    assert changes["4c3"]["change"] == "-1" and changes["2a1"]["change"] == "0"
+    areas = {a["area"]: a for a in trend["areas"]}
+    assert (areas["1A"]["before"], areas["1A"]["after"], areas["1A"]["level"]) == ("2", "2.4", "2")
+    page = _words(re.sub(r"<[^>]+>", " ", html(report)))
+    text = _words(pdf_text(pdf(report)))
+    for shown in (page, text, _words(markdown(report))):
+        assert "Self-Assessment: LEA Self-Reflection to Support School Improvement" in shown
+        assert "1a1 2 4 +2" in _words(shown.replace("|", " ").replace("\\+", "+"))
+    assert sample_report("2026-Q2")["self_assessment"] == []  # a quarter's: not asked

@@ -61,3 +61,9 @@ class NoSuchVersionError(PlansError):
     """A replay asked for a version or a moment at which the plan did not exist."""
 
     code = "no_such_version"
+
+
+class AssessmentRuleError(PlanRuleError):
+    """The self-assessment does not fit its instrument."""
+
+    code = "assessment_rules"

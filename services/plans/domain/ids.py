@@ -11,3 +11,7 @@ def organization_id(code: str) -> UUID:
 
 def plan_id(organization_code: str, plan_year: str) -> UUID:
     return uuid5(SPN_NAMESPACE, f"plan:{organization_code}/{plan_year}")
+
+
+def assessment_id(organization_code: str, instrument: str, on: str) -> UUID:
+    return uuid5(SPN_NAMESPACE, f"assessment:{organization_code}/{instrument}/{on}")
