@@ -13,7 +13,7 @@ from contracts import assessment_rules as rules
 from contracts import assessments as asm
 from contracts import organizations as org_contracts
 from contracts import plan_events as evt
-from contracts.instruments import instrument
+from contracts.instruments import FILES, instrument
 from contracts.plan_commands import HistoryEntry, PlanDetail, PlanHistory, PlanReturn, PlanSummary
 from contracts.plans import ImprovementPlan as PlanDocument
 from services.plans.application import PlansApplication
@@ -50,6 +50,8 @@ def plan_document(plan: PlanDocument) -> dict[str, Any]:
 def assessment_document(assessment: asm.SelfAssessment) -> dict[str, Any]:
     """The canonical JSON form the aggregate stores; ratings in the instrument's order."""
     document = assessment.to_jsonable()
+    if assessment.instrument not in FILES:  # as given: the rules name the instrument
+        return document
     order = {e.code: i for i, e in enumerate(instrument(assessment.instrument).elements())}
     document["ratings"].sort(key=lambda r: order.get(r["element"], len(order)))
     return document

@@ -13,6 +13,7 @@ import pytest
 
 from contracts import assessments as asm
 from contracts import plan_commands as cmd
+from contracts import rebuild as rb
 from contracts.rollup import GetRollup
 from contracts.subjects import events_stream
 from spn.cli.assess import load_assessments
@@ -20,6 +21,7 @@ from spn.cli.client import SpnClient
 from spn.cli.errors import RefusedError
 from spn.cli.files import load_network, load_plan
 from tests.factories import assessment_document
+from tests.integration import network
 from tests.integration.helpers import stream_bodies
 from tests.integration.test_status_service import until
 
@@ -119,3 +121,31 @@ async def test_the_rollup_counts_the_self_assessed_levels_by_practice(
         "1A": ["3"], "3A": ["1"]} | {p: ["2"] for p in ("1B", "1C", "2A", "2B", "2C", "3B",
                                                       "3C", "4A", "4B", "4C")}  # fmt: skip
     assert all(a["organizations"] == 1 for a in lakeview["self_assessed"])
+
+
+async def test_three_hundred_schools_assessed_are_counted_and_rebuilt_alike(
+    client, plans_service, rollup_service
+):
+    """300 schools of one LEA, school i at level i % 4 + 1 on every element: each practice
+    has 75 schools at each level, in the SEA's rollup and in each read model rebuilt."""
+    schools = [f"scale-school-{i:03d}" for i in range(300)]
+    await network.register(client, schools, lea="scale-lea", sea="scale-sea")
+    for i, school in enumerate(schools):
+        document = assessment_document(school, level=i % 4 + 1)
+        await client.request(asm.RecordAssessment(
+            assessment=asm.SelfAssessment.model_validate(document), by="Pat"))  # fmt: skip
+
+    async def counted() -> dict | None:
+        found = await client.request(GetRollup(organization="scale-sea"))
+        return found if sum(a["organizations"] for a in found["self_assessed"]) == 3600 else None
+
+    report = await until(counted, timeout=60)
+    assert report, "the rollup never took the 300 assessments"
+    assert len(report["self_assessed"]) == 12
+    assert all(a["levels"] == {"1": 75, "2": 75, "3": 75, "4": 75}
+               for a in report["self_assessed"])  # fmt: skip
+    for service in ("plans", "rollup"):
+        found = await client.request(rb.RebuildReadModels(verify=True), service, timeout=60)
+        assert found["equal"] and not found["problems"], found
+        table = next(t for t in found["tables"] if t["table"] == "assessments")
+        assert table["rebuilt"] == table["live"] == 300

@@ -175,3 +175,11 @@ def test_an_emptied_assessments_table_beside_recorded_ones_is_found_and_written_
     assert app.directory_incomplete()
     assert app.rebuild_directory() == 4  # two organizations, the plan and the assessment
     assert app.view.assessments("lea") == rows and not app.directory_incomplete()
+
+
+def test_an_assessment_with_an_instrument_that_does_not_exist_is_refused_by_name():
+    from services.plans.translator import assessment_document as stored_form
+
+    document = assessment_document("lea") | {"instrument": "tool-z"}
+    with pytest.raises(AssessmentRuleError, match="no instrument 'tool-z'; there are tool-c"):
+        lea().record_assessment(stored_form(SelfAssessment.model_validate(document)), by="Pat")
