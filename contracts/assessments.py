@@ -19,7 +19,7 @@ from contracts.plan_events import IntegrationEvent
 from contracts.plans import MAX_ITEMS, Note, TeamMember, Text
 from contracts.results import CommandResult
 
-MAX_RATINGS = 200  # Tool C has 35 elements; the largest instrument with room to spare
+MAX_RATINGS = 200  # Tool C has 37 elements; the largest instrument with room to spare
 
 
 class ElementRating(Part):

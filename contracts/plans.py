@@ -141,6 +141,9 @@ class PerformanceMeasure(Part):
             raise ValueError("a measure needs targets for at least two years, or a bar")
         if self.bar is not None and self.unit != "%":
             raise ValueError(f"a measure with a bar is a percentage (unit %), not {self.unit}")
+        if self.bar is not None and self.direction is not Direction.INCREASE:
+            raise ValueError("a measure with a bar (at least its threshold) has direction "
+                             "increase")
         return self
 
 

@@ -15,6 +15,7 @@ from services.plans import timeline as plan_timeline
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
 from services.plans.domain import ids
+from services.plans.domain.assessment import check_assessment
 from services.plans.domain.errors import PlanNotFoundError
 from services.plans.domain.plan_changes import field_changes
 from services.shared import timeline
@@ -83,6 +84,7 @@ class PlansEndpoints:
         return self._result(outcome)
 
     def record_assessment(self, request: asm.RecordAssessment) -> cmd.CommandResult:
+        check_assessment(request.assessment.to_jsonable())  # problems named as sent
         document = translator.assessment_document(request.assessment)
         return self._result(self._app.record_assessment(document, by=request.by))
 

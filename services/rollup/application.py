@@ -447,13 +447,14 @@ class RollupApplication(Application[UUID]):
             raise UnknownOrganizationError(f"organization {code or '(SEA)'} is not known to rollup")
         schools = read.schools_beneath(root, orgs)
         periods = self.view.periods_closed(organizations=[*schools, root])
+        asked = period  # no period: the latest assessments, not those up to the last close
         period = period or (periods[-1] if periods else None)
         plans = self.view.plan_figures([period]) if period else []
         by_org = {p["organization"]: p["figures"] for p in plans}
         strategies = self.view.strategy_figures([period], sorted(schools)) if period else []
         children = [c for c, o in orgs.items() if o["parent"] == root]
         flags = self.view.flags([root, *read.beneath(root, orgs)], period) if period else []
-        assessed = self.self_assessed([root, *read.beneath(root, orgs)], period)
+        assessed = self.self_assessed([root, *read.beneath(root, orgs)], asked)
         return {
             "organization": read.figures_of(root, orgs, schools, by_org),
             "period": period,

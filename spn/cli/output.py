@@ -98,6 +98,9 @@ def needs_lines(needs: dict[str, Any], assessed: list[dict[str, Any]]) -> Iterab
     for cause in needs["root_causes"]:
         yield f"    root cause: {cause}"
     for digest in assessed:
+        if not digest["weakest"]:  # rated by bars and statements only (the BLT's)
+            yield f"  Self-assessment {digest['instrument']} of {digest['on']}: no levels"
+            continue
         weakest = "; ".join(f"{a['area']} {a['title']} (mean {a['mean']:g}, level {a['level']})"
                             for a in digest["weakest"])  # fmt: skip
         yield f"  Self-assessment {digest['instrument']} of {digest['on']}: weakest {weakest}"

@@ -289,7 +289,8 @@ def _measure_row(measure: dict[str, Any], value: dict[str, Any] | None, explanat
         "indicator": measure["indicator"],
         "baseline": f"{measure['baseline']:g}{unit}",
         "target": NONE if target is None else f"{target:g}{unit}" + (
-            f" ({measure['bar']} bar)" if measure.get("bar") else ""),
+            f" ({measure['bar']} bar)" if measure.get("bar") and value
+            and "bar" in (value.get("target_label") or "") else ""),
         "value": NONE if reported is None else f"{reported:g}{unit}{verdict}",
         "explanation": explanation if value else EXPLANATIONS["no_data"],
     }

@@ -183,3 +183,22 @@ def test_an_assessment_with_an_instrument_that_does_not_exist_is_refused_by_name
     document = assessment_document("lea") | {"instrument": "tool-z"}
     with pytest.raises(AssessmentRuleError, match="no instrument 'tool-z'; there are tool-c"):
         lea().record_assessment(stored_form(SelfAssessment.model_validate(document)), by="Pat")
+
+
+def test_a_refused_rating_is_named_where_it_was_sent_not_where_it_is_stored():
+    from contracts.assessments import RecordAssessment
+    from services.plans.endpoints import PlansEndpoints
+
+    document = assessment_document("lea")
+    document["ratings"].reverse()  # the service stores them in the instrument's order
+    document["ratings"][1]["level"] = 7
+    request = RecordAssessment(assessment=SelfAssessment.model_validate(document), by="Pat")
+    with pytest.raises(AssessmentRuleError, match=re.escape("ratings.1.level: element 4c2")):
+        PlansEndpoints(lea(), lambda: None).record_assessment(request)
+
+
+def test_a_bar_is_at_least_its_threshold():
+    with pytest.raises(ValidationError, match="has direction increase"):
+        PerformanceMeasure.model_validate({
+            "indicator": "Walk-throughs", "data_source": "Log", "baseline": 40,
+            "bar": "blt-characteristics/5.4", "direction": "decrease"})  # fmt: skip
