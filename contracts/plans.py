@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from contracts.base import Part, Versioned
-from contracts.instruments import FILES, instrument
+from contracts.instruments import bar
 from contracts.organizations import Contact, OrgCode
 from contracts.practices import PracticeField
 
@@ -98,14 +98,7 @@ class Target(Part):
 
 
 def _check_bar(value: str) -> str:
-    code, _, element = value.partition("/")
-    if code not in FILES:
-        raise ValueError(f"bar {value!r}: no instrument {code!r}")
-    tool = instrument(code)
-    bars = [e.code for e in tool.elements() if e.threshold is not None]
-    if element not in bars:
-        raise ValueError(f"bar {value!r}: {code} has no bar {element!r}; its bars are "
-                         f"{', '.join(bars) or 'none'}")  # fmt: skip
+    bar(value)
     return value
 
 

@@ -111,3 +111,15 @@ def instrument(code: str) -> Instrument:
 
 def instruments() -> list[Instrument]:
     return [instrument(code) for code in FILES]
+
+
+def bar(reference: str) -> Element:
+    """The percent element ``<instrument>/<element>`` names (ValueError, in words: none)."""
+    code, _, element = reference.partition("/")
+    if code not in FILES:
+        raise ValueError(f"bar {reference!r}: no instrument {code!r}")
+    bars = {e.code: e for e in instrument(code).elements() if e.threshold is not None}
+    if element not in bars:
+        raise ValueError(f"bar {reference!r}: {code} has no bar {element!r}; its bars are "
+                         f"{', '.join(bars) or 'none'}")  # fmt: skip
+    return bars[element]

@@ -12,7 +12,7 @@ from contracts import assessment_rules
 from contracts import assessments as asm
 from contracts import plan_events as plans_evt
 from contracts import status as st
-from contracts.instruments import instrument
+from contracts.instruments import bar
 from contracts.plan_events import IntegrationEvent
 from contracts.practices import PRACTICES, Domain, PracticeCode
 from contracts.rollup import (
@@ -72,9 +72,8 @@ def targets(measure: Any, plan_year: str) -> list[dict[str, Any]]:
     found = [t.model_dump(mode="json") for t in measure.targets]
     if measure.bar and not any(t["year"] == plan_year for t in found):
         code, _, element = measure.bar.partition("/")
-        found_bar = instrument(code).element(element)
-        assert found_bar is not None and found_bar.threshold is not None  # the contract's check
-        threshold = found_bar.threshold
+        threshold = bar(measure.bar).threshold
+        assert threshold is not None  # a bar's element is a percent one
         found.append({"year": plan_year, "value": threshold,
                       "label": f"{code} {element} bar: at least {threshold:g}%"})  # fmt: skip
     return found
