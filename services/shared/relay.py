@@ -160,7 +160,7 @@ class Relay:
                 log.debug("relay %s: unsubscribe failed: %s", self._app.name, error)
 
     async def _run(self) -> None:
-        self._resume(await self.resumption())
+        await self._resume_and_track(await self.resumption())
         self._resumed = True
         log.info("relay %s resuming after notification %d", self._app.name, self.position)
         backoff, lost_place = 0.1, False
@@ -168,7 +168,7 @@ class Relay:
             try:
                 with self.heartbeat.busy():
                     if lost_place or self._check_due():  # what failed may be stored
-                        self._resume(await self.resumption())
+                        await self._resume_and_track(await self.resumption())
                         lost_place = False
                     asked = self._asked
                     if asked is not None and asked < self.position:
@@ -272,6 +272,21 @@ class Relay:
         self.position, self._previous = resumption.position, resumption.previous
         self._mark = resumption.mark
 
+    async def _resume_and_track(self, resumption: Resumption) -> None:
+        """Go on from ``resumption``, and record its position if the stream showed it past
+        the one recorded (a crash or a lost PubAck between publishing and recording):
+        else the tracking lags until the next event, and a lag read from it is false."""
+        self._resume(resumption)
+        await self._track()
+
+    async def _track(self) -> None:
+        """Record the position, if past the one recorded (below it: a refill under way)."""
+        if self.position > self._tracked:
+            await asyncio.to_thread(
+                self._tracking.insert_tracking, Tracking(self._app.name, self.position)
+            )
+            self._tracked = self.position
+
     def _check_due(self) -> bool:
         """Time to compare the stream with the store again (not while a refill is under
         way: the stream lacks the end it is bringing)."""
@@ -345,11 +360,7 @@ class Relay:
             done += len(batch)
             self._advance(numbers[done - 1])
         self._advance(translated[-1][0])  # and past any event that is not published
-        if self.position > self._tracked:  # a refill is below it until it catches up
-            await asyncio.to_thread(
-                self._tracking.insert_tracking, Tracking(self._app.name, self.position)
-            )
-            self._tracked = self.position
+        await self._track()
         return True
 
     def _advance(self, notification_id: int) -> None:

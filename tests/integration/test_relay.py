@@ -3,6 +3,7 @@ once, across crashes of the plans service."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from tests.factories import organization, plan_document
 from tests.integration.helpers import stream_headers, wait_for_stream_count
 from tests.integration.processes import start_plans_process
 from tests.integration.test_plans_service import import_request, register_network
-from tests.integration.test_status_service import dead_letters
+from tests.integration.test_status_service import dead_letters, until
 
 KEY = "oak-school/2026-27"
 
@@ -38,6 +39,14 @@ def stored_event_count(settings: PlansSettings) -> int:
         row = conn.execute(query).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def relay_tracked(settings: PlansSettings) -> int:
+    """The position the plans relay has recorded."""
+    with psycopg.connect(settings.database_url or "", connect_timeout=10) as conn:
+        row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {}.plans_relay_tracking")
+                           .format(sql.Identifier(settings.db_schema))).fetchone()  # fmt: skip
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 async def park_events_stream(nats_url: str, namespace: str) -> None:
@@ -117,6 +126,11 @@ async def test_relay_resumes_from_the_stream_when_its_tracking_lags(
     try:
         assert second.relay is not None
         assert await second.relay.resume_position() == 3
+        # and records it, with nothing new to relay (a lag measured on the tracking is true)
+        async def recorded() -> bool:
+            return await asyncio.to_thread(relay_tracked, plans_settings) == 3
+
+        assert await until(recorded), f"tracked {relay_tracked(plans_settings)}"
         async with SpnClient(nats_url, namespace, timeout=10) as client:
             await client.request(import_request(plan_document("oak-school")))
         messages = await wait_for_stream_count(nats_url, namespace, 4)
