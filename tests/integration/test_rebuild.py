@@ -145,28 +145,31 @@ async def test_a_rebuild_raced_by_ingest_loses_nothing(
     await october_closed(client, nats_url, namespace)
     plan = "oak-school/2026-27"
     before = await client.request(st.GetPlanProgress(plan=plan))
-    reports = [{"report_id": f"race-{i}", "plan": plan, "action": "1.2.1.1", "period": "2026-11",
-                "status": "in_progress", "completed_on": None,
-                "reporter": {"name": "Pat", "organization": "oak-school"}}
-               for i in range(40)]  # fmt: skip
+    sent: list[str] = []
+    rewrites = 0
 
     async def ingest() -> None:
-        for row in reports:
+        """At least 40 reports, and on until three rebuilds have run beside them (under
+        load a rebuild can take longer than 40 reports)."""
+        while (len(sent) < 40 or rewrites < 3) and len(sent) < 2000:
+            row = {"report_id": f"race-{len(sent)}", "plan": plan, "action": "1.2.1.1",
+                   "period": "2026-11", "status": "in_progress", "completed_on": None,
+                   "reporter": {"name": "Pat", "organization": "oak-school"}}  # fmt: skip
             await publish(nats_url, namespace, [row], organization="oak-school")
+            sent.append(row["report_id"])
 
     figures = sql.Identifier(db_schema, "status_period_figures")
     writer = asyncio.create_task(ingest())
-    rewrites = 0
     with psycopg.connect(database_url, autocommit=True) as conn:
         while not writer.done() or rewrites == 0:
             conn.execute(sql.SQL("DELETE FROM {} WHERE period = '2026-10'").format(figures))
             rewrites += bool((await rebuilt(client, "status", verify=False))["rewritten"])
     await writer
-    assert rewrites > 1
+    assert rewrites >= 3, f"{rewrites} rebuilds beside {len(sent)} reports"
 
     async def all_recorded() -> dict | None:
         progress = await client.request(st.GetPlanProgress(plan=plan))
-        expected = before["reports_recorded"] + len(reports)
+        expected = before["reports_recorded"] + len(sent)
         return progress if progress["reports_recorded"] == expected else None
 
     assert await until(all_recorded, timeout=30)
