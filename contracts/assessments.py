@@ -151,7 +151,8 @@ class RecordAssessment(Command):
 
 class ListAssessments(Command):
     """An organization's self-assessments, oldest first, each with its areas' levels and
-    its change since the previous one of its instrument."""
+    its change since the previous one of its instrument (whether or not that one is
+    listed too)."""
 
     SCHEMA_NAME = "list-assessments"
     SUBJECT = "qry.plans.list_assessments"
@@ -159,6 +160,9 @@ class ListAssessments(Command):
     RESULT = AssessmentList
     organization: OrgCode
     instrument: InstrumentCode | None = None
+    up_to: date | None = Field(default=None, description="Only those on or before this day")
+    latest: int | None = Field(default=None, ge=1, le=100, description=(
+        "Only the latest this many of each instrument (after up_to); none: every one"))
 
 
 class AssessmentRecorded(IntegrationEvent):

@@ -11,6 +11,7 @@ from contracts import assessments as asm
 from contracts import plan_commands as cmd
 from contracts import replay as rp
 from contracts import timeline as tl
+from contracts.periods import last_day, plan_year_periods
 from services.plans import timeline as plan_timeline
 from services.plans import translator
 from services.plans.application import Outcome, PlansApplication
@@ -93,7 +94,9 @@ class PlansEndpoints:
     def get_plan(self, request: cmd.GetPlan) -> cmd.PlanDetail:
         with naming(request.plan):
             plan = self._app.get_plan(resolve_plan(request.plan))
-        views = translator.assessment_views(self._app.view.assessments(plan.organization_code))
+        year_end = last_day(plan_year_periods(plan.plan_year)[-1])  # the latest of its year
+        rows = self._app.view.assessments(plan.organization_code, up_to=year_end)
+        views = translator.assessment_views(rows, latest=1)
         detail = translator.plan_detail(plan)
         return detail.model_copy(update={
             "self_assessments": translator.assessment_digests(views)})  # fmt: skip
@@ -101,9 +104,9 @@ class PlansEndpoints:
     def list_assessments(self, request: asm.ListAssessments) -> asm.AssessmentList:
         organization = request.organization
         self._app.get_organization(organization)
-        rows = self._app.view.assessments(organization, request.instrument)
-        return asm.AssessmentList(organization=organization,
-                                  assessments=translator.assessment_views(rows))  # fmt: skip
+        rows = self._app.view.assessments(organization, request.instrument, request.up_to)
+        views = translator.assessment_views(rows, request.latest)
+        return asm.AssessmentList(organization=organization, assessments=views)
 
     def get_plan_history(self, request: cmd.GetPlanHistory) -> cmd.PlanHistory:
         plan_id = resolve_plan(request.plan)

@@ -6,6 +6,7 @@ every command that was answered."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -67,11 +68,14 @@ class PlansReadModels(DirectoryTables):
         rows = self._rows(Query("plans", equal={"plan_id": plan_id}, columns=("organization",)))
         return rows[0]["organization"] if rows else None
 
-    def assessments(self, organization: str, instrument: str | None = None) -> list[Record]:
-        """An organization's self-assessments (of one instrument), oldest first."""
+    def assessments(self, organization: str, instrument: str | None = None,
+                    up_to: date | None = None) -> list[Record]:  # fmt: skip
+        """An organization's self-assessments (of one instrument; on or before a day), by
+        instrument, oldest first."""
         equal = {"organization": organization} | ({"instrument": instrument} if instrument
                                                    else {})  # fmt: skip
-        return self._rows(Query("assessments", equal=equal,
+        at_most = {"on_date": up_to.isoformat()} if up_to else {}
+        return self._rows(Query("assessments", equal=equal, at_most=at_most,
                                 order_by=("instrument", "on_date")))  # fmt: skip
 
     def has_assessments(self) -> bool:

@@ -3,6 +3,7 @@ events, aggregates to query results, and contract payloads to command arguments.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -60,12 +61,19 @@ def assessment_document(assessment: asm.SelfAssessment) -> dict[str, Any]:
 # -- domain -> contracts -----------------------------------------------------------------------
 
 
-def assessment_views(rows: list[dict[str, Any]]) -> list[asm.AssessmentView]:
+def assessment_views(rows: list[dict[str, Any]], latest: int | None = None
+                     ) -> list[asm.AssessmentView]:  # fmt: skip
     """Read-model rows of one organization (by instrument, then date) as views, each with
-    its change since the one before it of its instrument."""
+    its change since the one before it of its instrument; only the ``latest`` this many
+    of each instrument (None: all)."""
     views: list[asm.AssessmentView] = []
     previous: dict[str, Any] | None = None
+    left = Counter(row["instrument"] for row in rows)  # of each instrument, from here on
     for row in rows:
+        left[row["instrument"]] -= 1
+        if latest is not None and left[row["instrument"]] >= latest:
+            previous = row  # not listed, but what the next one changed from
+            continue
         document = row["document"]
         same = previous is not None and previous["instrument"] == row["instrument"]
         earlier = previous if same else None
@@ -86,15 +94,14 @@ def assessment_views(rows: list[dict[str, Any]]) -> list[asm.AssessmentView]:
 
 
 def assessment_digests(views: list[asm.AssessmentView]) -> list[asm.AssessmentDigest]:
-    """The latest assessment of each instrument, with its weakest areas."""
-    latest = {v.assessment.instrument: v for v in views}
+    """The assessments (the latest of each instrument), with their weakest areas."""
     return [
         asm.AssessmentDigest(
             key=v.key, instrument=v.assessment.instrument,
             title=instrument(v.assessment.instrument).title, on=v.assessment.on,
             weakest=[a for a in v.areas if a.area in v.weakest],
         )
-        for v in sorted(latest.values(), key=lambda v: v.assessment.instrument)
+        for v in sorted(views, key=lambda v: v.assessment.instrument)
     ]  # fmt: skip
 
 

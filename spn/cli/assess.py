@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "the change per element since the one before")  # fmt: skip
     show.add_argument("org", help="organization code")
     show.add_argument("--instrument", choices=list(FILES), help="only this instrument")
+    show.add_argument("--up-to", metavar="DATE", help="only those on or before this day "
+                      "(2027-06-30)")  # fmt: skip
+    show.add_argument("--latest", metavar="N", type=int, help="only the latest N of each "
+                      "instrument (each still with its change since the one before)")  # fmt: skip
     show.add_argument("--json", action="store_true", help="print JSON for scripts")
     show.set_defaults(handler=assess_show)
     listing = assess_sub.add_parser("instruments", help="the instruments and their elements "
@@ -90,7 +95,14 @@ def assess_import(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def assess_show(args: argparse.Namespace, settings: StackSettings) -> int:
-    query = asm.ListAssessments(organization=args.org, instrument=args.instrument)
+    try:
+        up_to = date.fromisoformat(args.up_to) if args.up_to else None
+    except ValueError:
+        raise InvalidInputError(f"--up-to {args.up_to!r} is not a date (2027-06-30)") from None
+    if args.latest is not None and not 1 <= args.latest <= 100:
+        raise InvalidInputError(f"--latest {args.latest}: from 1 to 100")
+    query = asm.ListAssessments(organization=args.org, instrument=args.instrument,
+                                up_to=up_to, latest=args.latest)  # fmt: skip
     return _query(settings, query, args.json, assessment_lines)
 
 

@@ -100,18 +100,16 @@ def plan_report(term: str, plan: dict[str, Any], progress: dict[str, Any],
         "areas": [_area(area, terms, shown, rollup) for area in document["priority_areas"]],
         "goals": _goals(document, rollup),
         "supports": _supports(document, cases, term_periods(term)[-1]),
-        "self_assessment": self_assessment_trend(assessments or [], term_periods(term)[-1]),
+        "self_assessment": self_assessment_trend(assessments or []),
         "columns": IMPLEMENTATION_COLUMNS,
     }
 
 
-def self_assessment_trend(views: list[dict[str, Any]], end: str) -> list[dict[str, Any]]:
-    """Per instrument, the latest self-assessment up to the end of a month (YYYY-MM) beside
-    the one before it: each area's mean then and now, and each element's change."""
-    latest: dict[str, dict[str, Any]] = {}
-    for view in views:  # oldest first
-        if view["assessment"]["on"][:7] <= end:
-            latest[view["assessment"]["instrument"]] = view
+def self_assessment_trend(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per instrument, the latest self-assessment given (``ListAssessments`` asked up to
+    the term's end) beside the one before it: each area's mean then and now, and each
+    element's change."""
+    latest = {view["assessment"]["instrument"]: view for view in views}  # oldest first
     by_key = {v["key"]: v for v in views}
     shown = []
     for code, view in sorted(latest.items()):

@@ -9,7 +9,13 @@ from contracts import plan_commands as cmd
 from contracts import status as st
 from contracts.assessments import ListAssessments
 from contracts.base import Command
-from contracts.periods import plan_year_of_term, plan_year_periods, term_kind, term_periods
+from contracts.periods import (
+    last_day,
+    plan_year_of_term,
+    plan_year_periods,
+    term_kind,
+    term_periods,
+)
 from contracts.rollup import GetRollup, ListFlags, ListSupportCases
 from spn.reports.document import plan_report, shown_terms
 from spn.reports.network import months_shown, network_report
@@ -51,7 +57,8 @@ async def gather_plan_report(client: Asker, plan: str, term: str) -> dict[str, A
             and months[0] <= c["opened"] <= last]  # fmt: skip
     assessed = None
     if term_kind(term) == "year":  # the annual report: the self-assessments' change too
-        assessed = (await client.request(ListAssessments(organization=organization)))
+        assessed = await client.request(ListAssessments(  # the latest by then, and before it
+            organization=organization, up_to=last_day(last), latest=2))
     return plan_report(term, detail, progress, rollup, mine, detailed,
                        assessed["assessments"] if assessed else None)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,19 @@ async def test_a_plan_shows_its_organization_s_weakest_self_assessed_practices(
     await sample_network_assessed(client)
     await client.request(cmd.ImportPlan(plan=load_plan(EXAMPLES / "plans" / "lakeview-sd.yaml"),
                                         by="Dana"))  # fmt: skip
+    next_year = asm.SelfAssessment.model_validate(assessment_document("lakeview-sd",
+                                                                      on="2027-09-15"))  # fmt: skip
+    await client.request(asm.RecordAssessment(assessment=next_year, by="Dana"))
     detail = await client.request(cmd.GetPlan(plan="lakeview-sd/2026-27"))
-    (digest,) = detail["self_assessments"]
+    (digest,) = detail["self_assessments"]  # its plan year's latest, not next year's
     assert (digest["key"], [(a["area"], a["mean"], a["level"]) for a in digest["weakest"]]) == (
         "lakeview-sd/tool-c/2026-09-15", [("3A", 1.33, 1)])
+    latest = await client.request(asm.ListAssessments(organization="lakeview-sd", latest=1))
+    assert [(v["key"], v["previous"]) for v in latest["assessments"]] == [
+        ("lakeview-sd/tool-c/2027-09-15", "lakeview-sd/tool-c/2026-09-15")]
+    then = await client.request(asm.ListAssessments(organization="lakeview-sd",
+                                                    up_to=date(2026, 9, 14)))  # fmt: skip
+    assert [v["key"] for v in then["assessments"]] == ["lakeview-sd/tool-c/2025-09-15"]
 
 
 async def test_an_assessment_that_does_not_fit_is_refused_by_name(client, plans_service):

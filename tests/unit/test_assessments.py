@@ -5,6 +5,7 @@ bars as measure targets."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from pydantic import ValidationError
@@ -138,6 +139,24 @@ def test_a_second_assessment_a_year_later_shows_the_change_since():
     assert second.previous == "lea/tool-c/2025-09-15"
     moved = [(c.element, c.change) for c in second.changes if c.change]
     assert moved == [("1a1", 1.0)]
+
+
+def test_the_latest_of_each_instrument_keep_their_change_since_the_one_before():
+    app = lea()
+    for on, level in (("2024-09-15", 1), ("2025-09-15", 2), ("2026-09-15", 3)):
+        app.record_assessment(assessment_document("lea", on=on, level=level), by="Pat")
+    app.record_assessment(assessment_document("lea", "ilt-continuum", on="2026-10-01"), by="Pat")
+    rows = app.view.assessments("lea")
+    latest = assessment_views(rows, latest=1)
+    assert [v.key for v in latest] == ["lea/tool-c/2026-09-15", "lea/ilt-continuum/2026-10-01"]
+    assert latest[0].previous == "lea/tool-c/2025-09-15"  # not listed, still compared with
+    assert {c.change for c in latest[0].changes} == {1.0}
+    two = assessment_views(rows, latest=2)
+    assert [v.key for v in two] == ["lea/tool-c/2025-09-15", "lea/tool-c/2026-09-15",
+                                    "lea/ilt-continuum/2026-10-01"]  # fmt: skip
+    up_to = assessment_views(app.view.assessments("lea", up_to=date(2026, 6, 30)), latest=1)
+    assert [(v.key, v.previous) for v in up_to] == [
+        ("lea/tool-c/2025-09-15", "lea/tool-c/2024-09-15")]
 
 
 def test_a_measure_may_take_a_bar_as_its_target():
