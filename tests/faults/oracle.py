@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from contracts.assessment_rules import area_levels
 from services.rollup.domain.case_rules import CaseRules, cases_to_open
 from services.rollup.domain.waning import Flag, PeriodFacts, PlanPeriod, evaluate
 from services.status.domain.figures import milestone_counts, milestone_states, total
@@ -24,6 +25,16 @@ class Year:
     reports: list[dict[str, Any]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)  # school -> document
+    assessments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # oldest first
+
+    def self_assessed(self) -> dict[str, dict[str, int]]:
+        """Per practice, how many organizations rated it at each level in their latest."""
+        counts: dict[str, dict[str, int]] = {}
+        for documents in self.assessments.values():
+            for area in area_levels(documents[-1]):
+                levels = counts.setdefault(area["area"], {str(n): 0 for n in range(1, 5)})
+                levels[str(area["level"])] += 1
+        return counts
 
     def figures(self, school: str, period: str) -> dict[str, Any]:
         """The plan's figures at the period's close, and its strategies' (number -> figures)."""

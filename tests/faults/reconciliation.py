@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from contracts import assessments as asm
 from contracts import rollup as ru
 from contracts import status as st
 from services.shared.credentials import connect_options
@@ -23,7 +24,8 @@ from tests.integration.helpers import stream_headers, walk
 from tests.integration.reconcile import account, dead_letters
 
 BROKEN_REASON = "invalid_payload"  # a report that breaks its contract
-CHECKS = ("settled", "reports", "dead letters", "events", "figures", "flags", "cases", "alerts")
+CHECKS = ("settled", "reports", "dead letters", "events", "figures", "flags", "cases", "alerts",
+          "assessments")
 
 
 @dataclass
@@ -62,6 +64,8 @@ async def reconcile(stack: FaultStack, year: Year, sent: Sent) -> dict[str, list
     problems["flags"] = await retried(stack, lambda c: _flags(c, year), "flags")
     problems["cases"] = await retried(stack, lambda c: _cases(c, year), "cases")
     problems["alerts"] = await asyncio.to_thread(_alerts, stack, url, year)
+    problems["assessments"] = await retried(stack, lambda c: _assessments(c, year),
+                                            "assessments")  # fmt: skip
     return problems
 
 
@@ -118,6 +122,25 @@ async def _figures(client: SpnClient, year: Year) -> list[str]:
             figures = rolled["organization"]["figures"]
             if figures != want["figures"]:
                 found.append(f"{school} {period}: rollup {_diff(figures, want['figures'])}")
+    return found
+
+
+async def _assessments(client: SpnClient, year: Year) -> list[str]:
+    """Each assessment recorded once, as sent, and counted once up the chain."""
+    found = []
+    for org, documents in sorted(year.assessments.items()):
+        listed = (await client.request(asm.ListAssessments(organization=org)))["assessments"]
+        sent = [(1, asm.SelfAssessment.model_validate(d)) for d in documents]
+        if [(v["version"], asm.SelfAssessment.model_validate(v["assessment"])) for v in listed
+                ] != sent:  # fmt: skip
+            found.append(f"{org}: {len(listed)} assessments, versions "
+                         f"{[v['version'] for v in listed]}, not the {len(sent)} sent, "
+                         "each once")  # fmt: skip
+    if year.assessments:
+        rolled = await client.request(ru.GetRollup(organization=scenario.SEA))
+        have = {p["practice"]: p["levels"] for p in rolled["self_assessed"]}
+        if have != (want := year.self_assessed()):
+            found.append(f"{scenario.SEA} self-assessed levels {have}, not {want}")
     return found
 
 

@@ -17,6 +17,7 @@ import nats.js.errors
 import psycopg
 from nats.js import JetStreamContext
 
+from contracts import assessments as asm
 from contracts import plan_commands as cmd
 from contracts import rollup as ru
 from contracts import status as st
@@ -101,6 +102,25 @@ async def ensure_approved(stack: FaultStack, school: str) -> None:
             await retried(stack, ask, f"{found} {key}")
         except RefusedError:  # a step that had landed before the outage: look again
             await asyncio.sleep(0.2)
+
+
+async def ensure_assessed(stack: FaultStack, organization: str) -> int:
+    """Record the organization's self-assessments one after another, each asked again
+    until it is answered (a repeat of one that landed before an outage is "unchanged",
+    never a second); how many times one was asked again."""
+    asked = 0
+    for document in scenario.assessments(organization):
+        command = asm.RecordAssessment(assessment=asm.SelfAssessment.model_validate(document),
+                                       by="Alex")  # fmt: skip
+
+        async def ask(client: SpnClient, command: Command = command) -> Any:
+            nonlocal asked
+            asked += 1
+            return await client.request(command)
+
+        result = await retried(stack, ask, f"assessing {organization}")
+        assert result["result"] in ("recorded", "unchanged"), result
+    return asked - len(scenario.ASSESSED_ON)
 
 
 # -- sending ---------------------------------------------------------------------------------

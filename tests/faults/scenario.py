@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from tests.factories import organization, plan_document
+from contracts.instruments import instrument
+from tests.factories import assessment_document, organization, plan_document
 
 SEA, LEA = "fs-sea", "fs-lea"
 SCHOOLS = [f"fs-s{n:02d}" for n in range(1, 25)]
 LATE_SCHOOL = "fs-s25"  # its plan is approved while the plans service is killed
+ASSESSED = [LEA, *SCHOOLS[:4]]  # record Tool C self-assessments while plans is killed
+ASSESSED_ON = ("2024-09-15", "2025-09-15", "2026-09-15")
 PLAN_YEAR = "2026-27"
 MONTHS = [f"2026-{m:02d}" for m in range(8, 13)] + [f"2027-{m:02d}" for m in range(1, 7)]
 
@@ -113,3 +116,13 @@ def poison(period: str) -> tuple[bytes, Report]:
         "reporter": {"name": "Pat Principal", "organization": school},
     })  # fmt: skip
     return b"\x00\xffnot json {", broken
+
+
+def assessments(org: str) -> list[dict[str, Any]]:
+    """The organization's Tool C self-assessments, a year apart (oldest first): levels
+    spread by organization, year and element."""
+    n = ASSESSED.index(org)
+    codes = [e.code for e in instrument("tool-c").elements()]
+    return [assessment_document(org, "tool-c", on,
+                                levels={c: (n + y + i) % 4 + 1 for i, c in enumerate(codes)})
+            for y, on in enumerate(ASSESSED_ON)]  # fmt: skip

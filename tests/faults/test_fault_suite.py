@@ -26,7 +26,15 @@ from tests.faults import scenario
 from tests.faults.faults import FAULTS, Fault, nothing
 from tests.faults.oracle import Year
 from tests.faults.reconciliation import Row, Sent, reconcile, retried_deliveries, table
-from tests.faults.rounds import NAMESPACE, Sender, close, ensure_approved, register_network, settle
+from tests.faults.rounds import (
+    NAMESPACE,
+    Sender,
+    close,
+    ensure_approved,
+    ensure_assessed,
+    register_network,
+    settle,
+)
 from tests.faults.stack import FaultStack, Receiver
 from tests.integration.helpers import stream_messages
 
@@ -91,16 +99,21 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
             sender.send([*reports, *poison], garbage, fault.copies, fault.shuffle))
         closing = asyncio.create_task(close(stack, previous)) if previous else None
         work = [sending, *([closing] if closing else [])]
-        if fault.name.startswith("plans"):  # a plan approved while its service is killed
+        assessing: list[asyncio.Task[int]] = []
+        if fault.name.startswith("plans"):  # a plan approved meanwhile
             work.append(asyncio.create_task(ensure_approved(stack, scenario.LATE_SCHOOL)))
         await sender.started.wait()
+        if fault.name.startswith("plans"):  # and self-assessments asked as the kill lands
+            assessing = [asyncio.create_task(ensure_assessed(stack, org))
+                         for org in scenario.ASSESSED]  # fmt: skip
         await fault.inject(stack)
-        await asyncio.gather(*work)
+        await asyncio.gather(*work, *assessing)
     finally:
         await nc.close()
     suite.year.reports += [r.body for r in reports]
     if scenario.LATE_SCHOOL not in suite.year.plans and fault.name.startswith("plans"):
         suite.year.plans[scenario.LATE_SCHOOL] = scenario.plan(scenario.LATE_SCHOOL)
+        suite.year.assessments |= {org: scenario.assessments(org) for org in scenario.ASSESSED}
     if previous:
         suite.year.closed.append(previous)
     suite.sent.reports += [r.report_id for r in reports]
@@ -114,8 +127,12 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     retried = await asyncio.to_thread(retried_deliveries, url) - retried_before
     refilled = sum(n for mark, n in (await refill_marks(stack)).items()
                    if mark not in marks_before)  # fmt: skip
+    asked_again = sum(t.result() for t in assessing)
     evidence = ", ".join([f"{restarts} restarts", f"{retried} retried deliveries",
-                          f"{refilled} refilled events", *stack.evidence])
+                          f"{refilled} refilled events", *stack.evidence,
+                          *([f"{asked_again} assessments asked again"] if assessing else [])])
+    if assessing and not asked_again:
+        unsettled.append("no assessment was asked again: the kill missed them all")
     if fault.holds_unacked and any(e.startswith("held 0 ") for e in stack.evidence):
         unsettled.append("the service held no unacknowledged message when paused")
     if fault.hits_deliveries and not retried:
