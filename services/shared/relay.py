@@ -269,8 +269,8 @@ class Relay:
         return int((await self._js.stream_info(self._stream)).state.last_seq)
 
     def _resume(self, resumption: Resumption) -> None:
-        self.position, self._previous = resumption.position, resumption.previous
-        self._mark = resumption.mark
+        self._advance(resumption.position)
+        self._previous, self._mark = resumption.previous, resumption.mark
 
     async def _resume_and_track(self, resumption: Resumption) -> None:
         """Go on from ``resumption``, and record its position if the stream showed it past

@@ -44,7 +44,8 @@ def stored_event_count(settings: PlansSettings) -> int:
 def relay_tracked(settings: PlansSettings) -> int:
     """The position the plans relay has recorded."""
     with psycopg.connect(settings.database_url or "", connect_timeout=10) as conn:
-        row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {}.plans_relay_tracking")
+        row = conn.execute(sql.SQL("SELECT max(notification_id) FROM {}.plans_relay_tracking "
+                                   "WHERE application_name = 'plans'")
                            .format(sql.Identifier(settings.db_schema))).fetchone()  # fmt: skip
     return int(row[0]) if row and row[0] is not None else 0
 
