@@ -104,11 +104,12 @@ async def ensure_approved(stack: FaultStack, school: str) -> None:
             await asyncio.sleep(0.2)
 
 
-async def ensure_assessed(stack: FaultStack, organization: str) -> int:
+async def ensure_assessed(stack: FaultStack, organization: str) -> tuple[int, int]:
     """Record the organization's self-assessments one after another, each asked again
     until it is answered (a repeat of one that landed before an outage is "unchanged",
-    never a second); how many times one was asked again."""
-    asked = 0
+    never a second): how many times one was asked again, and how many answers were
+    "unchanged" (stored, its first answer lost)."""
+    asked, unchanged = 0, 0
     for document in scenario.assessments(organization):
         command = asm.RecordAssessment(assessment=asm.SelfAssessment.model_validate(document),
                                        by="Alex")  # fmt: skip
@@ -120,7 +121,8 @@ async def ensure_assessed(stack: FaultStack, organization: str) -> int:
 
         result = await retried(stack, ask, f"assessing {organization}")
         assert result["result"] in ("recorded", "unchanged"), result
-    return asked - len(scenario.ASSESSED_ON)
+        unchanged += result["result"] == "unchanged"
+    return asked - len(scenario.ASSESSED_ON), unchanged
 
 
 # -- sending ---------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
             sender.send([*reports, *poison], garbage, fault.copies, fault.shuffle))
         closing = asyncio.create_task(close(stack, previous)) if previous else None
         work = [sending, *([closing] if closing else [])]
-        assessing: list[asyncio.Task[int]] = []
+        assessing: list[asyncio.Task[tuple[int, int]]] = []
         if fault.name.startswith("plans"):  # a plan approved meanwhile
             work.append(asyncio.create_task(ensure_approved(stack, scenario.LATE_SCHOOL)))
         await sender.started.wait()
@@ -113,6 +113,7 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     suite.year.reports += [r.body for r in reports]
     if scenario.LATE_SCHOOL not in suite.year.plans and fault.name.startswith("plans"):
         suite.year.plans[scenario.LATE_SCHOOL] = scenario.plan(scenario.LATE_SCHOOL)
+    if assessing:
         suite.year.assessments |= {org: scenario.assessments(org) for org in scenario.ASSESSED}
     if previous:
         suite.year.closed.append(previous)
@@ -127,10 +128,12 @@ async def run_round(suite: Suite, month: str | None, fault: Fault, previous: str
     retried = await asyncio.to_thread(retried_deliveries, url) - retried_before
     refilled = sum(n for mark, n in (await refill_marks(stack)).items()
                    if mark not in marks_before)  # fmt: skip
-    asked_again = sum(t.result() for t in assessing)
+    asked_again = sum(t.result()[0] for t in assessing)
+    unchanged = sum(t.result()[1] for t in assessing)
     evidence = ", ".join([f"{restarts} restarts", f"{retried} retried deliveries",
                           f"{refilled} refilled events", *stack.evidence,
-                          *([f"{asked_again} assessments asked again"] if assessing else [])])
+                          *([f"{asked_again} assessments asked again ({unchanged} unchanged)"]
+                            if assessing else [])])
     if assessing and not asked_again:
         unsettled.append("no assessment was asked again: the kill missed them all")
     if fault.holds_unacked and any(e.startswith("held 0 ") for e in stack.evidence):
