@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,19 +97,20 @@ def assess_import(args: argparse.Namespace, settings: StackSettings) -> int:
 
 def assess_show(args: argparse.Namespace, settings: StackSettings) -> int:
     try:
-        up_to = date.fromisoformat(args.up_to) if args.up_to else None
+        up_to = None if args.up_to is None else date.fromisoformat(args.up_to)
     except ValueError:
         raise InvalidInputError(f"--up-to {args.up_to!r} is not a date (2027-06-30)") from None
     if args.latest is not None and not 1 <= args.latest <= 100:
         raise InvalidInputError(f"--latest {args.latest}: from 1 to 100")
     query = asm.ListAssessments(organization=args.org, instrument=args.instrument,
                                 up_to=up_to, latest=args.latest)  # fmt: skip
-    return _query(settings, query, args.json, assessment_lines)
+    return _query(settings, query, args.json, partial(assessment_lines, up_to=up_to))
 
 
-def assessment_lines(result: dict[str, Any]) -> Iterable[str]:
+def assessment_lines(result: dict[str, Any], up_to: date | None = None) -> Iterable[str]:
     if not result["assessments"]:
-        yield f"{result['organization']}: no self-assessment recorded"
+        until = f" on or before {up_to}" if up_to else ""
+        yield f"{result['organization']}: no self-assessment recorded{until}"
     for view in result["assessments"]:
         done = view["assessment"]
         tool = instrument(done["instrument"])

@@ -431,6 +431,16 @@ def test_assessments_import_show_and_refuse(running_stack: Cli, tmp_path: Path):
     assert (walk["percent"], walk["threshold"], walk["met"]) == (62, 75, False)
     unknown = cli.run("assess", "show", "nowhere-school")
     assert unknown.returncode == 1 and "nowhere-school" in unknown.stderr
+    latest = cli.run("assess", "show", "lakeview-sd", "--latest", "1").stdout
+    assert "lakeview-sd/tool-c/2025-09-15  " not in latest  # still compared with it:
+    assert "since lakeview-sd/tool-c/2025-09-15: 10 of 37 elements changed" in latest
+    none = cli.run("assess", "show", "lakeview-sd", "--up-to", "2025-01-01")
+    assert none.stdout.strip() == "lakeview-sd: no self-assessment recorded on or before " \
+        "2025-01-01"  # fmt: skip
+    for flag, value, error in [("--up-to", "", "--up-to '' is not a date (2027-06-30)"),
+                               ("--latest", "0", "--latest 0: from 1 to 100")]:
+        wrong = cli.run("assess", "show", "lakeview-sd", flag, value)
+        assert wrong.returncode == 2 and wrong.stderr.strip() == f"spn: error: {error}"
 
     cli.run("plan", "import", str(EXAMPLES / "plans" / "lakeview-sd.yaml"))
     plan = cli.run("plan", "show", "lakeview-sd/2026-27")

@@ -87,6 +87,10 @@ async def test_a_plan_shows_its_organization_s_weakest_self_assessed_practices(
     then = await client.request(asm.ListAssessments(organization="lakeview-sd",
                                                     up_to=date(2026, 9, 14)))  # fmt: skip
     assert [v["key"] for v in then["assessments"]] == ["lakeview-sd/tool-c/2025-09-15"]
+    that_day = await client.request(asm.ListAssessments(organization="lakeview-sd",
+                                                        up_to=date(2026, 9, 15)))  # fmt: skip
+    assert [v["key"] for v in that_day["assessments"]] == [  # on or before: the day itself
+        "lakeview-sd/tool-c/2025-09-15", "lakeview-sd/tool-c/2026-09-15"]
 
 
 async def test_an_assessment_that_does_not_fit_is_refused_by_name(client, plans_service):

@@ -60,19 +60,61 @@ CASES = [{"case_id": "c1", "recipient": "birch-school", "addressed_to": "lakevie
           "judgment": {"effective": True, "on_time_before": 40.0, "on_time_after": 75.0}}]
 
 
+def assessment_rows(*dated: tuple[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """birch-school's Tool C read-model rows, one per (date, levels not 2) given."""
+    from uuid import uuid4
+
+    from tests.factories import assessment_document
+
+    return [{"assessment_id": uuid4(), "key": f"birch-school/tool-c/{on}", "version": 1,
+             "recorded_by": "Pat", "instrument": "tool-c", "on_date": on,
+             "document": assessment_document("birch-school", on=on, levels=levels)}
+            for on, levels in dated]  # fmt: skip
+
+
+TWO_YEARS: tuple[tuple[str, dict[str, int]], ...] = (
+    ("2025-09-15", {}), ("2026-09-15", {"1a1": 4, "4c3": 1}))
+
+
 def sample_assessments() -> list[dict[str, Any]]:
     """birch-school's Tool C a year apart, as ``ListAssessments`` answers: 2025 every
     element at 2; 2026 1a1 at 4 and 4c3 at 1, the rest at 2."""
-    from uuid import uuid4
-
     from services.plans.translator import assessment_views
-    from tests.factories import assessment_document
 
-    rows = [{"assessment_id": uuid4(), "key": f"birch-school/tool-c/{on}", "version": 1,
-             "recorded_by": "Pat", "instrument": "tool-c", "on_date": on,
-             "document": assessment_document("birch-school", on=on, levels=levels)}
-            for on, levels in (("2025-09-15", {}), ("2026-09-15", {"1a1": 4, "4c3": 1}))]
-    return [v.model_dump(mode="json") for v in assessment_views(rows)]
+    return [v.model_dump(mode="json") for v in assessment_views(assessment_rows(*TWO_YEARS))]
+
+
+class SampleServices:
+    """Answers ``spn report plan`` asks for birch-school from the sample's data, and its
+    assessments from ``rows`` as the plans service selects them; the commands asked."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.asked: list[Any] = []
+
+    async def request(self, command: Any) -> dict[str, Any]:
+        from contracts import plan_commands, rollup, status
+        from contracts.assessments import ListAssessments
+        from services.plans.translator import assessment_views
+
+        self.asked.append(command)
+        app = _school()
+        plan, closes = app.plan_row(KEY), app.period_figures(KEY)
+        if isinstance(command, plan_commands.GetPlan):
+            return sample_plan()
+        if isinstance(command, status.GetPlanProgress):
+            periods = term_periods(command.term) if command.term else [max(closes)]
+            return progress_result(plan, closes, app.action_reports(KEY, periods),
+                                   command.term).to_jsonable()  # fmt: skip
+        if isinstance(command, rollup.GetRollup):
+            return ROLLUP
+        if isinstance(command, rollup.ListSupportCases):
+            return {"cases": CASES}
+        assert isinstance(command, ListAssessments), command
+        up_to = command.up_to.isoformat() if command.up_to else "9999"
+        kept = [r for r in self.rows if r["on_date"] <= up_to]
+        return {"organization": command.organization, "assessments": [
+            v.model_dump(mode="json") for v in assessment_views(kept, command.latest)]}
 
 
 def sample_report(term: str = "2026-Q2", assessments: list[dict[str, Any]] | None = None

@@ -16,9 +16,17 @@ from spn.cli import documents
 from spn.cli.errors import CliError, InvalidInputError
 from spn.reports import network
 from spn.reports.document import IMPLEMENTATION_COLUMNS, as_of_end
-from spn.reports.gather import ReportError, gather_network_report
+from spn.reports.gather import ReportError, gather_network_report, gather_plan_report
 from spn.reports.render import html, markdown, pdf
-from tests.reports.sample import CASES, sample_assessments, sample_network, sample_report
+from tests.reports.sample import (
+    CASES,
+    TWO_YEARS,
+    SampleServices,
+    assessment_rows,
+    sample_assessments,
+    sample_network,
+    sample_report,
+)
 from tests.reports.screenshots import first_page_png, pdf_text
 
 COLUMNS = [c for columns in IMPLEMENTATION_COLUMNS.values() for c in columns]
@@ -178,3 +186,15 @@ def test_the_annual_report_shows_the_self_assessment_s_change_per_element():
         assert "Self-Assessment: LEA Self-Reflection to Support School Improvement" in shown
         assert "1a1 2 4 +2" in _words(shown.replace("|", " ").replace("\\+", "+"))
     assert sample_report("2026-Q2")["self_assessment"] == []  # a quarter's: not asked
+
+
+def test_the_annual_report_compares_the_plan_years_latest_assessment_not_the_next_years():
+    """A Tool C of 2027-09-15 (the next plan year's) is stored too: the report of 2026-27
+    compares 2026-09-15 with 2025-09-15, as the report with only those two does."""
+    services = SampleServices(assessment_rows(*TWO_YEARS, ("2027-09-15", {"1a1": 1})))
+    report = asyncio.run(gather_plan_report(services, "birch-school/2026-27", "2026-27"))
+    (trend,) = report["self_assessment"]
+    assert (trend["on"], trend["previous_on"]) == ("2026-09-15", "2025-09-15")
+    assert trend == sample_report("2026-27", sample_assessments())["self_assessment"][0]
+    (asked,) = [c for c in services.asked if type(c).__name__ == "ListAssessments"]
+    assert (str(asked.up_to), asked.latest) == ("2027-06-30", 2)
