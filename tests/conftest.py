@@ -40,13 +40,21 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     RUNS_AS_ROOT.mkdir(mode=0o755, exist_ok=True)
     ended = sorted((run for run in RUNS_AS_ROOT.iterdir() if not _running(run.name)),
-                   key=lambda run: run.name.removeprefix("run-").zfill(12))  # fmt: skip
-    for run in ended[:-3]:  # the oldest by pid (they rise, and wrap rarely)
+                   key=_made)  # fmt: skip
+    for run in ended[:-3]:  # the oldest
         try:
             shutil.rmtree(run)
         except FileNotFoundError:  # a session starting beside this one took it first
             continue
     config.option.basetemp = str(RUNS_AS_ROOT / f"run-{os.getpid()}")
+
+
+def _made(run: Path) -> float:
+    """When the run's directory last changed (0: gone, taken by another session)."""
+    try:
+        return run.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _running(run: str) -> bool:
