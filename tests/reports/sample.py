@@ -91,6 +91,7 @@ class SampleServices:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.asked: list[Any] = []
+        self._school = _school()
 
     async def request(self, command: Any) -> dict[str, Any]:
         from contracts import plan_commands, rollup, status
@@ -98,7 +99,7 @@ class SampleServices:
         from services.plans.translator import assessment_views
 
         self.asked.append(command)
-        app = _school()
+        app = self._school
         plan, closes = app.plan_row(KEY), app.period_figures(KEY)
         if isinstance(command, plan_commands.GetPlan):
             return sample_plan()
